@@ -1,0 +1,40 @@
+# Cogway: `make run` sets up and starts the gateway; `make test` sets up and runs every test.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/cogway/target
+export COGWAY_CACHE ?= $(HOME)/.cache/cogway
+VENV := $(COGWAY_CACHE)/venv
+PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
+
+.PHONY: setup models build release run test test-rust test-sdk fmt lint bench clean-cache
+
+setup:
+	bash scripts/setup.sh
+
+models: setup
+
+build:
+	cargo build --workspace
+
+release:
+	cargo build --release -p cogway-gateway
+
+run: setup release
+	$(CARGO_TARGET_DIR)/release/cogway serve
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test-rust: build
+	COGWAY_BIN=$(PROFILE_DIR)/cogway cargo test --workspace -- --test-threads=2
+
+test-sdk: build
+	COGWAY_BIN=$(PROFILE_DIR)/cogway $(VENV)/bin/python -m pytest -q tests/sdk
+
+test: setup lint test-rust test-sdk
+
+bench: setup release
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway bash tests/bench/run.sh

@@ -1,0 +1,182 @@
+//! Building and running the server: state, routes, start-up and graceful shutdown.
+
+use std::net::TcpListener;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use cogway_language::{LanguageConfig, LanguageService};
+use tokio::sync::Semaphore;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::Tokens;
+use crate::db::{self, Db};
+use crate::errors::not_found;
+use crate::keys::{self, KeyStore, NewKey};
+use crate::limits::{RateLimits, Usage};
+use crate::metrics::Metrics;
+use crate::middleware::observe;
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::settings::Settings;
+
+/// The services a key can be scoped to.
+pub const SERVICES: &[&str] = &["language"];
+
+/// How often usage counts are written to the database.
+const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub keys: KeyStore,
+    pub tokens: Tokens,
+    pub rate_limits: RateLimits,
+    pub usage: Usage,
+    pub metrics: Metrics,
+    /// Permits for requests doing model work (load shedding).
+    pub inflight: Arc<Semaphore>,
+    /// Set once the Language models have loaded (they load in the background after start).
+    pub language: Arc<OnceLock<Arc<LanguageService>>>,
+}
+
+/// All routes; also used by in-process route tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/livez", web::get().to(routes::system::livez))
+        .route("/ready", web::get().to(routes::system::ready))
+        .route("/status", web::get().to(routes::system::status))
+        .route("/metrics", web::get().to(routes::system::metrics))
+        .route("/sts/v1.0/issueToken", web::post().to(routes::sts::issue_token))
+        .route("/sts/v1.0/issuetoken", web::post().to(routes::sts::issue_token))
+        .configure(routes::admin::configure)
+        .configure(routes::language::configure)
+        .service(SwaggerUi::new("/swagger/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+        .default_service(web::to(not_found));
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the database, makes sure an admin key exists, starts loading models in the
+    /// background and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database.url).await?;
+        let keys = KeyStore::new(db.clone());
+        bootstrap_admin(&keys, &settings).await?;
+        let secret = keys::jwt_secret(&db, settings.auth.jwt_secret.as_deref()).await?;
+        let state = web::Data::new(AppState {
+            tokens: Tokens::new(&secret, settings.auth.token_ttl_secs),
+            rate_limits: RateLimits::new(settings.limits.default_rps),
+            usage: Usage::new(db.clone()),
+            metrics: Metrics::new().context("metrics registry")?,
+            inflight: Arc::new(Semaphore::new(settings.server.max_inflight)),
+            language: Arc::new(OnceLock::new()),
+            keys,
+            db,
+            settings,
+        });
+        if state.settings.services.language {
+            load_language(&state);
+        }
+
+        let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
+            .with_context(|| format!("binding {}:{}", state.settings.server.host, state.settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let data = state.clone();
+        let mut server =
+            HttpServer::new(move || App::new().app_data(data.clone()).wrap(from_fn(observe)).configure(configure))
+                .listen(listener)?
+                .shutdown_timeout(state.settings.server.shutdown_timeout_secs);
+        if state.settings.server.workers > 0 {
+            server = server.workers(state.settings.server.workers);
+        }
+        Ok(Self { port, server: server.run(), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM (or standard input closing, when configured); in-flight
+    /// requests finish first, then pending usage is written.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        if self.state.settings.server.exit_on_stdin_close {
+            stop_when_stdin_closes(handle.clone());
+        }
+        let usage_state = self.state.clone();
+        let flusher = tokio::spawn(async move {
+            let mut every = tokio::time::interval(USAGE_FLUSH_EVERY);
+            loop {
+                every.tick().await;
+                usage_state.usage.flush().await;
+            }
+        });
+        tracing::info!(port = self.port, "cogway listening");
+        // A machine-readable line for scripts and test harnesses that start the server on port 0.
+        println!("cogway listening on port {}", self.port);
+        let result = self.server.await;
+        flusher.abort();
+        self.state.usage.flush().await;
+        tracing::info!("cogway stopped");
+        result
+    }
+}
+
+/// Loads the Language models on a background thread; `/ready` turns 200 when done.
+fn load_language(state: &web::Data<AppState>) {
+    let m = &state.settings.models;
+    let config = LanguageConfig {
+        models_dir: m.dir.clone(),
+        onnxruntime: m.onnxruntime_path(),
+        threads: m.threads,
+        queue_capacity: m.queue_capacity,
+        max_batch: m.max_batch,
+        preload_detector: m.preload,
+    };
+    let slot = state.language.clone();
+    let spawned = std::thread::Builder::new().name("load-language".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        let service = LanguageService::load(&config);
+        let _ = slot.set(service);
+        tracing::info!(seconds = started.elapsed().as_secs_f32(), "language models loaded");
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the model loader");
+    }
+}
+
+fn stop_when_stdin_closes(handle: ServerHandle) {
+    let spawned = std::thread::Builder::new().name("stdin-watch".into()).spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        tracing::info!("standard input closed: stopping");
+        // `stop` sends a command when polled; drive it from a small runtime of this thread.
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() {
+            rt.block_on(handle.stop(true));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot watch standard input");
+    }
+}
+
+/// Makes sure an admin key exists: the configured one, or on a first start a new one printed once.
+async fn bootstrap_admin(keys: &KeyStore, settings: &Settings) -> anyhow::Result<()> {
+    let admin = NewKey { name: "admin".into(), services: vec!["*".into()], is_admin: true, ..NewKey::default() };
+    if let Some(key) = &settings.auth.admin_key {
+        keys.ensure(key, &admin).await?;
+    } else if keys.count().await? == 0 {
+        let (key, _) = keys.create(&admin).await?;
+        println!("Admin key (shown once; keep it safe): {key}");
+    }
+    Ok(())
+}

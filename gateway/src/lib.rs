@@ -1,0 +1,18 @@
+//! The Cogway gateway: HTTP (actix-web), auth, limits, configuration and the CLI's building blocks.
+//! Services know nothing of HTTP; this crate maps their answers and errors onto Azure's REST shapes.
+
+pub mod app;
+pub mod auth;
+pub mod db;
+pub mod errors;
+pub mod keys;
+pub mod limits;
+pub mod metrics;
+pub mod middleware;
+pub mod model_store;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+
+pub use app::{Application, configure};
+pub use settings::Settings;

@@ -1,0 +1,81 @@
+//! Prometheus metrics: requests, latency, 4xx/5xx, in-flight work and model queue depth.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub latency: HistogramVec,
+    pub inflight: IntGauge,
+    pub shed: IntCounterVec,
+    queue_depth: IntGaugeVec,
+    queue_rejected: IntGaugeVec,
+    batches: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("cogway".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by service and status class"),
+            &["service", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by service")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            &["service"],
+        )?;
+        let inflight = IntGauge::new("inflight_requests", "Requests doing model work now")?;
+        let shed = IntCounterVec::new(
+            Opts::new("shed_requests_total", "Requests refused with 503 by load shedding"),
+            &["service"],
+        )?;
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("model_queue_depth", "Inputs waiting in or running on a model worker"),
+            &["model"],
+        )?;
+        let queue_rejected = IntGaugeVec::new(
+            Opts::new("model_queue_rejected_total", "Inputs a model worker refused because its queue was full"),
+            &["model"],
+        )?;
+        let batches = IntGaugeVec::new(Opts::new("model_batches_total", "Batches a model worker has run"), &["model"])?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(inflight.clone()))?;
+        registry.register(Box::new(shed.clone()))?;
+        registry.register(Box::new(queue_depth.clone()))?;
+        registry.register(Box::new(queue_rejected.clone()))?;
+        registry.register(Box::new(batches.clone()))?;
+        Ok(Self { registry, requests, latency, inflight, shed, queue_depth, queue_rejected, batches })
+    }
+
+    /// Publishes a model worker's counters (called at scrape time).
+    pub fn set_worker(&self, model: &str, stats: &cogway_core::WorkerStats) {
+        self.queue_depth.with_label_values(&[model]).set(i64::try_from(stats.queue_depth()).unwrap_or(i64::MAX));
+        self.queue_rejected.with_label_values(&[model]).set(i64::try_from(stats.rejected()).unwrap_or(i64::MAX));
+        self.batches.with_label_values(&[model]).set(i64::try_from(stats.batches()).unwrap_or(i64::MAX));
+    }
+
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(error = %e, "encoding metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// The service label of a request path.
+pub fn service_of(path: &str) -> &'static str {
+    if path.starts_with("/language") || path.starts_with("/text/analytics") || path.starts_with("/v1/embeddings") {
+        "language"
+    } else if path.starts_with("/admin") {
+        "admin"
+    } else if path.starts_with("/sts") {
+        "sts"
+    } else {
+        "system"
+    }
+}

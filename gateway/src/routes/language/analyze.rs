@@ -1,0 +1,55 @@
+//! `POST /language/:analyze-text` (Azure Language 2023-04-01).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::Code;
+
+use super::documents::{self, Kind, Options};
+use super::dto::AnalyzeTextRequest;
+use super::{check_api_version, language_service};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::body::read_json;
+
+/// Analyze text: one kind of analysis over a batch of documents.
+#[utoipa::path(
+    post,
+    path = "/language/:analyze-text",
+    tag = "Language",
+    params(("api-version" = String, Query, description = "2022-05-01, 2023-04-01 or 2023-11-15-preview")),
+    request_body = AnalyzeTextRequest,
+    responses(
+        (status = 200, description = "Per-document results and errors; `kind` is `<Kind>Results`"),
+        (status = 400, description = "Malformed request, bad parameters, too many documents"),
+        (status = 401, description = "Missing or invalid key or token"),
+        (status = 429, description = "Rate limit or quota exceeded (Retry-After)"),
+        (status = 503, description = "Model not loaded or server at capacity (Retry-After)"),
+    ),
+    security(("key" = []), ("bearer" = []))
+)]
+pub async fn analyze_text(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    check_api_version(&req)?;
+    let body: AnalyzeTextRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
+    let kind = Kind::parse(&body.kind).ok_or_else(|| {
+        ApiError::new(
+            Code::UnsupportedTask,
+            format!(
+                "The kind '{}' is not supported. Supported: LanguageDetection, SentimentAnalysis, KeyPhraseExtraction, \
+                 PiiEntityRecognition, ExtractiveSummarization, CustomSingleLabelClassification.",
+                body.kind
+            ),
+        )
+    })?;
+    let options = Options::from_parameters(&body.parameters)?;
+    let documents = &body.analysis_input.documents;
+    documents::validate_batch(documents, kind)?;
+    let service = language_service(&state)?;
+    state.usage.charge(&caller.key, "language", documents::characters(documents)).await?;
+    let results = documents::analyze(&state, &service, kind, documents, &options).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "kind": documents::results_kind(kind), "results": results })))
+}

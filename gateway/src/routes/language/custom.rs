@@ -1,0 +1,279 @@
+//! Custom text classification projects: create, add labelled examples, train, evaluate, classify.
+//!
+//! Routes (native; Azure's authoring API needs Azure storage and is not mirrored):
+//! - `PUT    /language/custom/projects/{name}`            create or update (`{"language","description"}`)
+//! - `GET    /language/custom/projects/{name}`            project, example counts, last evaluation
+//! - `DELETE /language/custom/projects/{name}`            delete the project and all its data
+//! - `POST   /language/custom/projects/{name}/examples`   add `[{"text","label"}]`
+//! - `POST   /language/custom/projects/{name}/train`      train and evaluate (held-out split)
+//!
+//! Classify with `:analyze-text` kind `CustomSingleLabelClassification` and
+//! `parameters.projectName`. Everything is in the database and survives restarts.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::{Code, ServiceError};
+use cogway_language::classify::{self, Classifier, Evaluation};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::language_service;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::db::now;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::body::read_json;
+
+const MAX_EXAMPLES_PER_CALL: usize = 1000;
+const MAX_EXAMPLES: i64 = 20_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProjectRequest {
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Example {
+    pub text: String,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectInfo {
+    pub project_name: String,
+    pub language: String,
+    pub description: String,
+    pub created_date_time: i64,
+    pub examples: i64,
+    pub labels: Vec<LabelCount>,
+    pub trained_date_time: Option<i64>,
+    #[schema(value_type = Object)]
+    pub evaluation: Option<Evaluation>,
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct LabelCount {
+    pub label: String,
+    pub count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    language: String,
+    description: String,
+    created_at: i64,
+    trained_at: Option<i64>,
+    evaluation: Option<String>,
+}
+
+fn db_error(e: sqlx::Error) -> ApiError {
+    ApiError::new(Code::Internal, format!("database: {e}"))
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Code::InvalidParameterValue,
+            "A project name has 1 to 100 characters: letters, digits, '-', '_' or '.'.",
+        ))
+    }
+}
+
+fn project_not_found(name: &str) -> ApiError {
+    ApiError::new(Code::NotFound, format!("The project '{name}' does not exist."))
+}
+
+async fn info(state: &AppState, name: &str) -> ApiResult<ProjectInfo> {
+    let row: Option<ProjectRow> = sqlx::query_as(
+        "SELECT language, description, created_at, trained_at, evaluation FROM classification_projects WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_optional(&state.db)
+    .await
+    .map_err(db_error)?;
+    let ProjectRow { language, description, created_at, trained_at, evaluation } =
+        row.ok_or_else(|| project_not_found(name))?;
+    let labels: Vec<LabelCount> = sqlx::query_as(
+        "SELECT label, COUNT(*) AS count FROM classification_examples WHERE project = ? GROUP BY label ORDER BY label",
+    )
+    .bind(name)
+    .fetch_all(&state.db)
+    .await
+    .map_err(db_error)?;
+    Ok(ProjectInfo {
+        project_name: name.to_string(),
+        language,
+        description,
+        created_date_time: created_at,
+        examples: labels.iter().map(|l| l.count).sum(),
+        labels,
+        trained_date_time: trained_at,
+        evaluation: evaluation.and_then(|e| serde_json::from_str(&e).ok()),
+    })
+}
+
+/// Create or update a classification project.
+#[utoipa::path(put, path = "/language/custom/projects/{name}", tag = "Custom classification",
+    request_body = ProjectRequest, responses((status = 201, body = ProjectInfo)), security(("key" = [])))]
+pub async fn put_project(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    check_name(&name)?;
+    let body: ProjectRequest = read_json(&req, payload, 64 * 1024).await?;
+    sqlx::query(
+        "INSERT INTO classification_projects (name, language, description, created_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (name) DO UPDATE SET language = excluded.language, description = excluded.description",
+    )
+    .bind(name.as_str())
+    .bind(&body.language)
+    .bind(&body.description)
+    .bind(now())
+    .execute(&state.db)
+    .await
+    .map_err(db_error)?;
+    Ok(HttpResponse::Created().json(info(&state, &name).await?))
+}
+
+/// A project with its example counts and last evaluation.
+#[utoipa::path(get, path = "/language/custom/projects/{name}", tag = "Custom classification",
+    responses((status = 200, body = ProjectInfo), (status = 404)), security(("key" = [])))]
+pub async fn get_project(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(info(&state, &name).await?))
+}
+
+/// Delete a project, its examples and its model.
+#[utoipa::path(delete, path = "/language/custom/projects/{name}", tag = "Custom classification",
+    responses((status = 204), (status = 404)), security(("key" = [])))]
+pub async fn delete_project(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let done = sqlx::query("DELETE FROM classification_projects WHERE name = ?")
+        .bind(name.as_str())
+        .execute(&state.db)
+        .await
+        .map_err(db_error)?;
+    if done.rows_affected() == 0 {
+        return Err(project_not_found(&name));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Add labelled examples.
+#[utoipa::path(post, path = "/language/custom/projects/{name}/examples", tag = "Custom classification",
+    request_body = Vec<Example>, responses((status = 200, body = ProjectInfo)), security(("key" = [])))]
+pub async fn add_examples(
+    caller: Caller,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let examples: Vec<Example> = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
+    let current = info(&state, &name).await?;
+    if examples.is_empty() || examples.len() > MAX_EXAMPLES_PER_CALL {
+        return Err(ApiError::new(
+            Code::InvalidDocumentBatch,
+            format!("Send 1 to {MAX_EXAMPLES_PER_CALL} examples per call."),
+        ));
+    }
+    if current.examples + examples.len() as i64 > MAX_EXAMPLES {
+        return Err(ApiError::new(
+            Code::InvalidDocumentBatch,
+            format!("A project holds at most {MAX_EXAMPLES} examples."),
+        ));
+    }
+    for (i, ex) in examples.iter().enumerate() {
+        if ex.text.trim().is_empty() || ex.label.trim().is_empty() || ex.label.len() > 100 {
+            return Err(ApiError::new(
+                Code::InvalidParameterValue,
+                format!("Example {i} needs a non-empty text and a label of 1 to 100 characters."),
+            ));
+        }
+        if cogway_language::units::grapheme_len(&ex.text) > cogway_language::MAX_DOCUMENT_CHARS {
+            return Err(ApiError::new(
+                Code::InvalidParameterValue,
+                format!("Example {i} is longer than 5120 characters."),
+            ));
+        }
+    }
+    let characters: u64 = examples.iter().map(|e| e.text.chars().count() as u64).sum();
+    state.usage.charge(&caller.key, "language", characters).await?;
+    let mut tx = state.db.begin().await.map_err(db_error)?;
+    for ex in &examples {
+        sqlx::query("INSERT INTO classification_examples (project, text, label) VALUES (?, ?, ?)")
+            .bind(name.as_str())
+            .bind(&ex.text)
+            .bind(ex.label.trim())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(HttpResponse::Ok().json(info(&state, &name).await?))
+}
+
+/// Train on every example (after evaluating on a held-out fifth) and store the model.
+#[utoipa::path(post, path = "/language/custom/projects/{name}/train", tag = "Custom classification",
+    responses((status = 200, body = ProjectInfo), (status = 400, description = "Fewer than two labels")),
+    security(("key" = [])))]
+pub async fn train(_caller: Caller, state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    info(&state, &name).await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT text, label FROM classification_examples WHERE project = ? ORDER BY id")
+            .bind(name.as_str())
+            .fetch_all(&state.db)
+            .await
+            .map_err(db_error)?;
+    let service = language_service(&state)?;
+    let vectors = service.embed(rows.iter().map(|(t, _)| t.clone()).collect()).await?;
+    let examples: Vec<(Vec<f32>, String)> = vectors.into_iter().zip(rows.into_iter().map(|(_, l)| l)).collect();
+    let (model, evaluation) = web::block(move || classify::train(&examples, 0.2))
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("training: {e}")))??;
+    let model_json = serde_json::to_string(&model).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
+    let eval_json = serde_json::to_string(&evaluation).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
+    sqlx::query("UPDATE classification_projects SET model = ?, evaluation = ?, trained_at = ? WHERE name = ?")
+        .bind(model_json)
+        .bind(eval_json)
+        .bind(now())
+        .bind(name.as_str())
+        .execute(&state.db)
+        .await
+        .map_err(db_error)?;
+    Ok(HttpResponse::Ok().json(info(&state, &name).await?))
+}
+
+/// The trained classifier of a project (409 if it was never trained).
+pub async fn trained_classifier(state: &AppState, name: &str) -> ApiResult<Classifier> {
+    let model: Option<Option<String>> = sqlx::query_scalar("SELECT model FROM classification_projects WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&state.db)
+        .await
+        .map_err(db_error)?;
+    let model = model.ok_or_else(|| project_not_found(name))?.ok_or_else(|| {
+        ApiError(ServiceError::new(Code::Conflict, format!("The project '{name}' has not been trained yet.")))
+    })?;
+    serde_json::from_str(&model).map_err(|e| ApiError::new(Code::Internal, format!("stored model unreadable: {e}")))
+}

@@ -1,0 +1,78 @@
+//! The Language routes.
+
+pub mod analyze;
+pub mod custom;
+pub mod documents;
+pub mod dto;
+pub mod embeddings;
+pub mod v31;
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, middleware::from_fn, web};
+use cogway_core::{Code, ServiceError};
+use cogway_language::LanguageService;
+
+use crate::app::AppState;
+use crate::auth::ServiceName;
+use crate::errors::{ApiError, ApiResult};
+use crate::middleware::shed_load;
+
+/// API versions of the Language API this server answers.
+const API_VERSIONS: &[&str] = &["2022-05-01", "2023-04-01", "2023-11-15-preview", "2024-11-01"];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/language")
+            .app_data(ServiceName("language"))
+            .wrap(from_fn(shed_load))
+            .route("/:analyze-text", web::post().to(analyze::analyze_text))
+            .route("/embeddings", web::post().to(embeddings::embeddings))
+            .route("/custom/projects/{name}", web::put().to(custom::put_project))
+            .route("/custom/projects/{name}", web::get().to(custom::get_project))
+            .route("/custom/projects/{name}", web::delete().to(custom::delete_project))
+            .route("/custom/projects/{name}/examples", web::post().to(custom::add_examples))
+            .route("/custom/projects/{name}/train", web::post().to(custom::train)),
+    )
+    .service(
+        web::scope("/text/analytics/v3.1")
+            .app_data(ServiceName("language"))
+            .wrap(from_fn(shed_load))
+            .route("/languages", web::post().to(v31::languages))
+            .route("/sentiment", web::post().to(v31::sentiment))
+            .route("/keyPhrases", web::post().to(v31::key_phrases))
+            .route("/entities/recognition/pii", web::post().to(v31::pii)),
+    )
+    .service(
+        web::scope("/v1/embeddings")
+            .app_data(ServiceName("language"))
+            .wrap(from_fn(shed_load))
+            .route("", web::post().to(embeddings::embeddings)),
+    );
+}
+
+/// The loaded Language service, or 503 while it loads or when it is disabled.
+pub fn language_service(state: &AppState) -> ApiResult<Arc<LanguageService>> {
+    if !state.settings.services.language {
+        return Err(ApiError::new(Code::NotFound, "The Language service is disabled on this server."));
+    }
+    state.language.get().cloned().ok_or_else(|| {
+        ApiError(ServiceError::new(Code::ModelNotReady, "The Language models are still loading.").with_retry_after(5))
+    })
+}
+
+/// Refuses a missing or unknown `api-version` (400), as Azure does.
+pub fn check_api_version(req: &HttpRequest) -> ApiResult<()> {
+    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.0).unwrap_or_default();
+    match query.iter().find(|(k, _)| k == "api-version").map(|(_, v)| v.as_str()) {
+        Some(v) if API_VERSIONS.contains(&v) => Ok(()),
+        Some(v) => Err(ApiError::new(
+            Code::InvalidApiVersion,
+            format!("The api-version '{v}' is not supported. Supported versions: {}.", API_VERSIONS.join(", ")),
+        )),
+        None => Err(ApiError::new(
+            Code::InvalidApiVersion,
+            "The api-version query parameter is required (for example api-version=2023-04-01).",
+        )),
+    }
+}

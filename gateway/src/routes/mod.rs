@@ -1,0 +1,7 @@
+//! HTTP routes, one module per resource.
+
+pub mod admin;
+pub mod body;
+pub mod language;
+pub mod sts;
+pub mod system;

@@ -1,0 +1,80 @@
+//! Health, status and metrics: `/livez`, `/ready`, `/status`, `/metrics`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::auth::authenticate;
+use crate::errors::ApiResult;
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelReadiness {
+    pub name: String,
+    pub ready: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceReadiness {
+    pub service: String,
+    pub ready: bool,
+    pub models: Vec<ModelReadiness>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub services: Vec<ServiceReadiness>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/livez", tag = "System", responses((status = 200, description = "alive")))]
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "alive" }))
+}
+
+/// Readiness: 200 only when every enabled service has its models loaded; the body says which are not.
+#[utoipa::path(get, path = "/ready", tag = "System",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let mut services = Vec::new();
+    if state.settings.services.language {
+        let models = match state.language.get() {
+            Some(service) => service
+                .models()
+                .into_iter()
+                .map(|m| ModelReadiness { name: m.name.into(), ready: m.ready, detail: m.detail })
+                .collect(),
+            None => vec![ModelReadiness { name: "language".into(), ready: false, detail: Some("loading".into()) }],
+        };
+        services.push(ServiceReadiness { service: "language".into(), ready: models.iter().all(|m| m.ready), models });
+    }
+    let ready = services.iter().all(|s| s.ready);
+    let body = Readiness { ready, services };
+    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
+
+/// Status: checks the key without running a model (as Azure containers' `/status`).
+#[utoipa::path(get, path = "/status", tag = "System",
+    responses((status = 200, description = "the key is valid"), (status = 401, description = "invalid key")),
+    security(("key" = []), ("bearer" = [])))]
+pub async fn status(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let key = authenticate(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "valid",
+        "keyId": key.id,
+        "keyName": key.name,
+        "services": key.services,
+    })))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "System", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let Some(worker) = state.language.get().and_then(|l| l.embedder()) {
+        state.metrics.set_worker(worker.name(), worker.stats());
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+}

@@ -1,0 +1,241 @@
+//! One `Settings` for the whole gateway: built-in defaults, then a TOML file, then
+//! `COGWAY__SECTION__KEY` environment variables, then a few command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub models: ModelSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
+    pub services: ServicesSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 5000, as Azure's containers. 0 picks a free port (tests).
+    pub port: u16,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// Requests doing model work at once across the server; more get 503 + Retry-After.
+    pub max_inflight: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+    /// Exit when standard input closes (set by test harnesses so no server outlives its test).
+    pub exit_on_stdin_close: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (created if missing) or `sqlite::memory:`.
+    pub url: String,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct ModelSettings {
+    /// Where `models/fetch.py` puts models.
+    pub dir: PathBuf,
+    /// The ONNX Runtime shared library (default: `<dir>/onnxruntime/libonnxruntime.so`).
+    pub onnxruntime: Option<PathBuf>,
+    /// Threads each model may use.
+    pub threads: usize,
+    /// Requests a model worker queues before refusing with 503.
+    pub queue_capacity: usize,
+    /// Requests a model worker runs as one batch.
+    pub max_batch: usize,
+    /// Load every language-detection model at start instead of on first use.
+    pub preload: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// An admin key to register at start (else one is generated on first start and printed once).
+    pub admin_key: Option<String>,
+    /// The HS256 secret for tokens (else one is generated and kept in the database).
+    pub jwt_secret: Option<String>,
+    /// Token lifetime; Azure's is 10 minutes.
+    pub token_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Requests per second for keys created without `--rps`.
+    pub default_rps: u32,
+    /// Request body limit of the Language routes (Azure: 1 MB).
+    pub language_max_body_bytes: usize,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct ServicesSettings {
+    pub language: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `cogway_gateway=debug,info`.
+    pub level: String,
+}
+
+/// The cache root: `$COGWAY_CACHE`, else `~/.cache/cogway`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COGWAY_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("cogway")
+}
+
+fn default_models_dir() -> PathBuf {
+    std::env::var_os("COGWAY_MODELS_DIR").map_or_else(|| cache_dir().join("models"), PathBuf::from)
+}
+
+fn default_database_url() -> String {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    format!("sqlite://{}", home.join(".local/share/cogway/cogway.db").display())
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings { url: default_database_url() },
+            models: ModelSettings::default(),
+            auth: AuthSettings { token_ttl_secs: 600, ..AuthSettings::default() },
+            limits: LimitSettings::default(),
+            services: ServicesSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 5000,
+            workers: 0,
+            max_inflight: 256,
+            shutdown_timeout_secs: 30,
+            exit_on_stdin_close: false,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: default_database_url() }
+    }
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self { dir: default_models_dir(), onnxruntime: None, threads, queue_capacity: 64, max_batch: 16, preload: true }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self { default_rps: 100, language_max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Default for ServicesSettings {
+    fn default() -> Self {
+        Self { language: true }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: "text".into(), level: "info".into() }
+    }
+}
+
+impl ModelSettings {
+    pub fn onnxruntime_path(&self) -> PathBuf {
+        self.onnxruntime.clone().unwrap_or_else(|| self.dir.join("onnxruntime").join("libonnxruntime.so"))
+    }
+}
+
+/// Overrides given on the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub models_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Defaults, then `file` (or `./cogway.toml` if present), then `COGWAY__*` env, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder()
+            .add_source(config::Config::try_from(&Settings::default()).context("default settings")?);
+        match file {
+            Some(path) => builder = builder.add_source(config::File::from(path).required(true)),
+            None => builder = builder.add_source(config::File::with_name("cogway").required(false)),
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("COGWAY").prefix_separator("__").separator("__").try_parsing(true),
+        );
+        if let Some(host) = &overrides.host {
+            builder = builder.set_override("server.host", host.clone())?;
+        }
+        if let Some(port) = overrides.port {
+            builder = builder.set_override("server.port", i64::from(port))?;
+        }
+        if let Some(db) = &overrides.database {
+            builder = builder.set_override("database.url", db.clone())?;
+        }
+        if let Some(dir) = &overrides.models_dir {
+            builder = builder.set_override("models.dir", dir.display().to_string())?;
+        }
+        let settings: Settings =
+            builder.build().context("reading settings")?.try_deserialize().context("invalid settings")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.server.max_inflight > 0, "server.max_inflight must be at least 1");
+        anyhow::ensure!(self.models.queue_capacity > 0, "models.queue_capacity must be at least 1");
+        anyhow::ensure!(self.auth.token_ttl_secs > 0, "auth.token_ttl_secs must be at least 1");
+        anyhow::ensure!(self.limits.default_rps > 0, "limits.default_rps must be at least 1");
+        if let Some(key) = &self.auth.admin_key {
+            anyhow::ensure!(key.len() >= 16, "auth.admin_key must be at least 16 characters");
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            anyhow::ensure!(secret.len() >= 32, "auth.jwt_secret must be at least 32 characters");
+        }
+        anyhow::ensure!(matches!(self.log.format.as_str(), "text" | "json"), "log.format must be `text` or `json`");
+        Ok(())
+    }
+}

