@@ -40,6 +40,9 @@ impl Detector {
         if scores.first().is_none_or(|(_, c)| *c <= 0.0) {
             return DetectedLanguage::unknown();
         }
+        if scores[0].1 < UNSURE {
+            apply_prior(&mut scores);
+        }
         if let Some(hinted) = country_hint.and_then(languages_of_country) {
             // A hinted language within 0.15 of the best is preferred: lingua's confidences of
             // close relatives (es/pt/gl, da/no/sv) are where a hint helps.
@@ -56,6 +59,74 @@ impl Detector {
             confidence: round2(confidence),
         }
     }
+}
+
+/// Below this top confidence lingua is unsure (short texts), and the prior below decides.
+const UNSURE: f64 = 0.5;
+
+/// Languages most text sent to a gateway is written in; when lingua is unsure, a language outside
+/// this list needs a clearly higher score to win. Without it, a short French question such as
+/// "Où est la gare, s'il vous plaît ?" comes out as Tagalog (0.13 against French 0.11).
+const COMMON: &[IsoCode639_1] = {
+    use IsoCode639_1 as L;
+    &[
+        L::AR,
+        L::BG,
+        L::BN,
+        L::CA,
+        L::CS,
+        L::DA,
+        L::DE,
+        L::EL,
+        L::EN,
+        L::ES,
+        L::ET,
+        L::FA,
+        L::FI,
+        L::FR,
+        L::HE,
+        L::HI,
+        L::HR,
+        L::HU,
+        L::ID,
+        L::IT,
+        L::JA,
+        L::KO,
+        L::LT,
+        L::LV,
+        L::MS,
+        L::NB,
+        L::NL,
+        L::PL,
+        L::PT,
+        L::RO,
+        L::RU,
+        L::SK,
+        L::SL,
+        L::SR,
+        L::SV,
+        L::TH,
+        L::TR,
+        L::UK,
+        L::UR,
+        L::VI,
+        L::ZH,
+    ]
+};
+const UNCOMMON_WEIGHT: f64 = 0.4;
+
+/// Reweights unsure confidences by the prior above and renormalises them.
+fn apply_prior(scores: &mut [(Language, f64)]) {
+    for (language, confidence) in scores.iter_mut() {
+        if !COMMON.contains(&language.iso_code_639_1()) {
+            *confidence *= UNCOMMON_WEIGHT;
+        }
+    }
+    let total: f64 = scores.iter().map(|(_, c)| c).sum();
+    if total > 0.0 {
+        scores.iter_mut().for_each(|(_, c)| *c /= total);
+    }
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
 }
 
 fn round2(x: f64) -> f64 {
@@ -113,6 +184,16 @@ mod tests {
         assert_eq!(fr.name, "French");
         assert!(fr.confidence > 0.5, "{fr:?}");
         assert_eq!(d.detect("This is a simple English sentence about the weather.", None).iso6391_name, "en");
+    }
+
+    #[test]
+    fn a_short_french_question_is_french_not_tagalog() {
+        let d = Detector::new(false);
+        assert_eq!(d.detect("Où est la gare, s'il vous plaît ?", None).iso6391_name, "fr");
+        assert_eq!(
+            d.detect("Mabuhay! Kumusta ka na, kaibigan ko? Salamat po sa tulong ninyo.", None).iso6391_name,
+            "tl"
+        );
     }
 
     #[test]

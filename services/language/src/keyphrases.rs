@@ -39,8 +39,33 @@ pub fn extract(text: &str, language: &str, max: usize) -> Option<Vec<String>> {
     let stop_words = stop_words(language)?;
     let config = Config { ngrams: 3, ..Config::default() };
     // yake-rust sorts with `partial_cmp().unwrap()`; guard against a NaN score panicking.
-    let items = std::panic::catch_unwind(|| yake_rust::get_n_best(max, text, &stop_words, &config)).unwrap_or_default();
-    Some(items.into_iter().map(|item| item.raw).collect())
+    let items =
+        std::panic::catch_unwind(|| yake_rust::get_n_best(max * 3, text, &stop_words, &config)).unwrap_or_default();
+    Some(select(items.into_iter().map(|item| item.raw), &stop_words, max))
+}
+
+/// Keeps YAKE's best phrases that read as phrases: no stop word inside a multi-word phrase
+/// ("range and fast"), and none that only repeats part of a better-ranked phrase.
+fn select(ranked: impl Iterator<Item = String>, stop_words: &StopWords, max: usize) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    let mut kept_lower: Vec<String> = Vec::new();
+    for phrase in ranked {
+        let lower = phrase.to_lowercase();
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        if words.len() > 1 && words.iter().any(|w| stop_words.contains(*w)) {
+            continue;
+        }
+        let padded = format!(" {lower} ");
+        if kept_lower.iter().any(|k| format!(" {k} ").contains(&padded)) {
+            continue;
+        }
+        kept_lower.push(lower);
+        kept.push(phrase);
+        if kept.len() == max {
+            break;
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -55,6 +80,16 @@ mod tests {
         let lower: Vec<String> = phrases.iter().map(|p| p.to_lowercase()).collect();
         assert!(lower.iter().any(|p| p.contains("training data")), "{phrases:?}");
         assert!(lower.iter().any(|p| p.contains("machine learning")), "{phrases:?}");
+    }
+
+    #[test]
+    fn phrases_with_inner_stop_words_or_repeats_are_dropped() {
+        let text = "The new electric car from the startup has a long battery range and fast charging. \
+                    Reviewers praised the battery range.";
+        let phrases = extract(text, "en", 20).unwrap();
+        assert!(phrases.iter().any(|p| p.contains("battery range")), "{phrases:?}");
+        assert!(!phrases.iter().any(|p| p == "range and fast"), "{phrases:?}");
+        assert!(!phrases.iter().any(|p| p == "battery"), "{phrases:?}");
     }
 
     #[test]

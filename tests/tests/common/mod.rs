@@ -1,0 +1,203 @@
+//! Starts the real `cogway` binary on a free port with a fresh SQLite file and talks to it.
+//!
+//! The binary is `$COGWAY_BIN` (the Makefile sets it), else `$CARGO_TARGET_DIR/debug/cogway`.
+//! Servers run with `exit_on_stdin_close`, so none outlives the test process.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789abcdef";
+pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789abcdef0123456789";
+
+pub struct Server {
+    pub base: String,
+    /// What the server printed on stdout before it listened (e.g. a first-start admin key).
+    pub preamble: Vec<String>,
+    pub db_path: PathBuf,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    client: Client,
+}
+
+pub fn binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("COGWAY_BIN") {
+        return PathBuf::from(bin);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/cogway")
+}
+
+/// A new, empty database file path in a fresh temporary directory.
+pub fn fresh_db_path() -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("cogway-e2e-{}-{n}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("cogway.db")
+}
+
+impl Server {
+    /// Starts a server on `db_path` with extra `COGWAY__...` settings and waits until `/ready`.
+    pub fn start_with(db_path: PathBuf, env: &[(&str, &str)]) -> Server {
+        Self::launch(db_path, env, true)
+    }
+
+    /// Starts a server with no admin key configured (it makes one on a first start).
+    pub fn start_without_admin_key(db_path: PathBuf) -> Server {
+        Self::launch(db_path, &[], false)
+    }
+
+    fn launch(db_path: PathBuf, env: &[(&str, &str)], admin_key: bool) -> Server {
+        let bin = binary();
+        assert!(bin.exists(), "cogway binary not found at {} (build it, or set COGWAY_BIN)", bin.display());
+        let mut cmd = Command::new(&bin);
+        cmd.args(["serve", "--port", "0", "--host", "127.0.0.1", "--database"])
+            .arg(format!("sqlite://{}", db_path.display()))
+            .env("COGWAY__AUTH__JWT_SECRET", JWT_SECRET)
+            .env("COGWAY__SERVER__EXIT_ON_STDIN_CLOSE", "true")
+            .env("COGWAY__SERVER__WORKERS", "2")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if admin_key {
+            cmd.env("COGWAY__AUTH__ADMIN_KEY", ADMIN_KEY);
+        } else {
+            cmd.env_remove("COGWAY__AUTH__ADMIN_KEY");
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start cogway");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut preamble = Vec::new();
+        let port = loop {
+            let line = lines.next().expect("cogway exited before listening").unwrap();
+            if let Some(port) = line.strip_prefix("cogway listening on port ") {
+                break port.trim().parse::<u16>().unwrap();
+            }
+            preamble.push(line);
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let stdin = child.stdin.take();
+        let server = Server {
+            base: format!("http://127.0.0.1:{port}"),
+            preamble,
+            db_path,
+            child,
+            stdin,
+            client: Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
+        };
+        server.wait_ready();
+        server
+    }
+
+    pub fn start() -> Server {
+        Self::start_with(fresh_db_path(), &[])
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(r) = self.client.get(self.url("/ready")).send()
+                && r.status() == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "cogway did not become ready within 180 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Creates a key through the admin API; returns (key, id).
+    pub fn create_key(&self, body: Value) -> (String, String) {
+        let r = self.post("/admin/keys").header("Ocp-Apim-Subscription-Key", ADMIN_KEY).json(&body).send().unwrap();
+        assert_eq!(r.status(), 201, "creating a key: {}", r.text().unwrap_or_default());
+        let v: Value = r.json().unwrap();
+        (v["key"].as_str().unwrap().to_string(), v["info"]["id"].as_str().unwrap().to_string())
+    }
+
+    /// `POST /language/:analyze-text` with the admin key; returns (status, body).
+    pub fn analyze(&self, kind: &str, documents: Value, parameters: Value) -> (u16, Value) {
+        let body = json!({ "kind": kind, "parameters": parameters, "analysisInput": { "documents": documents } });
+        let r = self
+            .post("/language/:analyze-text?api-version=2023-04-01")
+            .header("Ocp-Apim-Subscription-Key", ADMIN_KEY)
+            .json(&body)
+            .send()
+            .unwrap();
+        status_json(r)
+    }
+
+    /// Stops the server as an orchestrator would (closing stdin triggers a graceful stop).
+    pub fn stop(mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn status_json(r: Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+    (status, value)
+}
+
+/// One server shared by the tests of a test binary.
+pub fn shared() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(Server::start)
+}
+
+/// Asserts Azure's error shape and returns the `error` object.
+pub fn azure_error(body: &Value) -> &Value {
+    let err = &body["error"];
+    assert!(err["code"].is_string(), "not an Azure error body: {body}");
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {body}");
+    err
+}
