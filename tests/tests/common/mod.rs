@@ -2,7 +2,7 @@
 //!
 //! The binary is `$COGWAY_BIN` (the Makefile sets it), else `$CARGO_TARGET_DIR/debug/cogway`.
 //! Servers run with `exit_on_stdin_close`, so none outlives the test process.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
