@@ -1,4 +1,5 @@
 //! The gateway against the real binary: auth, tokens, limits, quotas, errors, health, metrics, OpenAPI.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The Language service against the real binary and real models.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -184,7 +184,10 @@ impl Drop for Server {
 pub fn status_json(r: Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().unwrap();
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+    let value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => Value::String(text),
+    };
     (status, value)
 }
 
