@@ -37,4 +37,4 @@ test-sdk: build
 test: setup lint test-rust test-sdk
 
 bench: setup release
-	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway bash tests/bench/run.sh
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway cargo bench -p cogway-tests --bench gateway_overhead

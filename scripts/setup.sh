@@ -14,7 +14,12 @@ mkdir -p "$cache"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
-command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+# Debian's python3 needs python3-venv for `python3 -m venv` (ensurepip); pyenv's Python has it.
+if ! command -v python3 >/dev/null; then
+  need_apt+=(python3 python3-venv)
+elif ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+  need_apt+=(python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

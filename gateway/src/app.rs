@@ -54,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sts/v1.0/issuetoken", web::post().to(routes::sts::issue_token))
         .configure(routes::admin::configure)
         .configure(routes::language::configure)
+        .service(web::redirect("/swagger", "/swagger/"))
         .service(SwaggerUi::new("/swagger/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
         .default_service(web::to(not_found));
 }
@@ -86,6 +87,7 @@ impl Application {
         if state.settings.services.language {
             load_language(&state);
         }
+        actix_web::rt::spawn(routes::language::jobs::resume(state.clone().into_inner()));
 
         let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
             .with_context(|| format!("binding {}:{}", state.settings.server.host, state.settings.server.port))?;

@@ -22,6 +22,7 @@ const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// What a key may do. Never holds the key itself.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyInfo {
     pub id: String,
     pub name: String,

@@ -67,6 +67,7 @@ struct Pending {
 
 /// One row of the usage report.
 #[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
 pub struct UsageRow {
     pub service: String,
     /// Start of the hour, UNIX seconds.

@@ -19,6 +19,7 @@ use crate::routes::{admin, language, sts, system};
         sts::issue_token,
         admin::create_key, admin::list_keys, admin::revoke_key, admin::key_usage,
         language::analyze::analyze_text,
+        language::jobs::submit, language::jobs::status, language::jobs::cancel,
         language::embeddings::embeddings,
         language::v31::languages, language::v31::sentiment, language::v31::key_phrases, language::v31::pii,
         language::custom::put_project, language::custom::get_project, language::custom::delete_project,

@@ -311,3 +311,54 @@ fn a_custom_classifier_learns_from_labelled_texts_and_survives_a_restart() {
     );
     assert_eq!(status, 404);
 }
+
+#[test]
+fn an_analyze_text_job_runs_summarization_and_key_phrases_asynchronously() {
+    let s = shared();
+    let text = "Solar panels turn sunlight into electricity. Homes with solar panels can cut their electricity bills. \
+                My cat likes to sleep on the sofa. Cheaper solar panels have made solar electricity popular.";
+    let body = json!({
+        "displayName": "e2e job",
+        "analysisInput": { "documents": [{ "id": "1", "text": text, "language": "en" }] },
+        "tasks": [
+            { "kind": "ExtractiveSummarization", "taskName": "summary", "parameters": { "sentenceCount": 2, "sortBy": "Rank" } },
+            { "kind": "KeyPhraseExtraction", "taskName": "phrases" },
+        ],
+    });
+    let r = s
+        .post("/language/analyze-text/jobs?api-version=2023-04-01")
+        .header("Ocp-Apim-Subscription-Key", ADMIN_KEY)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["operation-location"].to_str().unwrap().to_string();
+    let path = location.split_once("/language/").map(|(_, p)| format!("/language/{p}")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let job = loop {
+        let (status, job) = status_json(s.get(&path).header("Ocp-Apim-Subscription-Key", ADMIN_KEY).send().unwrap());
+        assert_eq!(status, 200, "{job}");
+        if job["status"] == "succeeded" {
+            break job;
+        }
+        assert!(job["status"] == "notStarted" || job["status"] == "running", "{job}");
+        assert!(std::time::Instant::now() < deadline, "job did not finish: {job}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(job["displayName"], "e2e job");
+    assert_eq!(job["tasks"]["total"], 2);
+    assert_eq!(job["tasks"]["completed"], 2);
+    let items = job["tasks"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["kind"], "ExtractiveSummarizationLROResults");
+    let sentences = items[0]["results"]["documents"][0]["sentences"].as_array().unwrap();
+    assert_eq!(sentences.len(), 2);
+    assert_eq!(sentences[0]["rankScore"], 1.0, "sorted by rank: {job}");
+    assert!(sentences.iter().all(|x| !x["text"].as_str().unwrap().contains("cat")));
+    assert_eq!(items[1]["kind"], "KeyPhraseExtractionLROResults");
+    assert!(!items[1]["results"]["documents"][0]["keyPhrases"].as_array().unwrap().is_empty());
+
+    // Another key cannot see the job.
+    let (other, _) = s.create_key(json!({ "name": "other" }));
+    let r = s.get(&path).header("Ocp-Apim-Subscription-Key", &other).send().unwrap();
+    assert_eq!(r.status(), 404);
+}

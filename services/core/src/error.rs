@@ -148,7 +148,7 @@ impl ServiceError {
     pub fn model_not_ready(model: &str) -> Self {
         Self::new(
             Code::ModelNotReady,
-            format!("The model '{model}' is not loaded. Run `make models` (or `cogway models fetch`) and restart."),
+            format!("The model '{model}' is not installed. Run `make models` (scripts/setup.sh) and restart."),
         )
         .with_retry_after(30)
     }

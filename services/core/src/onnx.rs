@@ -23,6 +23,7 @@ pub fn environment(library: &Path) -> Result<&'static Environment, ServiceError>
         ort::init_from(library)
             .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?
             .with_name("cogway")
+            .with_telemetry(false)
             .build()
             .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"))
     });

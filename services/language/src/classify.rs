@@ -19,6 +19,7 @@ pub struct Classifier {
 
 /// What training reports.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Evaluation {
     pub training_examples: usize,
     pub test_examples: usize,
@@ -29,6 +30,7 @@ pub struct Evaluation {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct ClassScore {
     pub class: String,
     pub precision: f64,

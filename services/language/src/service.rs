@@ -64,8 +64,8 @@ impl LanguageService {
     pub fn models(&self) -> Vec<ModelStatus> {
         vec![
             ModelStatus { name: "lingua", ready: true, detail: None },
-            ModelStatus { name: "vader", ready: true, detail: None },
-            ModelStatus { name: "yake", ready: true, detail: None },
+            ModelStatus { name: "vader_sentiment", ready: true, detail: None },
+            ModelStatus { name: "yake-rust", ready: true, detail: None },
             ModelStatus {
                 name: embeddings::MODEL_NAME,
                 ready: self.embedder.is_ok(),

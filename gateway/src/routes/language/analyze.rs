@@ -16,7 +16,7 @@ use crate::routes::body::read_json;
     post,
     path = "/language/:analyze-text",
     tag = "Language",
-    params(("api-version" = String, Query, description = "2022-05-01, 2023-04-01 or 2023-11-15-preview")),
+    params(("api-version" = String, Query, description = "2022-05-01, 2023-04-01, 2023-11-15-preview or 2024-11-01")),
     request_body = AnalyzeTextRequest,
     responses(
         (status = 200, description = "Per-document results and errors; `kind` is `<Kind>Results`"),
@@ -47,7 +47,7 @@ pub async fn analyze_text(
     })?;
     let options = Options::from_parameters(&body.parameters)?;
     let documents = &body.analysis_input.documents;
-    documents::validate_batch(documents, kind)?;
+    documents::validate_batch(documents, kind.max_documents())?;
     let service = language_service(&state)?;
     state.usage.charge(&caller.key, "language", documents::characters(documents)).await?;
     let results = documents::analyze(&state, &service, kind, documents, &options).await?;

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use super::language_service;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::now;
+use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_json;
 
@@ -50,10 +50,10 @@ pub struct ProjectInfo {
     pub project_name: String,
     pub language: String,
     pub description: String,
-    pub created_date_time: i64,
+    pub created_date_time: String,
     pub examples: i64,
     pub labels: Vec<LabelCount>,
-    pub trained_date_time: Option<i64>,
+    pub trained_date_time: Option<String>,
     #[schema(value_type = Object)]
     pub evaluation: Option<Evaluation>,
 }
@@ -116,17 +116,18 @@ async fn info(state: &AppState, name: &str) -> ApiResult<ProjectInfo> {
         project_name: name.to_string(),
         language,
         description,
-        created_date_time: created_at,
+        created_date_time: rfc3339(created_at),
         examples: labels.iter().map(|l| l.count).sum(),
         labels,
-        trained_date_time: trained_at,
+        trained_date_time: trained_at.map(rfc3339),
         evaluation: evaluation.and_then(|e| serde_json::from_str(&e).ok()),
     })
 }
 
 /// Create or update a classification project.
 #[utoipa::path(put, path = "/language/custom/projects/{name}", tag = "Custom classification",
-    request_body = ProjectRequest, responses((status = 201, body = ProjectInfo)), security(("key" = [])))]
+    request_body = ProjectRequest, responses((status = 201, body = ProjectInfo, description = "created"),
+    (status = 200, body = ProjectInfo, description = "updated")), security(("key" = [])))]
 pub async fn put_project(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -136,6 +137,7 @@ pub async fn put_project(
 ) -> ApiResult<HttpResponse> {
     check_name(&name)?;
     let body: ProjectRequest = read_json(&req, payload, 64 * 1024).await?;
+    let existed = info(&state, &name).await.is_ok();
     sqlx::query(
         "INSERT INTO classification_projects (name, language, description, created_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (name) DO UPDATE SET language = excluded.language, description = excluded.description",
@@ -147,7 +149,8 @@ pub async fn put_project(
     .execute(&state.db)
     .await
     .map_err(db_error)?;
-    Ok(HttpResponse::Created().json(info(&state, &name).await?))
+    let project = info(&state, &name).await?;
+    Ok(if existed { HttpResponse::Ok().json(project) } else { HttpResponse::Created().json(project) })
 }
 
 /// A project with its example counts and last evaluation.
@@ -218,7 +221,7 @@ pub async fn add_examples(
             ));
         }
     }
-    let characters: u64 = examples.iter().map(|e| e.text.chars().count() as u64).sum();
+    let characters: u64 = examples.iter().map(|e| cogway_language::units::grapheme_len(&e.text) as u64).sum();
     state.usage.charge(&caller.key, "language", characters).await?;
     let mut tx = state.db.begin().await.map_err(db_error)?;
     for ex in &examples {

@@ -3,6 +3,9 @@
 //! alone and are listed in `errors`.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+
+use actix_web::web;
 
 use cogway_core::{Code, ServiceError};
 use cogway_language::pii::{self, PiiCategory};
@@ -133,11 +136,10 @@ pub fn parse_pii_categories(names: &[&str]) -> ApiResult<Vec<PiiCategory>> {
 }
 
 /// Refuses a batch that is empty, too large, or has duplicate or empty ids (400 for the request).
-pub fn validate_batch(documents: &[InputDocument], kind: Kind) -> ApiResult<()> {
+pub fn validate_batch(documents: &[InputDocument], max: usize) -> ApiResult<()> {
     if documents.is_empty() {
         return Err(ApiError::new(Code::MissingInputDocuments, "Missing input documents."));
     }
-    let max = kind.max_documents();
     if documents.len() > max {
         return Err(ApiError::new(
             Code::InvalidDocumentBatch,
@@ -216,9 +218,89 @@ fn to_json<T: Serialize>(results: Results<T>) -> ApiResult<serde_json::Value> {
     serde_json::to_value(results).map_err(|e| ApiError::new(Code::Internal, format!("serializing results: {e}")))
 }
 
-/// Runs one analysis over a validated batch; returns the `results` object.
+/// Runs one analysis over a validated batch; returns the `results` object. The CPU-bound kinds run
+/// on actix's blocking pool, so a large batch never stalls the threads that serve requests.
 pub async fn analyze(
     state: &AppState,
+    service: &Arc<LanguageService>,
+    kind: Kind,
+    documents: &[InputDocument],
+    options: &Options,
+) -> ApiResult<serde_json::Value> {
+    let unit = options.string_index_type;
+    match kind {
+        Kind::LanguageDetection | Kind::SentimentAnalysis | Kind::KeyPhraseExtraction | Kind::PiiEntityRecognition => {
+            let (service, documents, options) = (service.clone(), documents.to_vec(), options.clone());
+            web::block(move || analyze_cpu(&service, kind, &documents, &options))
+                .await
+                .map_err(|e| ApiError::new(Code::Internal, format!("analysis worker: {e}")))?
+        }
+        Kind::ExtractiveSummarization => {
+            let mut results =
+                Results { documents: Vec::new(), errors: Vec::new(), model_version: MODEL_VERSION.into() };
+            for doc in documents {
+                if let Err(e) = check_document(doc) {
+                    results.errors.push(document_error(&doc.id, e));
+                    continue;
+                }
+                let sort = options.sort_by.unwrap_or(SortBy::Offset);
+                let picked = service.summarize(&doc.text, options.sentence_count, sort).await?;
+                let mapper = OffsetMapper::new(&doc.text, unit);
+                results.documents.push(SummaryDocument {
+                    id: doc.id.clone(),
+                    sentences: picked
+                        .into_iter()
+                        .map(|((start, end), ranked)| {
+                            let (offset, length) = mapper.span(start, end);
+                            SummarySentence {
+                                text: doc.text[start..end].to_string(),
+                                rank_score: ranked.rank_score,
+                                offset,
+                                length,
+                            }
+                        })
+                        .collect(),
+                    warnings: Vec::new(),
+                });
+            }
+            to_json(results)
+        }
+        Kind::CustomSingleLabelClassification => {
+            let project = options.project_name.as_deref().ok_or_else(|| {
+                ApiError::new(
+                    Code::InvalidParameterValue,
+                    "CustomSingleLabelClassification needs parameters.projectName.",
+                )
+            })?;
+            let classifier = custom::trained_classifier(state, project).await?;
+            let valid: Vec<&InputDocument> = documents.iter().filter(|d| check_document(d).is_ok()).collect();
+            let vectors = service.embed(valid.iter().map(|d| d.text.clone()).collect()).await?;
+            let mut by_id = valid.iter().map(|d| d.id.as_str()).zip(vectors);
+            to_json(collect(documents, |doc| {
+                let vector = by_id
+                    .find(|(id, _)| *id == doc.id)
+                    .map(|(_, v)| v)
+                    .ok_or_else(|| ServiceError::internal("missing embedding"))?;
+                let prediction = classifier.predict(&vector);
+                Ok(ClassificationDocument {
+                    id: doc.id.clone(),
+                    class: prediction
+                        .into_iter()
+                        .take(1)
+                        .map(|(category, p)| ClassificationResult {
+                            category,
+                            confidence_score: (p * 100.0).round() / 100.0,
+                        })
+                        .collect(),
+                    warnings: Vec::new(),
+                })
+            }))
+        }
+    }
+}
+
+/// The analyses that need no model worker: detection, sentiment, key phrases and PII.
+fn analyze_cpu(
     service: &LanguageService,
     kind: Kind,
     documents: &[InputDocument],
@@ -294,66 +376,8 @@ pub async fn analyze(
                 warnings: Vec::new(),
             })
         })),
-        Kind::ExtractiveSummarization => {
-            let mut results =
-                Results { documents: Vec::new(), errors: Vec::new(), model_version: MODEL_VERSION.into() };
-            for doc in documents {
-                if let Err(e) = check_document(doc) {
-                    results.errors.push(document_error(&doc.id, e));
-                    continue;
-                }
-                let sort = options.sort_by.unwrap_or(SortBy::Offset);
-                let picked = service.summarize(&doc.text, options.sentence_count, sort).await?;
-                let mapper = OffsetMapper::new(&doc.text, unit);
-                results.documents.push(SummaryDocument {
-                    id: doc.id.clone(),
-                    sentences: picked
-                        .into_iter()
-                        .map(|((start, end), ranked)| {
-                            let (offset, length) = mapper.span(start, end);
-                            SummarySentence {
-                                text: doc.text[start..end].to_string(),
-                                rank_score: ranked.rank_score,
-                                offset,
-                                length,
-                            }
-                        })
-                        .collect(),
-                    warnings: Vec::new(),
-                });
-            }
-            to_json(results)
-        }
-        Kind::CustomSingleLabelClassification => {
-            let project = options.project_name.as_deref().ok_or_else(|| {
-                ApiError::new(
-                    Code::InvalidParameterValue,
-                    "CustomSingleLabelClassification needs parameters.projectName.",
-                )
-            })?;
-            let classifier = custom::trained_classifier(state, project).await?;
-            let valid: Vec<&InputDocument> = documents.iter().filter(|d| check_document(d).is_ok()).collect();
-            let vectors = service.embed(valid.iter().map(|d| d.text.clone()).collect()).await?;
-            let mut by_id = valid.iter().map(|d| d.id.as_str()).zip(vectors);
-            to_json(collect(documents, |doc| {
-                let vector = by_id
-                    .find(|(id, _)| *id == doc.id)
-                    .map(|(_, v)| v)
-                    .ok_or_else(|| ServiceError::internal("missing embedding"))?;
-                let prediction = classifier.predict(&vector);
-                Ok(ClassificationDocument {
-                    id: doc.id.clone(),
-                    class: prediction
-                        .into_iter()
-                        .take(1)
-                        .map(|(category, p)| ClassificationResult {
-                            category,
-                            confidence_score: (p * 100.0).round() / 100.0,
-                        })
-                        .collect(),
-                    warnings: Vec::new(),
-                })
-            }))
+        Kind::ExtractiveSummarization | Kind::CustomSingleLabelClassification => {
+            Err(ApiError::new(Code::Internal, "this analysis needs the embedding worker"))
         }
     }
 }

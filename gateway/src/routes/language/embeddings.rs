@@ -17,6 +17,7 @@ use crate::routes::body::read_json;
 const MAX_INPUTS: usize = 2048;
 
 /// Embeddings: 384-d L2-normalised vectors from all-MiniLM-L6-v2 (OpenAI request and response shape).
+/// Also served at `POST /language/embeddings`.
 #[utoipa::path(
     post,
     path = "/v1/embeddings",

@@ -5,6 +5,7 @@ pub mod custom;
 pub mod documents;
 pub mod dto;
 pub mod embeddings;
+pub mod jobs;
 pub mod v31;
 
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(ServiceName("language"))
             .wrap(from_fn(shed_load))
             .route("/:analyze-text", web::post().to(analyze::analyze_text))
+            .route("/analyze-text/jobs", web::post().to(jobs::submit))
+            .route("/analyze-text/jobs/{id}:cancel", web::post().to(jobs::cancel))
+            .route("/analyze-text/jobs/{id}", web::get().to(jobs::status))
             .route("/embeddings", web::post().to(embeddings::embeddings))
             .route("/custom/projects/{name}", web::put().to(custom::put_project))
             .route("/custom/projects/{name}", web::get().to(custom::get_project))

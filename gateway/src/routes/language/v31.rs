@@ -28,7 +28,7 @@ async fn run(
         let names: Vec<&str> = list.split(',').map(str::trim).collect();
         options.pii_categories = Some(documents::parse_pii_categories(&names)?);
     }
-    documents::validate_batch(&body.documents, kind)?;
+    documents::validate_batch(&body.documents, kind.max_documents())?;
     let service = language_service(&state)?;
     state.usage.charge(&caller.key, "language", documents::characters(&body.documents)).await?;
     let results = documents::analyze(&state, &service, kind, &body.documents, &options).await?;

@@ -1,0 +1,305 @@
+//! The asynchronous analyze-text jobs API (Azure Language 2023-04-01):
+//!
+//! - `POST /language/analyze-text/jobs` -> 202 + `Operation-Location`
+//! - `GET  /language/analyze-text/jobs/{jobId}` -> status and, when done, each task's results
+//! - `POST /language/analyze-text/jobs/{jobId}:cancel` -> 202
+//!
+//! Jobs are rows of the `jobs` table: the input is stored before the 202 is sent, a background
+//! task runs the tasks and stores the results, and jobs left unfinished by a restart are run
+//! again at start-up. A job is visible to the key that created it (and to admin keys) only.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::{Code, ServiceError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::documents::{self, Kind, Options};
+use super::dto::InputDocument;
+use super::{check_api_version, language_service};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::db::{now, rfc3339};
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::body::read_json;
+
+/// Documents per job (Azure's limit for asynchronous requests).
+const MAX_JOB_DOCUMENTS: usize = 25;
+/// Tasks per job.
+const MAX_TASKS: usize = 20;
+/// How long a finished job's results are kept.
+const JOB_TTL_SECS: i64 = 24 * 3600;
+const JOB_KIND: &str = "analyze-text";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobRequest {
+    #[serde(default)]
+    display_name: Option<String>,
+    analysis_input: super::dto::AnalysisInput,
+    #[serde(default)]
+    tasks: Vec<TaskRequest>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskRequest {
+    kind: String,
+    #[serde(default)]
+    task_name: Option<String>,
+    #[serde(default)]
+    parameters: Value,
+}
+
+fn db_error(e: sqlx::Error) -> ApiError {
+    ApiError::new(Code::Internal, format!("database: {e}"))
+}
+
+fn job_not_found(id: &str) -> ApiError {
+    ApiError::new(Code::NotFound, format!("The job '{id}' does not exist or has expired."))
+}
+
+/// Submit an analyze-text job.
+#[utoipa::path(post, path = "/language/analyze-text/jobs", tag = "Language",
+    params(("api-version" = String, Query, description = "2023-04-01")),
+    responses((status = 202, description = "Accepted; poll the Operation-Location header"),
+              (status = 400, description = "Bad tasks or documents")),
+    security(("key" = []), ("bearer" = [])))]
+pub async fn submit(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    check_api_version(&req)?;
+    let body: JobRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
+    if body.tasks.is_empty() || body.tasks.len() > MAX_TASKS {
+        return Err(ApiError::new(Code::InvalidParameterValue, format!("A job needs 1 to {MAX_TASKS} tasks.")));
+    }
+    for task in &body.tasks {
+        Kind::parse(&task.kind).ok_or_else(|| {
+            ApiError::new(Code::UnsupportedTask, format!("The task kind '{}' is not supported.", task.kind))
+        })?;
+        Options::from_parameters(&task.parameters)?;
+    }
+    documents::validate_batch(&body.analysis_input.documents, MAX_JOB_DOCUMENTS)?;
+    let documents = &body.analysis_input.documents;
+    state.usage.charge(&caller.key, "language", documents::characters(documents) * body.tasks.len() as u64).await?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let created = now();
+    let input = json!({
+        "displayName": body.display_name,
+        "documents": documents.iter().map(|d| json!({
+            "id": d.id, "text": d.text, "language": d.language, "countryHint": d.country_hint
+        })).collect::<Vec<_>>(),
+        "tasks": body.tasks,
+    });
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, key_id, status, input, created_at, updated_at, expires_at) \
+         VALUES (?, ?, ?, 'notStarted', ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(JOB_KIND)
+    .bind(&caller.key.id)
+    .bind(input.to_string())
+    .bind(created)
+    .bind(created)
+    .bind(created + JOB_TTL_SECS)
+    .execute(&state.db)
+    .await
+    .map_err(db_error)?;
+    spawn_job(state.clone().into_inner(), id.clone());
+
+    let info = req.connection_info();
+    let location =
+        format!("{}://{}/language/analyze-text/jobs/{id}?api-version=2023-04-01", info.scheme(), info.host());
+    Ok(HttpResponse::Accepted().insert_header(("Operation-Location", location)).finish())
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    key_id: String,
+    status: String,
+    input: String,
+    result: Option<String>,
+    error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    expires_at: i64,
+}
+
+async fn load(state: &AppState, id: &str, caller: &Caller) -> ApiResult<JobRow> {
+    let row: Option<JobRow> = sqlx::query_as(
+        "SELECT key_id, status, input, result, error, created_at, updated_at, expires_at FROM jobs \
+         WHERE id = ? AND kind = ? AND expires_at > ?",
+    )
+    .bind(id)
+    .bind(JOB_KIND)
+    .bind(now())
+    .fetch_optional(&state.db)
+    .await
+    .map_err(db_error)?;
+    match row {
+        Some(row) if row.key_id == caller.key.id || caller.key.is_admin => Ok(row),
+        _ => Err(job_not_found(id)),
+    }
+}
+
+/// The state of a job and, when it has finished, its results.
+#[utoipa::path(get, path = "/language/analyze-text/jobs/{jobId}", tag = "Language",
+    params(("jobId" = String, Path), ("api-version" = String, Query)),
+    responses((status = 200, description = "Job state and task results"), (status = 404)),
+    security(("key" = []), ("bearer" = [])))]
+pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let row = load(&state, &id, &caller).await?;
+    let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
+    let tasks: Vec<TaskRequest> = serde_json::from_value(input["tasks"].clone()).unwrap_or_default();
+    let results: Vec<Value> = row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+    let finished = matches!(row.status.as_str(), "succeeded" | "failed" | "cancelled" | "partiallyCompleted");
+    let items: Vec<Value> = results
+        .iter()
+        .zip(&tasks)
+        .map(|(r, t)| {
+            let kind = Kind::parse(&t.kind).map_or(t.kind.clone(), |k| format!("{}LROResults", k.name()));
+            let mut item = json!({
+                "kind": kind,
+                "lastUpdateDateTime": rfc3339(row.updated_at),
+                "status": if r.get("error").is_some() { "failed" } else { "succeeded" },
+            });
+            if let Some(name) = &t.task_name {
+                item["taskName"] = json!(name);
+            }
+            if let Some(results) = r.get("results") {
+                item["results"] = results.clone();
+            }
+            item
+        })
+        .collect();
+    let failed = results.iter().filter(|r| r.get("error").is_some()).count();
+    let mut body = json!({
+        "jobId": id.as_str(),
+        "createdDateTime": rfc3339(row.created_at),
+        "lastUpdatedDateTime": rfc3339(row.updated_at),
+        "expirationDateTime": rfc3339(row.expires_at),
+        "status": row.status,
+        "errors": row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()).map_or(vec![], |e| vec![e]),
+        "tasks": {
+            "completed": items.len() - failed,
+            "failed": failed,
+            "inProgress": if finished { 0 } else { tasks.len() - items.len() },
+            "total": tasks.len(),
+            "items": items,
+        },
+    });
+    if let Some(name) = input["displayName"].as_str() {
+        body["displayName"] = json!(name);
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Cancel a job that has not finished.
+#[utoipa::path(post, path = "/language/analyze-text/jobs/{jobId}:cancel", tag = "Language",
+    params(("jobId" = String, Path)), responses((status = 202), (status = 404)), security(("key" = [])))]
+pub async fn cancel(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = id.trim_end_matches(":cancel").to_string();
+    load(&state, &id, &caller).await?;
+    sqlx::query(
+        "UPDATE jobs SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('notStarted', 'running')",
+    )
+    .bind(now())
+    .bind(&id)
+    .execute(&state.db)
+    .await
+    .map_err(db_error)?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Runs a stored job in the background.
+pub fn spawn_job(state: std::sync::Arc<AppState>, id: String) {
+    actix_web::rt::spawn(async move {
+        if let Err(e) = run_job(&state, &id).await {
+            tracing::error!(job = %id, error = %e, "job failed");
+            let error = json!({ "code": "InternalServerError", "message": e.to_string() });
+            let _ = sqlx::query("UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?")
+                .bind(error.to_string())
+                .bind(now())
+                .bind(&id)
+                .execute(&state.db)
+                .await;
+        }
+    });
+}
+
+async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
+    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
+    // Wait for the models (jobs resumed at start-up may come before they load).
+    let service = loop {
+        match language_service(state) {
+            Ok(service) => break service,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let claimed = sqlx::query(
+        "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND status IN ('notStarted', 'running')",
+    )
+    .bind(now())
+    .bind(id)
+    .execute(&state.db)
+    .await
+    .map_err(dberr)?;
+    if claimed.rows_affected() == 0 {
+        return Ok(()); // cancelled or already done
+    }
+    let input: String =
+        sqlx::query_scalar("SELECT input FROM jobs WHERE id = ?").bind(id).fetch_one(&state.db).await.map_err(dberr)?;
+    let input: Value = serde_json::from_str(&input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
+    let documents: Vec<InputDocument> = serde_json::from_value(input["documents"].clone())
+        .map_err(|e| ServiceError::internal(format!("job documents: {e}")))?;
+    let tasks: Vec<TaskRequest> = serde_json::from_value(input["tasks"].clone())
+        .map_err(|e| ServiceError::internal(format!("job tasks: {e}")))?;
+    let mut results = Vec::new();
+    for task in &tasks {
+        let outcome = match (Kind::parse(&task.kind), Options::from_parameters(&task.parameters)) {
+            (Some(kind), Ok(options)) => documents::analyze(state, &service, kind, &documents, &options).await,
+            (None, _) => Err(ApiError::new(Code::UnsupportedTask, format!("Unsupported task kind {}", task.kind))),
+            (_, Err(e)) => Err(e),
+        };
+        results.push(match outcome {
+            Ok(r) => json!({ "results": r }),
+            Err(ApiError(e)) => json!({ "error": { "code": e.code.azure_codes().0, "message": e.message } }),
+        });
+    }
+    let failed = results.iter().filter(|r| r.get("error").is_some()).count();
+    let status = match failed {
+        0 => "succeeded",
+        n if n == results.len() => "failed",
+        _ => "partiallyCompleted",
+    };
+    sqlx::query("UPDATE jobs SET status = ?, result = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+        .bind(status)
+        .bind(Value::Array(results).to_string())
+        .bind(now())
+        .bind(id)
+        .execute(&state.db)
+        .await
+        .map_err(dberr)?;
+    Ok(())
+}
+
+/// At start-up: drops expired jobs and runs again the ones a stop left unfinished.
+pub async fn resume(state: std::sync::Arc<AppState>) {
+    let _ = sqlx::query("DELETE FROM jobs WHERE expires_at <= ?").bind(now()).execute(&state.db).await;
+    let pending: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE kind = ? AND status IN ('notStarted', 'running') ORDER BY created_at",
+    )
+    .bind(JOB_KIND)
+    .fetch_all(&state.db)
+    .await
+    .unwrap_or_default();
+    for id in pending {
+        tracing::info!(job = %id, "resuming an unfinished job");
+        spawn_job(state.clone(), id);
+    }
+}
