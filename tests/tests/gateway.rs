@@ -260,3 +260,81 @@ fn a_first_start_prints_an_admin_key_once_and_the_cli_makes_keys() {
     let again = Server::start_without_admin_key(db);
     assert!(!again.preamble.iter().any(|l| l.starts_with("Admin key")), "{:?}", again.preamble);
 }
+
+#[test]
+fn overload_is_shed_with_503_and_retry_after() {
+    // One request may do model work at a time: concurrent ones are refused at once.
+    let s = Server::start_with(common::fresh_db_path(), &[("COGWAY__SERVER__MAX_INFLIGHT", "1")]);
+    let texts: Vec<String> = (0..64).map(|i| format!("Sentence number {i} about load shedding and queues.")).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let statuses: Vec<(u16, Option<String>, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = barrier.clone();
+                let s = &s;
+                let texts = &texts;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let r = s
+                        .post("/v1/embeddings")
+                        .header("Ocp-Apim-Subscription-Key", ADMIN_KEY)
+                        .json(&json!({ "input": texts }))
+                        .send()
+                        .unwrap();
+                    let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+                    let (status, body) = status_json(r);
+                    (status, retry, body)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().any(|(s, _, _)| *s == 200), "none served: {statuses:?}");
+    let shed: Vec<_> = statuses.iter().filter(|(s, _, _)| *s == 503).collect();
+    assert!(!shed.is_empty(), "none shed: {:?}", statuses.iter().map(|s| s.0).collect::<Vec<_>>());
+    for (_, retry, body) in shed {
+        assert_eq!(retry.as_deref(), Some("1"));
+        assert_eq!(azure_error(body)["innererror"]["code"], "Overloaded");
+    }
+    let metrics = s.get("/metrics").send().unwrap().text().unwrap();
+    assert!(metrics.contains("cogway_shed_requests_total{service=\"language\"}"), "{metrics}");
+}
+
+#[test]
+fn a_missing_model_is_reported_and_only_its_analyses_fail() {
+    let empty = common::fresh_db_path().parent().unwrap().join("models");
+    std::fs::create_dir_all(&empty).unwrap();
+    let cache = std::env::var_os("COGWAY_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/cogway"));
+    let ort = std::env::var_os("COGWAY_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| cache.join("models"))
+        .join("onnxruntime/libonnxruntime.so");
+    let s = Server::start_unready(&[
+        ("COGWAY__MODELS__DIR", empty.to_str().unwrap()),
+        ("COGWAY__MODELS__ONNXRUNTIME", ort.to_str().unwrap()),
+    ]);
+    let (status, ready) = status_json(s.get("/ready").send().unwrap());
+    assert_eq!(status, 503, "{ready}");
+    let models = ready["services"][0]["models"].as_array().unwrap();
+    let minilm = models.iter().find(|m| m["name"] == "all-minilm-l6-v2").unwrap();
+    assert_eq!(minilm["ready"], false);
+    assert!(minilm["detail"].as_str().unwrap().contains("make models"), "{ready}");
+
+    let r = s
+        .post("/v1/embeddings")
+        .header("Ocp-Apim-Subscription-Key", ADMIN_KEY)
+        .json(&json!({ "input": "hi" }))
+        .send()
+        .unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    let (status, body) = status_json(r);
+    assert_eq!(status, 503);
+    assert_eq!(azure_error(&body)["innererror"]["code"], "ModelNotReady");
+
+    let (status, body) =
+        s.analyze("LanguageDetection", json!([{ "id": "1", "text": "Das ist ein deutscher Satz." }]), json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"]["documents"][0]["detectedLanguage"]["iso6391Name"], "de");
+}

@@ -50,12 +50,31 @@ pub fn fresh_db_path() -> PathBuf {
 impl Server {
     /// Starts a server on `db_path` with extra `COGWAY__...` settings and waits until `/ready`.
     pub fn start_with(db_path: PathBuf, env: &[(&str, &str)]) -> Server {
-        Self::launch(db_path, env, true)
+        let server = Self::launch(db_path, env, true);
+        server.wait_ready();
+        server
     }
 
     /// Starts a server with no admin key configured (it makes one on a first start).
     pub fn start_without_admin_key(db_path: PathBuf) -> Server {
-        Self::launch(db_path, &[], false)
+        let server = Self::launch(db_path, &[], false);
+        server.wait_ready();
+        server
+    }
+
+    /// Starts a server that may never become ready (e.g. a model is missing); waits until its
+    /// models have finished loading, whatever the outcome.
+    pub fn start_unready(env: &[(&str, &str)]) -> Server {
+        let server = Self::launch(fresh_db_path(), env, true);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let body = server.get("/ready").send().map(|r| r.text().unwrap_or_default()).unwrap_or_default();
+            if !body.is_empty() && !body.contains("\"loading\"") {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "cogway models did not finish loading");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn launch(db_path: PathBuf, env: &[(&str, &str)], admin_key: bool) -> Server {
@@ -93,16 +112,14 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         let stdin = child.stdin.take();
-        let server = Server {
+        Server {
             base: format!("http://127.0.0.1:{port}"),
             preamble,
             db_path,
             child,
             stdin,
             client: Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
-        };
-        server.wait_ready();
-        server
+        }
     }
 
     pub fn start() -> Server {
