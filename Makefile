@@ -1,7 +1,7 @@
 # Cogway: `make run` sets up and starts the gateway; `make test` sets up and runs every test.
 SHELL := /bin/bash
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/cogway/target
 export COGWAY_CACHE ?= $(HOME)/.cache/cogway
+export CARGO_TARGET_DIR ?= $(COGWAY_CACHE)/target
 VENV := $(COGWAY_CACHE)/venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
