@@ -13,7 +13,7 @@ setup:
 models: setup
 
 build:
-	cargo build --workspace
+	cargo build --workspace --all-targets
 
 release:
 	cargo build --release -p cogway-gateway

@@ -1,14 +1,13 @@
 //! `POST /language/:analyze-text` (Azure Language 2023-04-01).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use cogway_core::Code;
 
 use super::documents::{self, Kind, Options};
 use super::dto::AnalyzeTextRequest;
 use super::{check_api_version, language_service};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::ApiResult;
 use crate::routes::body::read_json;
 
 /// Analyze text: one kind of analysis over a batch of documents.
@@ -35,16 +34,7 @@ pub async fn analyze_text(
 ) -> ApiResult<HttpResponse> {
     check_api_version(&req)?;
     let body: AnalyzeTextRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
-    let kind = Kind::parse(&body.kind).ok_or_else(|| {
-        ApiError::new(
-            Code::UnsupportedTask,
-            format!(
-                "The kind '{}' is not supported. Supported: LanguageDetection, SentimentAnalysis, KeyPhraseExtraction, \
-                 PiiEntityRecognition, ExtractiveSummarization, CustomSingleLabelClassification.",
-                body.kind
-            ),
-        )
-    })?;
+    let kind = Kind::require(&body.kind)?;
     let options = Options::from_parameters(&body.parameters)?;
     let documents = &body.analysis_input.documents;
     documents::validate_batch(documents, kind.max_documents())?;

@@ -44,6 +44,20 @@ impl Kind {
         })
     }
 
+    /// Parses a kind, or the 400 `UnsupportedTask` that names the supported ones.
+    pub fn require(name: &str) -> ApiResult<Self> {
+        Self::parse(name).ok_or_else(|| {
+            ApiError::new(
+                Code::UnsupportedTask,
+                format!(
+                    "The kind '{name}' is not supported. Supported: LanguageDetection, SentimentAnalysis, \
+                     KeyPhraseExtraction, PiiEntityRecognition, ExtractiveSummarization, \
+                     CustomSingleLabelClassification."
+                ),
+            )
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::LanguageDetection => "LanguageDetection",

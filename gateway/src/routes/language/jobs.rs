@@ -8,7 +8,10 @@
 //! task runs the tasks and stores the results, and jobs left unfinished by a restart are run
 //! again at start-up. A job is visible to the key that created it (and to admin keys) only.
 
+use std::sync::LazyLock;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
@@ -28,6 +31,8 @@ use crate::routes::body::read_json;
 const MAX_JOB_DOCUMENTS: usize = 25;
 /// Tasks per job.
 const MAX_TASKS: usize = 20;
+/// Jobs that run at once; the others wait their turn (their status stays `notStarted`).
+static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
 /// How long a finished job's results are kept.
 const JOB_TTL_SECS: i64 = 24 * 3600;
 const JOB_KIND: &str = "analyze-text";
@@ -73,14 +78,15 @@ pub async fn submit(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     check_api_version(&req)?;
+    if !state.settings.services.language {
+        return Err(ApiError::new(Code::NotFound, "The Language service is disabled on this server."));
+    }
     let body: JobRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
     if body.tasks.is_empty() || body.tasks.len() > MAX_TASKS {
         return Err(ApiError::new(Code::InvalidParameterValue, format!("A job needs 1 to {MAX_TASKS} tasks.")));
     }
     for task in &body.tasks {
-        Kind::parse(&task.kind).ok_or_else(|| {
-            ApiError::new(Code::UnsupportedTask, format!("The task kind '{}' is not supported.", task.kind))
-        })?;
+        Kind::require(&task.kind)?;
         Options::from_parameters(&task.parameters)?;
     }
     documents::validate_batch(&body.analysis_input.documents, MAX_JOB_DOCUMENTS)?;
@@ -178,13 +184,15 @@ pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<St
         })
         .collect();
     let failed = results.iter().filter(|r| r.get("error").is_some()).count();
+    let mut errors: Vec<Value> = results.iter().filter_map(|r| r.get("error").cloned()).collect();
+    errors.extend(row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()));
     let mut body = json!({
         "jobId": id.as_str(),
         "createdDateTime": rfc3339(row.created_at),
         "lastUpdatedDateTime": rfc3339(row.updated_at),
         "expirationDateTime": rfc3339(row.expires_at),
         "status": row.status,
-        "errors": row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()).map_or(vec![], |e| vec![e]),
+        "errors": errors,
         "tasks": {
             "completed": items.len() - failed,
             "failed": failed,
@@ -234,11 +242,13 @@ pub fn spawn_job(state: std::sync::Arc<AppState>, id: String) {
 
 async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
     let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
+    let _turn = RUNNING.acquire().await.map_err(|e| ServiceError::internal(format!("job queue: {e}")))?;
     // Wait for the models (jobs resumed at start-up may come before they load).
     let service = loop {
         match language_service(state) {
             Ok(service) => break service,
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(ApiError(e)) if e.code == Code::ModelNotReady => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(ApiError(e)) => return Err(e),
         }
     };
     let claimed = sqlx::query(
@@ -261,10 +271,17 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
         .map_err(|e| ServiceError::internal(format!("job tasks: {e}")))?;
     let mut results = Vec::new();
     for task in &tasks {
-        let outcome = match (Kind::parse(&task.kind), Options::from_parameters(&task.parameters)) {
-            (Some(kind), Ok(options)) => documents::analyze(state, &service, kind, &documents, &options).await,
-            (None, _) => Err(ApiError::new(Code::UnsupportedTask, format!("Unsupported task kind {}", task.kind))),
-            (_, Err(e)) => Err(e),
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await
+            .map_err(dberr)?;
+        if status.as_deref() != Some("running") {
+            return Ok(()); // cancelled (or deleted) while running: skip the remaining tasks
+        }
+        let outcome = match (Kind::require(&task.kind), Options::from_parameters(&task.parameters)) {
+            (Ok(kind), Ok(options)) => documents::analyze(state, &service, kind, &documents, &options).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
         results.push(match outcome {
             Ok(r) => json!({ "results": r }),
