@@ -5,16 +5,22 @@
 //! - `Authorization: Bearer <JWT>` from `POST /sts/v1.0/issueToken`
 //! - `Authorization: Bearer <key>` (OpenAI-compatible clients send the key this way)
 //!
-//! The [`Caller`] extractor authenticates, checks that the key may use the route's service, and
-//! applies the key's requests-per-second limit, so a handler that takes a `Caller` is protected.
+//! The [`Caller`] extractor authenticates, checks that the key may use the route's service,
+//! applies the key's requests-per-second limit and, on service routes, takes one of the server's
+//! in-flight permits (load shedding), so a handler that takes a `Caller` is protected. In that
+//! order: an unauthenticated flood gets 401, a key over its rate 429, and only accepted work can
+//! find the server full (503 + Retry-After).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use cogway_core::{Code, ServiceError};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use prometheus::IntGauge;
 use serde::{Deserialize, Serialize};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::app::AppState;
 use crate::db::now;
@@ -32,6 +38,42 @@ pub struct ServiceName(pub &'static str);
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key: KeyInfo,
+    /// Held while the request runs on a service route; released when the handler is done.
+    _inflight: Option<Arc<InflightPermit>>,
+}
+
+/// One of the `server.max_inflight` permits, counted in the `inflight_requests` gauge.
+pub struct InflightPermit {
+    _permit: OwnedSemaphorePermit,
+    gauge: IntGauge,
+}
+
+impl Drop for InflightPermit {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+impl std::fmt::Debug for InflightPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InflightPermit")
+    }
+}
+
+/// Takes an in-flight permit, or refuses at once with 503 + Retry-After when the server is full.
+fn admit(state: &AppState, service: &str) -> Result<InflightPermit, ApiError> {
+    match state.inflight.clone().try_acquire_owned() {
+        Ok(permit) => {
+            state.metrics.inflight.inc();
+            Ok(InflightPermit { _permit: permit, gauge: state.metrics.inflight.clone() })
+        }
+        Err(_) => {
+            state.metrics.shed.with_label_values(&[service]).inc();
+            Err(ApiError(
+                ServiceError::new(Code::Overloaded, "The server is at capacity. Retry shortly.").with_retry_after(1),
+            ))
+        }
+    }
 }
 
 /// A caller whose key is an admin key.
@@ -140,13 +182,18 @@ async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
         .cloned()
         .ok_or_else(|| ApiError::new(Code::Internal, "application state missing"))?;
     let key = authenticate(&state, &req).await?;
-    if let Some(ServiceName(service)) = req.app_data::<ServiceName>().copied()
+    let service = req.app_data::<ServiceName>().copied();
+    if let Some(ServiceName(service)) = service
         && !key.allows(service)
     {
         return Err(ApiError::new(Code::Forbidden, format!("This key may not use the {service} service.")));
     }
     state.rate_limits.check(&key)?;
-    Ok(Caller { key })
+    let inflight = match service {
+        Some(ServiceName(service)) => Some(Arc::new(admit(&state, service)?)),
+        None => None,
+    };
+    Ok(Caller { key, _inflight: inflight })
 }
 
 impl FromRequest for Caller {

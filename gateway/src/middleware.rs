@@ -1,4 +1,5 @@
-//! Middleware: request ids, metrics and logs for every request; load shedding for model routes.
+//! Middleware: request ids, metrics and logs for every request. (Load shedding is in `auth::Caller`,
+//! after authentication.)
 
 use std::time::Instant;
 
@@ -6,11 +7,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError, web};
-use cogway_core::{Code, ServiceError};
+use actix_web::{Error, web};
 
 use crate::app::AppState;
-use crate::errors::ApiError;
 use crate::metrics::service_of;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-requestid");
@@ -43,27 +42,4 @@ pub async fn observe(
         request_id = %id, %method, %path, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request"
     );
     Ok(response)
-}
-
-/// Caps the requests doing model work at once; over the cap answers 503 + Retry-After at once
-/// instead of queueing without bound.
-pub async fn shed_load(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
-    };
-    let Ok(permit) = state.inflight.clone().try_acquire_owned() else {
-        state.metrics.shed.with_label_values(&[service_of(req.path())]).inc();
-        let err = ApiError(
-            ServiceError::new(Code::Overloaded, "The server is at capacity. Retry shortly.").with_retry_after(1),
-        );
-        return Ok(req.into_response(err.error_response()).map_into_right_body());
-    };
-    state.metrics.inflight.inc();
-    let result = next.call(req).await;
-    state.metrics.inflight.dec();
-    drop(permit);
-    result.map(ServiceResponse::map_into_left_body)
 }

@@ -10,14 +10,13 @@ pub mod v31;
 
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, middleware::from_fn, web};
+use actix_web::{HttpRequest, web};
 use cogway_core::{Code, ServiceError};
 use cogway_language::LanguageService;
 
 use crate::app::AppState;
 use crate::auth::ServiceName;
 use crate::errors::{ApiError, ApiResult};
-use crate::middleware::shed_load;
 
 /// API versions of the Language API this server answers.
 const API_VERSIONS: &[&str] = &["2022-05-01", "2023-04-01", "2023-11-15-preview", "2024-11-01"];
@@ -26,7 +25,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/language")
             .app_data(ServiceName("language"))
-            .wrap(from_fn(shed_load))
             .route("/:analyze-text", web::post().to(analyze::analyze_text))
             .route("/analyze-text/jobs", web::post().to(jobs::submit))
             .route("/analyze-text/jobs/{id}:cancel", web::post().to(jobs::cancel))
@@ -41,7 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/text/analytics/v3.1")
             .app_data(ServiceName("language"))
-            .wrap(from_fn(shed_load))
             .route("/languages", web::post().to(v31::languages))
             .route("/sentiment", web::post().to(v31::sentiment))
             .route("/keyPhrases", web::post().to(v31::key_phrases))
@@ -50,7 +47,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/v1/embeddings")
             .app_data(ServiceName("language"))
-            .wrap(from_fn(shed_load))
             .route("", web::post().to(embeddings::embeddings)),
     );
 }
