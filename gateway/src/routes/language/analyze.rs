@@ -2,9 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::check_api_version;
 use super::documents::{self, Kind, Options};
 use super::dto::AnalyzeTextRequest;
-use super::{check_api_version, language_service};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::ApiResult;
@@ -36,10 +36,6 @@ pub async fn analyze_text(
     let body: AnalyzeTextRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
     let kind = Kind::require(&body.kind)?;
     let options = Options::from_parameters(&body.parameters)?;
-    let documents = &body.analysis_input.documents;
-    documents::validate_batch(documents, kind.max_documents())?;
-    let service = language_service(&state)?;
-    state.usage.charge(&caller.key, "language", documents::characters(documents)).await?;
-    let results = documents::analyze(&state, &service, kind, documents, &options).await?;
+    let results = documents::run_batch(&state, &caller.key, kind, &body.analysis_input.documents, &options).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "kind": documents::results_kind(kind), "results": results })))
 }

@@ -14,10 +14,11 @@ use cogway_language::units::{OffsetMapper, StringIndexType, grapheme_len};
 use cogway_language::{LanguageService, MAX_DOCUMENT_CHARS};
 use serde::Serialize;
 
-use super::custom;
 use super::dto::*;
+use super::{custom, language_service};
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
+use crate::keys::KeyInfo;
 
 pub const MODEL_VERSION: &str = "2026-11-01";
 
@@ -81,7 +82,7 @@ impl Kind {
 }
 
 /// Parameters of an analysis, from the body (`parameters`) or the v3.1 query string.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub string_index_type: StringIndexType,
     pub pii_categories: Option<Vec<PiiCategory>>,
@@ -90,10 +91,23 @@ pub struct Options {
     pub project_name: Option<String>,
 }
 
+impl Default for Options {
+    /// Azure's defaults: text-element offsets, every PII category, three summary sentences.
+    fn default() -> Self {
+        Self {
+            string_index_type: StringIndexType::default(),
+            pii_categories: None,
+            sentence_count: 3,
+            sort_by: None,
+            project_name: None,
+        }
+    }
+}
+
 impl Options {
     pub fn from_parameters(params: &serde_json::Value) -> ApiResult<Self> {
         let text = |name: &str| params.get(name).and_then(|v| v.as_str());
-        let mut options = Options { sentence_count: 3, ..Options::default() };
+        let mut options = Options::default();
         if let Some(t) = text("stringIndexType") {
             options.string_index_type = parse_index_type(t)?;
         }
@@ -230,6 +244,21 @@ fn scores(s: cogway_language::sentiment::Scores) -> ConfidenceScores {
 
 fn to_json<T: Serialize>(results: Results<T>) -> ApiResult<serde_json::Value> {
     serde_json::to_value(results).map_err(|e| ApiError::new(Code::Internal, format!("serializing results: {e}")))
+}
+
+/// The synchronous routes' common path: validates the batch, charges its characters to the key and
+/// runs the analysis; returns the `results` object.
+pub async fn run_batch(
+    state: &AppState,
+    key: &KeyInfo,
+    kind: Kind,
+    documents: &[InputDocument],
+    options: &Options,
+) -> ApiResult<serde_json::Value> {
+    validate_batch(documents, kind.max_documents())?;
+    let service = language_service(state)?;
+    state.usage.charge(key, "language", characters(documents)).await?;
+    analyze(state, &service, kind, documents, options).await
 }
 
 /// Runs one analysis over a validated batch; returns the `results` object. The CPU-bound kinds run

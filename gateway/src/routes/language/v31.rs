@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::documents::{self, Kind, Options};
 use super::dto::DocumentsRequest;
-use super::language_service;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::ApiResult;
@@ -20,7 +19,7 @@ async fn run(
     let body: DocumentsRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
     let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.0).unwrap_or_default();
     let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-    let mut options = Options { sentence_count: 3, ..Options::default() };
+    let mut options = Options::default();
     if let Some(t) = param("stringIndexType") {
         options.string_index_type = documents::parse_index_type(t)?;
     }
@@ -28,10 +27,7 @@ async fn run(
         let names: Vec<&str> = list.split(',').map(str::trim).collect();
         options.pii_categories = Some(documents::parse_pii_categories(&names)?);
     }
-    documents::validate_batch(&body.documents, kind.max_documents())?;
-    let service = language_service(&state)?;
-    state.usage.charge(&caller.key, "language", documents::characters(&body.documents)).await?;
-    let results = documents::analyze(&state, &service, kind, &body.documents, &options).await?;
+    let results = documents::run_batch(&state, &caller.key, kind, &body.documents, &options).await?;
     Ok(HttpResponse::Ok().json(results))
 }
 
