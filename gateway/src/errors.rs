@@ -50,6 +50,12 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::new(Code::Internal, format!("database: {e}"))
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The 404 for unknown routes, in the same shape.

@@ -30,6 +30,7 @@ pub struct KeyInfo {
     pub services: Vec<String>,
     pub rps: Option<u32>,
     pub chars_per_hour: Option<u64>,
+    pub audio_secs_per_hour: Option<u64>,
     pub is_admin: bool,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
@@ -48,6 +49,7 @@ pub struct NewKey {
     pub services: Vec<String>,
     pub rps: Option<u32>,
     pub chars_per_hour: Option<u64>,
+    pub audio_secs_per_hour: Option<u64>,
     pub is_admin: bool,
 }
 
@@ -59,6 +61,7 @@ struct KeyRow {
     services: String,
     rps: Option<i64>,
     chars_per_hour: Option<i64>,
+    audio_secs_per_hour: Option<i64>,
     is_admin: bool,
     created_at: i64,
     revoked_at: Option<i64>,
@@ -72,6 +75,7 @@ impl From<KeyRow> for KeyInfo {
             services: r.services.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             rps: r.rps.and_then(|v| u32::try_from(v).ok()),
             chars_per_hour: r.chars_per_hour.and_then(|v| u64::try_from(v).ok()),
+            audio_secs_per_hour: r.audio_secs_per_hour.and_then(|v| u64::try_from(v).ok()),
             is_admin: r.is_admin,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
@@ -128,8 +132,8 @@ impl KeyStore {
         let services = if new.services.is_empty() { "*".to_string() } else { new.services.join(",") };
         let created_at = now();
         sqlx::query(
-            "INSERT INTO api_keys (id, lookup_prefix, key_hash, name, services, rps, chars_per_hour, is_admin, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (id, lookup_prefix, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, \
+             is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(key.chars().take(8).collect::<String>())
@@ -138,6 +142,7 @@ impl KeyStore {
         .bind(&services)
         .bind(new.rps.map(i64::from))
         .bind(new.chars_per_hour.and_then(|v| i64::try_from(v).ok()))
+        .bind(new.audio_secs_per_hour.and_then(|v| i64::try_from(v).ok()))
         .bind(new.is_admin)
         .bind(created_at)
         .execute(&self.db)
@@ -149,6 +154,7 @@ impl KeyStore {
             services: services.split(',').map(str::to_string).collect(),
             rps: new.rps,
             chars_per_hour: new.chars_per_hour,
+            audio_secs_per_hour: new.audio_secs_per_hour,
             is_admin: new.is_admin,
             created_at,
             revoked_at: None,
@@ -165,7 +171,7 @@ impl KeyStore {
         }
         let prefix: String = key.chars().take(8).collect();
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT id, key_hash, name, services, rps, chars_per_hour, is_admin, created_at, revoked_at \
+            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, is_admin, created_at, revoked_at \
              FROM api_keys WHERE lookup_prefix = ? AND revoked_at IS NULL",
         )
         .bind(&prefix)
@@ -189,7 +195,7 @@ impl KeyStore {
     /// The live key with public id `id` (for tokens, which carry the id, not the key).
     pub async fn by_id(&self, id: &str) -> Result<Option<KeyInfo>, ServiceError> {
         let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT id, key_hash, name, services, rps, chars_per_hour, is_admin, created_at, revoked_at \
+            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, is_admin, created_at, revoked_at \
              FROM api_keys WHERE id = ? AND revoked_at IS NULL",
         )
         .bind(id)
@@ -201,7 +207,7 @@ impl KeyStore {
 
     pub async fn list(&self) -> Result<Vec<KeyInfo>, ServiceError> {
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT id, key_hash, name, services, rps, chars_per_hour, is_admin, created_at, revoked_at \
+            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, is_admin, created_at, revoked_at \
              FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.db)

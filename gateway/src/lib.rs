@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod db;
 pub mod errors;
+pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod metrics;

@@ -63,6 +63,7 @@ fn current_hour() -> i64 {
 struct Pending {
     requests: u64,
     characters: u64,
+    audio_ms: u64,
 }
 
 /// One row of the usage report.
@@ -74,6 +75,8 @@ pub struct UsageRow {
     pub hour_start: i64,
     pub requests: i64,
     pub characters: i64,
+    /// Seconds of audio recognized.
+    pub audio_seconds: f64,
 }
 
 pub struct Usage {
@@ -82,29 +85,31 @@ pub struct Usage {
     pending: DashMap<(String, String, i64), Pending>,
     /// key id -> (hour, characters used in that hour), for the quota check.
     hourly: DashMap<String, (i64, u64)>,
+    /// key id -> (hour, milliseconds of audio used in that hour), for the audio quota check.
+    hourly_audio: DashMap<String, (i64, u64)>,
 }
 
 impl Usage {
     pub fn new(db: Db) -> Self {
-        Self { db, pending: DashMap::new(), hourly: DashMap::new() }
+        Self { db, pending: DashMap::new(), hourly: DashMap::new(), hourly_audio: DashMap::new() }
     }
 
-    async fn characters_this_hour(&self, key_id: &str) -> u64 {
+    /// This hour's use of one counter (`characters` or `audio_ms`) by a key: the cached value, or
+    /// what the database holds (other processes and earlier runs count too).
+    async fn used_this_hour(&self, cache: &DashMap<String, (i64, u64)>, column: &str, key_id: &str) -> u64 {
         let hour = current_hour();
-        if let Some(entry) = self.hourly.get(key_id)
+        if let Some(entry) = cache.get(key_id)
             && entry.0 == hour
         {
             return entry.1;
         }
-        let stored: i64 =
-            sqlx::query_scalar("SELECT COALESCE(SUM(characters), 0) FROM usage WHERE key_id = ? AND hour = ?")
-                .bind(key_id)
-                .bind(hour)
-                .fetch_one(&self.db)
-                .await
-                .unwrap_or(0);
+        let sql = match column {
+            "audio_ms" => "SELECT COALESCE(SUM(audio_ms), 0) FROM usage WHERE key_id = ? AND hour = ?",
+            _ => "SELECT COALESCE(SUM(characters), 0) FROM usage WHERE key_id = ? AND hour = ?",
+        };
+        let stored: i64 = sqlx::query_scalar(sql).bind(key_id).bind(hour).fetch_one(&self.db).await.unwrap_or(0);
         let used = u64::try_from(stored).unwrap_or(0);
-        self.hourly.insert(key_id.to_string(), (hour, used));
+        cache.insert(key_id.to_string(), (hour, used));
         used
     }
 
@@ -113,7 +118,7 @@ impl Usage {
     pub async fn charge(&self, key: &KeyInfo, service: &str, characters: u64) -> Result<(), ServiceError> {
         let hour = current_hour();
         if let Some(quota) = key.chars_per_hour {
-            let used = self.characters_this_hour(&key.id).await;
+            let used = self.used_this_hour(&self.hourly, "characters", &key.id).await;
             if used + characters > quota {
                 let retry = (hour + 1) * 3600 - now();
                 return Err(ServiceError::new(
@@ -126,15 +131,37 @@ impl Usage {
                 .with_retry_after(u64::try_from(retry).unwrap_or(1)));
             }
         }
-        let mut total = self.hourly.entry(key.id.clone()).or_insert((hour, 0));
-        if total.0 != hour {
-            *total = (hour, 0);
-        }
-        total.1 += characters;
-        drop(total);
+        add_this_hour(&self.hourly, &key.id, hour, characters);
         let mut pending = self.pending.entry((key.id.clone(), service.to_string(), hour)).or_default();
         pending.requests += 1;
         pending.characters += characters;
+        Ok(())
+    }
+
+    /// Charges `seconds` of audio to the key, refusing it (429 + Retry-After until the next hour)
+    /// when the key's hourly audio quota would be exceeded.
+    pub async fn charge_audio(&self, key: &KeyInfo, service: &str, seconds: f64) -> Result<(), ServiceError> {
+        let hour = current_hour();
+        let ms = (seconds.max(0.0) * 1000.0).ceil() as u64;
+        if let Some(quota) = key.audio_secs_per_hour {
+            let used = self.used_this_hour(&self.hourly_audio, "audio_ms", &key.id).await;
+            if used + ms > quota * 1000 {
+                let retry = (hour + 1) * 3600 - now();
+                return Err(ServiceError::new(
+                    Code::QuotaExceeded,
+                    format!(
+                        "Out of audio quota: this key may use {quota} seconds of audio per hour and has used {:.1}; \
+                         this request has {seconds:.1}. Quota will be replenished in {retry} seconds.",
+                        used as f64 / 1000.0
+                    ),
+                )
+                .with_retry_after(u64::try_from(retry).unwrap_or(1)));
+            }
+        }
+        add_this_hour(&self.hourly_audio, &key.id, hour, ms);
+        let mut pending = self.pending.entry((key.id.clone(), service.to_string(), hour)).or_default();
+        pending.requests += 1;
+        pending.audio_ms += ms;
         Ok(())
     }
 
@@ -146,15 +173,17 @@ impl Usage {
                 continue;
             };
             let result = sqlx::query(
-                "INSERT INTO usage (key_id, service, hour, requests, characters) VALUES (?, ?, ?, ?, ?) \
+                "INSERT INTO usage (key_id, service, hour, requests, characters, audio_ms) VALUES (?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (key_id, service, hour) DO UPDATE SET \
-                 requests = requests + excluded.requests, characters = characters + excluded.characters",
+                 requests = requests + excluded.requests, characters = characters + excluded.characters, \
+                 audio_ms = audio_ms + excluded.audio_ms",
             )
             .bind(&k.0)
             .bind(&k.1)
             .bind(k.2)
             .bind(i64::try_from(p.requests).unwrap_or(i64::MAX))
             .bind(i64::try_from(p.characters).unwrap_or(i64::MAX))
+            .bind(i64::try_from(p.audio_ms).unwrap_or(i64::MAX))
             .execute(&self.db)
             .await;
             if let Err(e) = result {
@@ -162,6 +191,7 @@ impl Usage {
                 let mut again = self.pending.entry(k).or_default();
                 again.requests += p.requests;
                 again.characters += p.characters;
+                again.audio_ms += p.audio_ms;
             }
         }
     }
@@ -170,7 +200,7 @@ impl Usage {
     pub async fn report(&self, key_id: &str) -> Result<Vec<UsageRow>, ServiceError> {
         self.flush().await;
         sqlx::query_as(
-            "SELECT service, hour * 3600 AS hour_start, requests, characters FROM usage \
+            "SELECT service, hour * 3600 AS hour_start, requests, characters, audio_ms / 1000.0 AS audio_seconds FROM usage \
              WHERE key_id = ? ORDER BY hour DESC, service LIMIT 1000",
         )
         .bind(key_id)
@@ -178,4 +208,12 @@ impl Usage {
         .await
         .map_err(|e| ServiceError::internal(format!("database: {e}")))
     }
+}
+
+fn add_this_hour(cache: &DashMap<String, (i64, u64)>, key_id: &str, hour: i64, amount: u64) {
+    let mut total = cache.entry(key_id.to_string()).or_insert((hour, 0));
+    if total.0 != hour {
+        *total = (hour, 0);
+    }
+    total.1 += amount;
 }

@@ -1,7 +1,7 @@
 //! Prometheus metrics: requests, latency, 4xx/5xx, in-flight work and model queue depth.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -10,6 +10,8 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub inflight: IntGauge,
     pub shed: IntCounterVec,
+    /// Seconds of audio recognized (`kind="recognized"`) and synthesized (`kind="synthesized"`).
+    pub audio_seconds: CounterVec,
     queue_depth: IntGaugeVec,
     queue_rejected: IntGaugeVec,
     batches: IntGaugeVec,
@@ -32,6 +34,8 @@ impl Metrics {
             Opts::new("shed_requests_total", "Requests refused with 503 by load shedding"),
             &["service"],
         )?;
+        let audio_seconds =
+            CounterVec::new(Opts::new("audio_seconds_total", "Seconds of audio recognized or synthesized"), &["kind"])?;
         let queue_depth = IntGaugeVec::new(
             Opts::new("model_queue_depth", "Inputs waiting in or running on a model worker"),
             &["model"],
@@ -45,10 +49,11 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(inflight.clone()))?;
         registry.register(Box::new(shed.clone()))?;
+        registry.register(Box::new(audio_seconds.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_rejected.clone()))?;
         registry.register(Box::new(batches.clone()))?;
-        Ok(Self { registry, requests, latency, inflight, shed, queue_depth, queue_rejected, batches })
+        Ok(Self { registry, requests, latency, inflight, shed, audio_seconds, queue_depth, queue_rejected, batches })
     }
 
     /// Publishes a model worker's counters (called at scrape time).
@@ -71,6 +76,12 @@ impl Metrics {
 pub fn service_of(path: &str) -> &'static str {
     if path.starts_with("/language") || path.starts_with("/text/analytics") || path.starts_with("/v1/embeddings") {
         "language"
+    } else if path.starts_with("/speech")
+        || path.starts_with("/cognitiveservices")
+        || path.starts_with("/v1/audio")
+        || path.starts_with("/speechtotext")
+    {
+        "speech"
     } else if path.starts_with("/admin") {
         "admin"
     } else if path.starts_with("/sts") {

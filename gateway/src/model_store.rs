@@ -18,9 +18,20 @@ pub struct ModelEntry {
     pub service: String,
     pub license: String,
     pub description: String,
-    pub package: Package,
+    /// The registry download; a model spread over several downloads has `packages` instead.
+    #[serde(default)]
+    pub package: Option<Package>,
+    #[serde(default)]
+    pub packages: Vec<Package>,
     #[serde(default)]
     pub files: Vec<ModelFile>,
+}
+
+impl ModelEntry {
+    /// `package` or else `packages`, in order.
+    pub fn packages(&self) -> impl Iterator<Item = &Package> {
+        self.package.iter().chain(&self.packages)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,8 +74,13 @@ pub fn installed(models_dir: &Path) -> anyhow::Result<Vec<Installed>> {
                 .collect();
             let bundled = m.files.is_empty();
             let present = bundled || sizes.iter().all(Option::is_some);
+            let source = m
+                .packages()
+                .map(|p| format!("{} {}=={}", p.registry, p.name, p.version))
+                .collect::<Vec<_>>()
+                .join(" + ");
             Installed {
-                source: format!("{} {}=={}", m.package.registry, m.package.name, m.package.version),
+                source,
                 size: if bundled { None } else { Some(sizes.iter().flatten().sum()) },
                 present,
                 name: m.name,
@@ -86,5 +102,7 @@ mod tests {
         assert!(names.contains(&"onnxruntime"));
         assert!(names.contains(&"all-minilm-l6-v2"));
         assert!(m.models.iter().all(|m| !m.license.is_empty()));
+        // Exactly one of `package` / `packages` (fetch.py enforces the same).
+        assert!(m.models.iter().all(|m| m.package.is_some() == m.packages.is_empty()));
     }
 }

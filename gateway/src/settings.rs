@@ -15,6 +15,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub services: ServicesSettings,
+    pub speech: SpeechSettings,
     pub log: LogSettings,
 }
 
@@ -92,6 +93,38 @@ pub struct LimitSettings {
 #[serde(default)]
 pub struct ServicesSettings {
     pub language: bool,
+    pub speech: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct SpeechSettings {
+    /// The Whisper model of requests that name none (or `whisper-1`).
+    pub default_model: String,
+    /// Beam size of Whisper decoding; 1 is greedy (fastest).
+    pub beam_size: usize,
+    /// whisper.cpp flash attention (faster on CPU; no DTW timestamps).
+    pub flash_attention: bool,
+    /// Longest stretch of speech decoded at once in long audio, in seconds.
+    pub max_chunk_secs: f32,
+    /// The eSpeak NG program (default: `espeak-ng` on PATH).
+    pub espeak_program: Option<PathBuf>,
+    /// Longest audio of the Azure short-audio route (Azure: 60 s).
+    pub short_audio_max_secs: u32,
+    /// Longest audio of the OpenAI transcription routes.
+    pub openai_max_secs: u32,
+    /// Request body limit of the short-audio and OpenAI routes (OpenAI: 25 MB).
+    pub max_body_bytes: usize,
+    /// Longest audio of a batch transcription.
+    pub batch_max_secs: u32,
+    /// Upload limit of a batch transcription.
+    pub batch_max_body_bytes: usize,
+    /// Longest SSML / text to synthesize, in characters.
+    pub tts_max_chars: usize,
+    /// Batch transcriptions decoded at once.
+    pub batch_concurrency: usize,
+    /// Requests each speech worker queues before refusing with 503 (a recognition takes seconds).
+    pub queue_capacity: usize,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -130,6 +163,7 @@ impl Default for Settings {
             auth: AuthSettings { token_ttl_secs: 600, ..AuthSettings::default() },
             limits: LimitSettings::default(),
             services: ServicesSettings::default(),
+            speech: SpeechSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -169,7 +203,27 @@ impl Default for LimitSettings {
 
 impl Default for ServicesSettings {
     fn default() -> Self {
-        Self { language: true }
+        Self { language: true, speech: true }
+    }
+}
+
+impl Default for SpeechSettings {
+    fn default() -> Self {
+        Self {
+            default_model: "whisper-base".into(),
+            beam_size: 1,
+            flash_attention: true,
+            max_chunk_secs: 30.0,
+            espeak_program: None,
+            short_audio_max_secs: 60,
+            openai_max_secs: 1_800,
+            max_body_bytes: 25 * 1024 * 1024,
+            batch_max_secs: 4 * 3600,
+            batch_max_body_bytes: 300 * 1024 * 1024,
+            tts_max_chars: 20_000,
+            batch_concurrency: 1,
+            queue_capacity: 8,
+        }
     }
 }
 

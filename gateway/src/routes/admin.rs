@@ -24,6 +24,9 @@ pub struct CreateKeyRequest {
     /// Characters per hour (default: unlimited).
     #[serde(default)]
     pub chars_per_hour: Option<u64>,
+    /// Seconds of audio per hour for speech recognition (default: unlimited).
+    #[serde(default)]
+    pub audio_seconds_per_hour: Option<u64>,
     #[serde(default)]
     pub admin: bool,
 }
@@ -56,6 +59,7 @@ pub async fn create_key(
         services: body.services,
         rps: body.rps,
         chars_per_hour: body.chars_per_hour,
+        audio_secs_per_hour: body.audio_seconds_per_hour,
         is_admin: body.admin,
     };
     let (key, info) = state.keys.create(&new).await?;

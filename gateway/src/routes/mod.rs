@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod body;
 pub mod language;
+pub mod speech;
 pub mod sts;
 pub mod system;

@@ -41,19 +41,27 @@ pub async fn livez() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let mut services = Vec::new();
     if state.settings.services.language {
-        let models = match state.language.get() {
-            Some(service) => service
-                .models()
-                .into_iter()
-                .map(|m| ModelReadiness { name: m.name.into(), ready: m.ready, detail: m.detail })
-                .collect(),
-            None => vec![ModelReadiness { name: "language".into(), ready: false, detail: Some("loading".into()) }],
-        };
-        services.push(ServiceReadiness { service: "language".into(), ready: models.iter().all(|m| m.ready), models });
+        let models = state.language.get().map(|service| service.models());
+        services.push(service_readiness("language", models));
+    }
+    if state.settings.services.speech {
+        let models = state.speech.get().map(|service| service.models());
+        services.push(service_readiness("speech", models));
     }
     let ready = services.iter().all(|s| s.ready);
     let body = Readiness { ready, services };
     if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
+
+fn service_readiness(service: &str, models: Option<Vec<cogway_core::ModelStatus>>) -> ServiceReadiness {
+    let models = match models {
+        Some(models) => models
+            .into_iter()
+            .map(|m| ModelReadiness { name: m.name.into(), ready: m.ready, detail: m.detail })
+            .collect(),
+        None => vec![ModelReadiness { name: service.into(), ready: false, detail: Some("loading".into()) }],
+    };
+    ServiceReadiness { service: service.into(), ready: models.iter().all(|m| m.ready), models }
 }
 
 /// Status: checks the key without running a model (as Azure containers' `/status`).
@@ -75,6 +83,11 @@ pub async fn status(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Some(worker) = state.language.get().and_then(|l| l.embedder()) {
         state.metrics.set_worker(worker.name(), worker.stats());
+    }
+    if let Some(speech) = state.speech.get() {
+        for (name, stats) in speech.worker_stats() {
+            state.metrics.set_worker(&name, stats);
+        }
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

@@ -23,6 +23,8 @@ pub enum Code {
     InvalidDocument,
     /// The language code is not supported; reported per document.
     UnsupportedLanguageCode,
+    /// The audio in the request could not be decoded (not audio, corrupt, unsupported codec, empty).
+    InvalidAudio,
     /// The `kind` of analysis is not supported.
     UnsupportedTask,
     /// The api-version is missing or not supported.
@@ -65,6 +67,7 @@ impl Code {
             | Code::InvalidDocument
             | Code::UnsupportedLanguageCode
             | Code::UnsupportedTask
+            | Code::InvalidAudio
             | Code::InvalidApiVersion => 400,
             Code::Unauthorized => 401,
             Code::Forbidden => 403,
@@ -90,6 +93,7 @@ impl Code {
             Code::InvalidDocument => ("InvalidArgument", Some("InvalidDocument")),
             Code::UnsupportedLanguageCode => ("InvalidArgument", Some("UnsupportedLanguageCode")),
             Code::UnsupportedTask => ("InvalidRequest", Some("UnsupportedTask")),
+            Code::InvalidAudio => ("InvalidRequest", Some("InvalidAudioFormat")),
             Code::InvalidApiVersion => ("InvalidRequest", Some("InvalidApiVersion")),
             Code::Unauthorized => ("401", None),
             Code::Forbidden => ("403", None),

@@ -10,4 +10,13 @@ pub mod onnx;
 pub mod worker;
 
 pub use error::{Code, ServiceError};
+
+/// Whether one model of a service is loaded, for `/ready` and `/status`.
+#[derive(Debug, Clone)]
+pub struct ModelStatus {
+    pub name: &'static str,
+    pub ready: bool,
+    /// Why it is not ready.
+    pub detail: Option<String>,
+}
 pub use worker::{BatchModel, Worker, WorkerStats};

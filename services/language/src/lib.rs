@@ -12,4 +12,5 @@ pub mod service;
 pub mod summarize;
 pub mod units;
 
-pub use service::{LanguageConfig, LanguageService, MAX_DOCUMENT_CHARS, ModelStatus};
+pub use cogway_core::ModelStatus;
+pub use service::{LanguageConfig, LanguageService, MAX_DOCUMENT_CHARS};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cogway_core::{Code, ServiceError, Worker};
+use cogway_core::{Code, ModelStatus, ServiceError, Worker};
 
 use crate::detect::{DetectedLanguage, Detector};
 use crate::embeddings::{self, Embedder, EmbeddingModel};
@@ -29,14 +29,6 @@ pub struct LanguageConfig {
     pub max_batch: usize,
     /// Load every lingua model at start (slower start, no slow first request).
     pub preload_detector: bool,
-}
-
-/// How one model of the service is doing, for `/ready`.
-#[derive(Debug, Clone)]
-pub struct ModelStatus {
-    pub name: &'static str,
-    pub ready: bool,
-    pub detail: Option<String>,
 }
 
 pub struct LanguageService {

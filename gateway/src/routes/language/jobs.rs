@@ -25,6 +25,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
+use crate::jobs;
 use crate::routes::body::read_json;
 
 /// Documents per job (Azure's limit for asynchronous requests).
@@ -57,14 +58,6 @@ struct TaskRequest {
     parameters: Value,
 }
 
-fn db_error(e: sqlx::Error) -> ApiError {
-    ApiError::new(Code::Internal, format!("database: {e}"))
-}
-
-fn job_not_found(id: &str) -> ApiError {
-    ApiError::new(Code::NotFound, format!("The job '{id}' does not exist or has expired."))
-}
-
 /// Submit an analyze-text job.
 #[utoipa::path(post, path = "/language/analyze-text/jobs", tag = "Language",
     params(("api-version" = String, Query, description = "2023-04-01")),
@@ -94,7 +87,6 @@ pub async fn submit(
     state.usage.charge(&caller.key, "language", documents::characters(documents) * body.tasks.len() as u64).await?;
 
     let id = uuid::Uuid::new_v4().to_string();
-    let created = now();
     let input = json!({
         "displayName": body.display_name,
         "documents": documents.iter().map(|d| json!({
@@ -102,20 +94,7 @@ pub async fn submit(
         })).collect::<Vec<_>>(),
         "tasks": body.tasks,
     });
-    sqlx::query(
-        "INSERT INTO jobs (id, kind, key_id, status, input, created_at, updated_at, expires_at) \
-         VALUES (?, ?, ?, 'notStarted', ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(JOB_KIND)
-    .bind(&caller.key.id)
-    .bind(input.to_string())
-    .bind(created)
-    .bind(created)
-    .bind(created + JOB_TTL_SECS)
-    .execute(&state.db)
-    .await
-    .map_err(db_error)?;
+    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS).await?;
     spawn_job(state.clone().into_inner(), id.clone());
 
     let info = req.connection_info();
@@ -124,42 +103,13 @@ pub async fn submit(
     Ok(HttpResponse::Accepted().insert_header(("Operation-Location", location)).finish())
 }
 
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    key_id: String,
-    status: String,
-    input: String,
-    result: Option<String>,
-    error: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    expires_at: i64,
-}
-
-async fn load(state: &AppState, id: &str, caller: &Caller) -> ApiResult<JobRow> {
-    let row: Option<JobRow> = sqlx::query_as(
-        "SELECT key_id, status, input, result, error, created_at, updated_at, expires_at FROM jobs \
-         WHERE id = ? AND kind = ? AND expires_at > ?",
-    )
-    .bind(id)
-    .bind(JOB_KIND)
-    .bind(now())
-    .fetch_optional(&state.db)
-    .await
-    .map_err(db_error)?;
-    match row {
-        Some(row) if row.key_id == caller.key.id || caller.key.is_admin => Ok(row),
-        _ => Err(job_not_found(id)),
-    }
-}
-
 /// The state of a job and, when it has finished, its results.
 #[utoipa::path(get, path = "/language/analyze-text/jobs/{jobId}", tag = "Language",
     params(("jobId" = String, Path), ("api-version" = String, Query)),
     responses((status = 200, description = "Job state and task results"), (status = 404)),
     security(("key" = []), ("bearer" = [])))]
 pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    let row = load(&state, &id, &caller).await?;
+    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
     let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
     let tasks: Vec<TaskRequest> = serde_json::from_value(input["tasks"].clone()).unwrap_or_default();
     let results: Vec<Value> = row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
@@ -212,15 +162,14 @@ pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<St
     params(("jobId" = String, Path)), responses((status = 202), (status = 404)), security(("key" = [])))]
 pub async fn cancel(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = id.trim_end_matches(":cancel").to_string();
-    load(&state, &id, &caller).await?;
+    jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
     sqlx::query(
         "UPDATE jobs SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('notStarted', 'running')",
     )
     .bind(now())
     .bind(&id)
     .execute(&state.db)
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -229,13 +178,7 @@ pub fn spawn_job(state: std::sync::Arc<AppState>, id: String) {
     actix_web::rt::spawn(async move {
         if let Err(e) = run_job(&state, &id).await {
             tracing::error!(job = %id, error = %e, "job failed");
-            let error = json!({ "code": "InternalServerError", "message": e.to_string() });
-            let _ = sqlx::query("UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?")
-                .bind(error.to_string())
-                .bind(now())
-                .bind(&id)
-                .execute(&state.db)
-                .await;
+            jobs::fail(&state.db, &id, "InternalServerError", &e.to_string()).await;
         }
     });
 }
@@ -251,15 +194,7 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
             Err(ApiError(e)) => return Err(e),
         }
     };
-    let claimed = sqlx::query(
-        "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND status IN ('notStarted', 'running')",
-    )
-    .bind(now())
-    .bind(id)
-    .execute(&state.db)
-    .await
-    .map_err(dberr)?;
-    if claimed.rows_affected() == 0 {
+    if !jobs::claim(&state.db, id).await.map_err(dberr)? {
         return Ok(()); // cancelled or already done
     }
     let input: String =
@@ -271,11 +206,7 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
         .map_err(|e| ServiceError::internal(format!("job tasks: {e}")))?;
     let mut results = Vec::new();
     for task in &tasks {
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await
-            .map_err(dberr)?;
+        let status = jobs::status(&state.db, id).await.map_err(dberr)?;
         if status.as_deref() != Some("running") {
             return Ok(()); // cancelled (or deleted) while running: skip the remaining tasks
         }
@@ -294,28 +225,13 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
         n if n == results.len() => "failed",
         _ => "partiallyCompleted",
     };
-    sqlx::query("UPDATE jobs SET status = ?, result = ?, updated_at = ? WHERE id = ? AND status = 'running'")
-        .bind(status)
-        .bind(Value::Array(results).to_string())
-        .bind(now())
-        .bind(id)
-        .execute(&state.db)
-        .await
-        .map_err(dberr)?;
+    jobs::finish(&state.db, id, status, &Value::Array(results)).await.map_err(dberr)?;
     Ok(())
 }
 
 /// At start-up: drops expired jobs and runs again the ones a stop left unfinished.
 pub async fn resume(state: std::sync::Arc<AppState>) {
-    let _ = sqlx::query("DELETE FROM jobs WHERE expires_at <= ?").bind(now()).execute(&state.db).await;
-    let pending: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM jobs WHERE kind = ? AND status IN ('notStarted', 'running') ORDER BY created_at",
-    )
-    .bind(JOB_KIND)
-    .fetch_all(&state.db)
-    .await
-    .unwrap_or_default();
-    for id in pending {
+    for id in jobs::unfinished(&state.db, JOB_KIND).await {
         tracing::info!(job = %id, "resuming an unfinished job");
         spawn_job(state.clone(), id);
     }

@@ -1,0 +1,484 @@
+//! Batch transcription of long audio, shaped like Azure's Speech-to-text REST API
+//! (`/speechtotext/v3.2/transcriptions`), with the audio uploaded in the request instead of
+//! fetched from `contentUrls` (this server makes no outbound requests):
+//!
+//! - `POST   /speechtotext/{v}/transcriptions` multipart: `audio` (the file) + `definition`
+//!   (JSON: `locale`, `displayName`, `model`, `properties.wordLevelTimestampsEnabled`,
+//!   `properties.profanityFilterMode`, `properties.phraseList`) -> 201 + `Location`
+//! - `GET    /speechtotext/{v}/transcriptions[/{id}]`, `DELETE .../{id}`
+//! - `GET    .../{id}/files` and `.../{id}/files/{file}`: the result, in Azure's transcription
+//!   file format (recognized phrases with offsets, durations, N-best and word timings).
+//!
+//! The audio is checked and its duration charged when submitted; jobs persist in the database
+//! (audio in `job_blobs`), run on the Whisper batch lane split on silence by the VAD, and are run
+//! again after a restart.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::{Code, ServiceError};
+use cogway_speech::Lane;
+use cogway_speech::audio::{self, DecodeLimits};
+use cogway_speech::stt::text_forms::{self, Profanity};
+use cogway_speech::stt::{RecognitionRequest, Transcript, languages};
+use dashmap::DashMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use super::form::read_form;
+use super::recognition::ticks;
+use super::{SERVICE, custom, speech_service, whisper_language};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::db::rfc3339;
+use crate::errors::{ApiError, ApiResult};
+use crate::jobs::{self, JobRow};
+
+const JOB_KIND: &str = "transcription";
+/// Transcriptions (and their audio) are kept for a week.
+const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
+const RESULT_FILE: &str = "transcription.json";
+
+/// Jobs running now, with the flag that stops them.
+static CANCEL: LazyLock<DashMap<String, Arc<AtomicBool>>> = LazyLock::new(DashMap::new);
+static RUNNING: OnceLock<Semaphore> = OnceLock::new();
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Definition {
+    #[serde(default)]
+    locale: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    /// A custom speech model name or a base model name.
+    #[serde(default)]
+    model: Option<Value>,
+    #[serde(default)]
+    content_urls: Option<Vec<String>>,
+    #[serde(default)]
+    properties: Properties,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Properties {
+    #[serde(default)]
+    word_level_timestamps_enabled: Option<bool>,
+    #[serde(default)]
+    profanity_filter_mode: Option<String>,
+    #[serde(default)]
+    phrase_list: Vec<String>,
+}
+
+fn api_version_ok(version: &str) -> ApiResult<()> {
+    if matches!(version, "v3.0" | "v3.1" | "v3.2") {
+        Ok(())
+    } else {
+        Err(ApiError::new(Code::NotFound, format!("Unknown API version {version:?}; use v3.2.")))
+    }
+}
+
+fn base_url(req: &HttpRequest, version: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/speechtotext/{version}/transcriptions", info.scheme(), info.host())
+}
+
+pub async fn submit(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    api_version_ok(&path)?;
+    let service = speech_service(&state)?;
+    let is_json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    if is_json {
+        return Err(ApiError::new(
+            Code::InvalidRequest,
+            "contentUrls are not fetched by this server: POST multipart/form-data with the file in `audio` and the \
+             JSON definition in `definition`.",
+        ));
+    }
+    let form = read_form(&req, payload, state.settings.speech.batch_max_body_bytes, "audio").await?;
+    let definition: Definition = match form.get("definition") {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            ApiError::new(Code::InvalidRequestBodyFormat, format!("The definition is not valid JSON: {e}"))
+        })?,
+        None => Definition::default(),
+    };
+    if definition.content_urls.as_ref().is_some_and(|u| !u.is_empty()) {
+        return Err(ApiError::new(
+            Code::InvalidRequest,
+            "contentUrls are not fetched by this server: upload the audio.",
+        ));
+    }
+    let locale = definition.locale.clone().unwrap_or_else(|| "en-US".into());
+    let language = whisper_language(&locale)?;
+    let profanity = definition.properties.profanity_filter_mode.as_deref().unwrap_or("Masked");
+    let profanity = match profanity.to_ascii_lowercase().as_str() {
+        "none" => "raw",
+        "masked" => "masked",
+        "removed" => "removed",
+        _ => {
+            return Err(ApiError::new(
+                Code::InvalidParameterValue,
+                "properties.profanityFilterMode must be None, Masked or Removed.",
+            ));
+        }
+    };
+    let model_name = match &definition.model {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(o)) => {
+            o.get("self").and_then(Value::as_str).map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+        }
+        _ => None,
+    };
+    let custom_model = match &model_name {
+        Some(name) => custom::find_model(&state, name).await?,
+        None => None,
+    };
+    let model =
+        service.resolve_model(custom_model.as_ref().map_or(model_name.as_deref(), |m| Some(m.base_model.as_str())))?;
+    let mut phrases = custom_model.map(|m| m.phrases).unwrap_or_default();
+    phrases.extend(definition.properties.phrase_list.iter().cloned());
+
+    let file = form.file.ok_or_else(|| {
+        ApiError::new(Code::InvalidRequest, "The form has no `audio` field with the file to transcribe.")
+    })?;
+    let content_type = file.content_type.clone().filter(|ct| ct != "application/octet-stream");
+    let bytes = file.bytes.clone();
+    let max_secs = state.settings.speech.batch_max_secs;
+    let check_type = content_type.clone();
+    let duration = web::block(move || {
+        audio::decode::decode(&bytes, check_type.as_deref(), DecodeLimits { max_seconds: max_secs })
+            .map(|p| p.duration_secs())
+    })
+    .await
+    .map_err(|e| ApiError(ServiceError::internal(format!("decoding thread failed: {e}"))))?
+    .map_err(|e| ApiError(e.into()))?;
+    state.usage.charge_audio(&caller.key, SERVICE, duration).await?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let input = json!({
+        "displayName": definition.display_name.unwrap_or_else(|| file.filename.clone().unwrap_or_else(|| "transcription".into())),
+        "locale": locale,
+        "language": language,
+        "model": model,
+        "customModel": model_name,
+        "phrases": phrases,
+        "wordLevelTimestamps": definition.properties.word_level_timestamps_enabled.unwrap_or(true),
+        "profanity": profanity,
+        "source": file.filename,
+        "durationSecs": duration,
+    });
+    let created = jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS).await?;
+    sqlx::query("INSERT INTO job_blobs (job_id, content_type, filename, data) VALUES (?, ?, ?, ?)")
+        .bind(&id)
+        .bind(&content_type)
+        .bind(&file.filename)
+        .bind(file.bytes.as_ref())
+        .execute(&state.db)
+        .await?;
+    spawn(state.clone().into_inner(), id.clone());
+    let row = JobRow {
+        id: id.clone(),
+        key_id: caller.key.id.clone(),
+        status: "notStarted".into(),
+        input: input.to_string(),
+        result: None,
+        error: None,
+        created_at: created,
+        updated_at: created,
+        expires_at: created + JOB_TTL_SECS,
+    };
+    let base = base_url(&req, &path);
+    Ok(HttpResponse::Created().insert_header(("Location", format!("{base}/{id}"))).json(describe(&row, &base)))
+}
+
+/// Azure's transcription object for a job row.
+fn describe(row: &JobRow, base: &str) -> Value {
+    let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
+    let status = match row.status.as_str() {
+        "notStarted" => "NotStarted",
+        "running" => "Running",
+        "succeeded" => "Succeeded",
+        _ => "Failed",
+    };
+    let mut properties = json!({
+        "wordLevelTimestampsEnabled": input["wordLevelTimestamps"],
+        "profanityFilterMode": match input["profanity"].as_str() { Some("raw") => "None", Some("removed") => "Removed", _ => "Masked" },
+        "durationInTicks": ticks(input["durationSecs"].as_f64().unwrap_or(0.0)),
+    });
+    if let Some(error) = row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
+        properties["error"] = error;
+    }
+    let mut body = json!({
+        "self": format!("{base}/{}", row.id),
+        "displayName": input["displayName"],
+        "locale": input["locale"],
+        "model": { "self": input["customModel"].as_str().unwrap_or(input["model"].as_str().unwrap_or("")) },
+        "createdDateTime": rfc3339(row.created_at),
+        "lastActionDateTime": rfc3339(row.updated_at),
+        "status": status,
+        "properties": properties,
+        "links": { "files": format!("{base}/{}/files", row.id) },
+    });
+    if status == "Succeeded" {
+        body["links"]["result"] = json!(format!("{base}/{}/files/{RESULT_FILE}", row.id));
+    }
+    body
+}
+
+pub async fn status(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (version, id) = path.into_inner();
+    api_version_ok(&version)?;
+    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    Ok(HttpResponse::Ok().json(describe(&row, &base_url(&req, &version))))
+}
+
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    api_version_ok(&path)?;
+    let rows = jobs::list(&state.db, JOB_KIND, &caller.key, 100).await?;
+    let base = base_url(&req, &path);
+    Ok(HttpResponse::Ok().json(json!({ "values": rows.iter().map(|r| describe(r, &base)).collect::<Vec<_>>() })))
+}
+
+pub async fn delete(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (version, id) = path.into_inner();
+    api_version_ok(&version)?;
+    jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    if let Some(flag) = CANCEL.get(&id) {
+        flag.store(true, Ordering::Relaxed);
+    }
+    sqlx::query("DELETE FROM jobs WHERE id = ?").bind(&id).execute(&state.db).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn files(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (version, id) = path.into_inner();
+    api_version_ok(&version)?;
+    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    let base = base_url(&req, &version);
+    let values = if row.status == "succeeded" {
+        let url = format!("{base}/{id}/files/{RESULT_FILE}");
+        vec![json!({
+            "self": url,
+            "name": RESULT_FILE,
+            "kind": "Transcription",
+            "createdDateTime": rfc3339(row.updated_at),
+            "properties": { "size": row.result.as_ref().map_or(0, String::len) },
+            "links": { "contentUrl": url },
+        })]
+    } else {
+        Vec::new()
+    };
+    Ok(HttpResponse::Ok().json(json!({ "values": values })))
+}
+
+pub async fn file(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (version, id, file) = path.into_inner();
+    api_version_ok(&version)?;
+    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    match (file.as_str(), row.status.as_str(), row.result) {
+        (RESULT_FILE, "succeeded", Some(result)) => {
+            Ok(HttpResponse::Ok().content_type("application/json").body(result))
+        }
+        (RESULT_FILE, _, _) => Err(ApiError::new(
+            Code::NotFound,
+            format!("The transcription {id} has no result yet (status {}).", row.status),
+        )),
+        _ => Err(ApiError::new(Code::NotFound, format!("The transcription {id} has no file {file:?}."))),
+    }
+}
+
+/// Runs a stored transcription in the background.
+pub fn spawn(state: Arc<AppState>, id: String) {
+    actix_web::rt::spawn(async move {
+        if let Err(e) = run(&state, &id).await {
+            tracing::warn!(job = %id, error = %e, "transcription failed");
+            let code = if e.code.http_status() < 500 { "InvalidData" } else { "InternalServerError" };
+            jobs::fail(&state.db, &id, code, &e.message).await;
+        }
+        CANCEL.remove(&id);
+    });
+}
+
+async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
+    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
+    let running = RUNNING.get_or_init(|| Semaphore::new(state.settings.speech.batch_concurrency.max(1)));
+    let _turn = running.acquire().await.map_err(|e| ServiceError::internal(format!("job queue: {e}")))?;
+    let service = loop {
+        match speech_service(state) {
+            Ok(service) => break service,
+            Err(ApiError(e)) if e.code == Code::ModelNotReady => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(ApiError(e)) => return Err(e),
+        }
+    };
+    if !jobs::claim(&state.db, id).await.map_err(dberr)? {
+        return Ok(());
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    CANCEL.insert(id.to_string(), cancel.clone());
+    let input: String =
+        sqlx::query_scalar("SELECT input FROM jobs WHERE id = ?").bind(id).fetch_one(&state.db).await.map_err(dberr)?;
+    let input: Value = serde_json::from_str(&input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
+    let (content_type, data): (Option<String>, Vec<u8>) =
+        sqlx::query_as("SELECT content_type, data FROM job_blobs WHERE job_id = ?")
+            .bind(id)
+            .fetch_one(&state.db)
+            .await
+            .map_err(dberr)?;
+    let max_seconds = state.settings.speech.batch_max_secs;
+    let pcm = tokio::task::spawn_blocking(move || {
+        audio::decode_for_recognition(&data, content_type.as_deref(), DecodeLimits { max_seconds })
+    })
+    .await
+    .map_err(|e| ServiceError::internal(format!("decoding thread failed: {e}")))??;
+
+    let phrases: Vec<String> = serde_json::from_value(input["phrases"].clone()).unwrap_or_default();
+    let mut request = RecognitionRequest::new(pcm.samples);
+    request.language = input["language"].as_str().map(str::to_string);
+    request.prompt = custom::prompt_from_phrases(&phrases);
+    request.word_timestamps = input["wordLevelTimestamps"].as_bool().unwrap_or(true);
+    request.split_on_silence = true;
+    request.cancel = Some(cancel.clone());
+    let model = input["model"].as_str().unwrap_or("whisper-base").to_string();
+    let transcript = service.recognize(&model, Lane::Batch, request).await;
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(()); // deleted while running
+    }
+    let transcript = transcript?;
+    state.metrics.audio_seconds.with_label_values(&["recognized"]).inc_by(transcript.duration);
+    let profanity = Profanity::parse(input["profanity"].as_str().unwrap_or("masked")).unwrap_or(Profanity::Masked);
+    let locale = input["locale"].as_str().unwrap_or("en-US").to_string();
+    let result = result_file(&transcript, &locale, profanity, input["source"].as_str());
+    jobs::finish(&state.db, id, "succeeded", &result).await.map_err(dberr)?;
+    // The audio is no longer needed once the result is stored.
+    let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(id).execute(&state.db).await;
+    Ok(())
+}
+
+/// ISO 8601 duration as Azure writes it (`PT1M2.34S`).
+fn iso_duration(seconds: f64) -> String {
+    let total = seconds.max(0.0);
+    let hours = (total / 3600.0).floor();
+    let minutes = ((total - hours * 3600.0) / 60.0).floor();
+    let secs = total - hours * 3600.0 - minutes * 60.0;
+    let mut out = String::from("PT");
+    if hours > 0.0 {
+        out.push_str(&format!("{hours}H"));
+    }
+    if minutes > 0.0 {
+        out.push_str(&format!("{minutes}M"));
+    }
+    out.push_str(&format!("{}S", (secs * 100.0).round() / 100.0));
+    out
+}
+
+/// Azure's transcription result file.
+fn result_file(t: &Transcript, locale: &str, profanity: Profanity, source: Option<&str>) -> Value {
+    let english = languages::whisper_code(locale) == Some("en");
+    let forms = |text: &str| {
+        let display = text_forms::filter_profanity(text.trim(), profanity);
+        json!({
+            "lexical": text_forms::lexical(&display, english),
+            "itn": text_forms::itn(&display),
+            "maskedITN": text_forms::itn(&text_forms::filter_profanity(text.trim(), Profanity::Masked)),
+            "display": display,
+        })
+    };
+    let phrases: Vec<Value> = t
+        .segments
+        .iter()
+        .filter(|s| !s.text.trim().is_empty())
+        .map(|s| {
+            let mut best = forms(&s.text);
+            best["confidence"] = json!((f64::from(s.avg_logprob.exp()) * 10_000.0).round() / 10_000.0);
+            best["words"] = s
+                .words
+                .iter()
+                .map(|w| {
+                    json!({
+                        "word": w.word,
+                        "offset": iso_duration(w.start),
+                        "duration": iso_duration(w.end - w.start),
+                        "offsetInTicks": ticks(w.start),
+                        "durationInTicks": ticks(w.end - w.start),
+                        "confidence": (f64::from(w.probability) * 10_000.0).round() / 10_000.0,
+                    })
+                })
+                .collect();
+            json!({
+                "recognitionStatus": "Success",
+                "channel": 0,
+                "offset": iso_duration(s.start),
+                "duration": iso_duration(s.end - s.start),
+                "offsetInTicks": ticks(s.start),
+                "durationInTicks": ticks(s.end - s.start),
+                "locale": locale,
+                "nBest": [best],
+            })
+        })
+        .collect();
+    let mut combined = forms(&t.text());
+    combined["channel"] = json!(0);
+    json!({
+        "source": source.unwrap_or("upload"),
+        "timestamp": rfc3339(crate::db::now()),
+        "durationInTicks": ticks(t.duration),
+        "duration": iso_duration(t.duration),
+        "combinedRecognizedPhrases": [combined],
+        "recognizedPhrases": phrases,
+    })
+}
+
+/// At start-up: runs again the transcriptions a stop left unfinished.
+pub async fn resume(state: Arc<AppState>) {
+    for id in jobs::unfinished(&state.db, JOB_KIND).await {
+        tracing::info!(job = %id, "resuming an unfinished transcription");
+        spawn(state.clone(), id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_iso_8601() {
+        assert_eq!(iso_duration(0.5), "PT0.5S");
+        assert_eq!(iso_duration(62.345), "PT1M2.35S");
+        assert_eq!(iso_duration(3725.0), "PT1H2M5S");
+    }
+}

@@ -1,0 +1,110 @@
+//! The Speech routes: Azure speech-to-text for short audio, Azure text-to-speech and its voice
+//! list, the OpenAI-compatible audio API, batch transcription, custom speech models and lexicons.
+
+pub mod batch;
+pub mod custom;
+pub mod form;
+pub mod openai;
+pub mod recognition;
+pub mod synthesis;
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
+use cogway_core::{Code, ServiceError};
+use cogway_speech::SpeechService;
+use cogway_speech::audio::{self, DecodeLimits};
+
+use crate::app::AppState;
+use crate::auth::{Caller, ServiceName};
+use crate::errors::{ApiError, ApiResult};
+
+pub const SERVICE: &str = "speech";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/speech")
+            .app_data(ServiceName(SERVICE))
+            .route("/recognition/{mode}/cognitiveservices/v1", web::post().to(recognition::short_audio))
+            .route("/custom/models", web::get().to(custom::list_models))
+            .route("/custom/models/{name}", web::put().to(custom::put_model))
+            .route("/custom/models/{name}", web::get().to(custom::get_model))
+            .route("/custom/models/{name}", web::delete().to(custom::delete_model))
+            .route("/lexicons", web::get().to(custom::list_lexicons))
+            .route("/lexicons/{name}", web::put().to(custom::put_lexicon))
+            .route("/lexicons/{name}", web::get().to(custom::get_lexicon))
+            .route("/lexicons/{name}", web::delete().to(custom::delete_lexicon)),
+    )
+    .service(
+        web::scope("/cognitiveservices")
+            .app_data(ServiceName(SERVICE))
+            .route("/v1", web::post().to(synthesis::synthesize))
+            .route("/voices/list", web::get().to(synthesis::voices)),
+    )
+    .service(
+        web::scope("/v1/audio")
+            .app_data(ServiceName(SERVICE))
+            .route("/transcriptions", web::post().to(openai::transcriptions))
+            .route("/translations", web::post().to(openai::translations))
+            .route("/speech", web::post().to(openai::speech)),
+    )
+    .service(
+        web::scope("/speechtotext/{version}/transcriptions")
+            .app_data(ServiceName(SERVICE))
+            .route("", web::post().to(batch::submit))
+            .route("", web::get().to(batch::list))
+            .route("/{id}", web::get().to(batch::status))
+            .route("/{id}", web::delete().to(batch::delete))
+            .route("/{id}/files", web::get().to(batch::files))
+            .route("/{id}/files/{file}", web::get().to(batch::file)),
+    );
+}
+
+/// The loaded Speech service, or 503 while it loads or when it is disabled.
+pub fn speech_service(state: &AppState) -> ApiResult<Arc<SpeechService>> {
+    if !state.settings.services.speech {
+        return Err(ApiError::new(Code::NotFound, "The Speech service is disabled on this server."));
+    }
+    state.speech.get().cloned().ok_or_else(|| {
+        ApiError(ServiceError::new(Code::ModelNotReady, "The Speech models are still loading.").with_retry_after(5))
+    })
+}
+
+/// The query string as pairs (repeated keys kept).
+pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.0).unwrap_or_default()
+}
+
+/// A query parameter, matched case-insensitively as Azure does.
+pub fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// Decodes uploaded audio to 16 kHz mono on the blocking pool, then charges its duration to the
+/// key's hourly audio quota.
+pub async fn decode_and_charge(
+    state: &AppState,
+    caller: &Caller,
+    bytes: web::Bytes,
+    content_type: Option<String>,
+    max_seconds: u32,
+) -> ApiResult<Vec<f32>> {
+    let pcm = web::block(move || {
+        audio::decode_for_recognition(&bytes, content_type.as_deref(), DecodeLimits { max_seconds })
+    })
+    .await
+    .map_err(|e| ApiError(ServiceError::internal(format!("decoding thread failed: {e}"))))?
+    .map_err(|e| ApiError(e.into()))?;
+    state.usage.charge_audio(&caller.key, SERVICE, pcm.duration_secs()).await?;
+    Ok(pcm.samples)
+}
+
+/// A Whisper language code for a request's language (`en-US`, `de`), or a 400.
+pub fn whisper_language(language: &str) -> ApiResult<&'static str> {
+    cogway_speech::stt::languages::whisper_code(language).ok_or_else(|| {
+        ApiError::new(
+            Code::InvalidParameterValue,
+            format!("The language {language:?} is not supported. Use a locale such as en-US or an ISO 639-1 code such as de."),
+        )
+    })
+}

@@ -1,0 +1,91 @@
+//! Azure text-to-speech: `POST /cognitiveservices/v1` with SSML and `X-Microsoft-OutputFormat`,
+//! and `GET /cognitiveservices/voices/list`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::Code;
+use cogway_speech::audio::OutputFormat;
+use cogway_speech::tts::{SynthesisJob, Synthesized, lexicon, ssml};
+
+use super::{SERVICE, custom, speech_service};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::body::read_limited;
+
+/// The voice of text outside any `<voice>` element, and of OpenAI's voice names.
+pub const DEFAULT_VOICE: &str = "en-US-JoeNeural";
+
+pub async fn voices(_caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let service = speech_service(&state)?;
+    Ok(HttpResponse::Ok().json(service.voices()))
+}
+
+pub async fn synthesize(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let service = speech_service(&state)?;
+    let ct = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !(ct.starts_with("application/ssml+xml") || ct.starts_with("application/xml") || ct.starts_with("text/xml")) {
+        return Err(ApiError::new(Code::UnsupportedMediaType, "The Content-Type must be application/ssml+xml."));
+    }
+    let format = match req.headers().get("X-Microsoft-OutputFormat").and_then(|v| v.to_str().ok()) {
+        None => OutputFormat::AZURE_DEFAULT,
+        Some(name) => OutputFormat::from_azure(name).ok_or_else(|| {
+            ApiError::new(
+                Code::InvalidParameterValue,
+                format!(
+                    "The output format {name:?} is not supported. Supported: {}.",
+                    OutputFormat::azure_names().join(", ")
+                ),
+            )
+        })?,
+    };
+    let max_chars = state.settings.speech.tts_max_chars;
+    // SSML markup is counted too; allow generous room over the text limit.
+    let body = read_limited(&req, payload, max_chars.saturating_mul(8).max(64 * 1024)).await?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(Code::InvalidRequestBodyFormat, "The SSML is not UTF-8 text."))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::new(Code::InvalidRequestBodyFormat, "The request body is empty: send an SSML document."));
+    }
+    let mut document =
+        ssml::parse(text, DEFAULT_VOICE).map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
+    let lexicons = custom::lexicons_for(&state, &document.lexicons).await?;
+    lexicon::apply(&mut document, &lexicons);
+    let audio = run(&state, &caller, &service, document, format, 1.0, max_chars).await?;
+    Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
+}
+
+/// Checks the text length, charges its characters, synthesizes and records the audio produced.
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    service: &cogway_speech::SpeechService,
+    document: ssml::Document,
+    format: OutputFormat,
+    speed: f32,
+    max_chars: usize,
+) -> ApiResult<Synthesized> {
+    let chars = document.text_len();
+    if chars == 0 {
+        return Err(ApiError::new(Code::InvalidRequestBodyFormat, "There is no text to speak."));
+    }
+    if chars > max_chars {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("The text has {chars} characters; at most {max_chars} can be synthesized at once."),
+        ));
+    }
+    state.usage.charge(&caller.key, SERVICE, chars as u64).await?;
+    let audio = service.synthesize(SynthesisJob { document, format, speed }).await?;
+    state.metrics.audio_seconds.with_label_values(&["synthesized"]).inc_by(audio.duration_secs);
+    Ok(audio)
+}

@@ -1,0 +1,247 @@
+//! The Speech service: loads the models the store installed and runs them on workers.
+//!
+//! Each Whisper model gets two workers, each with its own decoding state over the shared weights:
+//! an interactive one for short requests (Azure short audio, OpenAI transcriptions) and a batch
+//! one for long transcription jobs, so a short clip never waits behind a ten-minute recording.
+//! Text to speech has its own worker. Every queue is bounded: when one is full the call fails at
+//! once with `Overloaded` (503 + Retry-After).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cogway_core::{Code, ModelStatus, ServiceError, Worker};
+
+use crate::stt::{EngineOptions, RecognitionRequest, Transcript, WhisperEngine, WhisperModel};
+use crate::tts::espeak::Espeak;
+use crate::tts::piper::PiperVoice;
+use crate::tts::voices::{self, Voice};
+use crate::tts::{SynthesisJob, Synthesized, TtsEngine};
+
+/// The Whisper models the store can install: (name, file).
+pub const WHISPER_MODELS: [&str; 2] = ["whisper-base", "whisper-tiny-en"];
+pub const WHISPER_FILE: &str = "ggml-model.bin";
+pub const VAD_MODEL: &str = "silero-vad";
+pub const VAD_FILE: &str = "ggml-silero-vad.bin";
+pub const PIPER_MODEL: &str = "piper-en-us-joe-medium";
+pub const PIPER_FILE: &str = "en_US-joe-medium.onnx";
+
+#[derive(Debug, Clone)]
+pub struct SpeechConfig {
+    pub models_dir: PathBuf,
+    pub onnxruntime: PathBuf,
+    /// Threads of each model call.
+    pub threads: usize,
+    pub queue_capacity: usize,
+    /// The model used when a request names none (or names `whisper-1`).
+    pub default_model: String,
+    pub beam_size: usize,
+    pub flash_attention: bool,
+    /// Longest stretch decoded at once when long audio is split on silence.
+    pub max_chunk_secs: f32,
+    /// The eSpeak NG program; `None` looks for `espeak-ng` on PATH.
+    pub espeak_program: Option<PathBuf>,
+}
+
+type Recognizer = Worker<RecognitionRequest, Transcript>;
+
+struct SttWorkers {
+    multilingual: bool,
+    interactive: Recognizer,
+    batch: Recognizer,
+}
+
+/// Which queue a recognition goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Short audio a client waits for.
+    Interactive,
+    /// Long-running jobs.
+    Batch,
+}
+
+pub struct SpeechService {
+    config: SpeechConfig,
+    stt: BTreeMap<&'static str, Result<SttWorkers, ServiceError>>,
+    vad: Result<PathBuf, ServiceError>,
+    tts: Result<Worker<SynthesisJob, Synthesized>, ServiceError>,
+    espeak: Option<Espeak>,
+    voices: Arc<Vec<Voice>>,
+}
+
+impl SpeechService {
+    pub fn load(config: &SpeechConfig) -> Arc<Self> {
+        let vad_path = config.models_dir.join(VAD_MODEL).join(VAD_FILE);
+        let vad = if vad_path.exists() { Ok(vad_path) } else { Err(ServiceError::model_not_ready(VAD_MODEL)) };
+        let mut stt = BTreeMap::new();
+        for name in WHISPER_MODELS {
+            let workers = load_whisper(config, name, vad.as_ref().ok().cloned());
+            if let Err(e) = &workers {
+                tracing::warn!(model = name, error = %e, "speech-to-text model not loaded");
+            }
+            stt.insert(name, workers);
+        }
+
+        let espeak = Espeak::find(config.espeak_program.clone());
+        if espeak.is_none() {
+            tracing::warn!("espeak-ng not found: text to speech is unavailable (run `make setup`)");
+        }
+        let piper = load_piper(config);
+        if let Err(e) = &piper {
+            tracing::warn!(error = %e, "Piper voice not loaded");
+        }
+        let mut voice_list = Vec::new();
+        if let Ok(p) = &piper {
+            voice_list.push(voices::piper_joe(p.sample_rate()));
+        }
+        if let Some(e) = &espeak {
+            voice_list.extend(voices::espeak_voices(&e.voices().unwrap_or_default()));
+        }
+        let voices = Arc::new(voice_list);
+        let tts = match (&espeak, piper) {
+            (None, _) => Err(ServiceError::model_not_ready("espeak-ng")),
+            (Some(e), piper) => {
+                let engine = TtsEngine::new(piper.ok(), Some(e.clone()), voices.clone());
+                Worker::spawn("tts", engine, config.queue_capacity, 1)
+                    .map_err(|e| ServiceError::internal(format!("cannot start the TTS worker: {e}")))
+            }
+        };
+        Arc::new(Self { config: config.clone(), stt, vad, tts, espeak, voices })
+    }
+
+    pub fn models(&self) -> Vec<ModelStatus> {
+        let mut out: Vec<ModelStatus> = self
+            .stt
+            .iter()
+            .map(|(name, w)| ModelStatus {
+                name,
+                ready: w.is_ok(),
+                detail: w.as_ref().err().map(|e| e.message.clone()),
+            })
+            .collect();
+        out.push(ModelStatus {
+            name: VAD_MODEL,
+            ready: self.vad.is_ok(),
+            detail: self.vad.as_ref().err().map(|e| e.message.clone()),
+        });
+        let piper_ready = self.voices.iter().any(|v| v.engine == crate::tts::Engine::Piper);
+        out.push(ModelStatus {
+            name: PIPER_MODEL,
+            ready: piper_ready,
+            detail: (!piper_ready).then(|| ServiceError::model_not_ready(PIPER_MODEL).message),
+        });
+        out.push(ModelStatus {
+            name: "espeak-ng",
+            ready: self.espeak.is_some(),
+            detail: self.espeak.is_none().then(|| "espeak-ng is not installed (run `make setup`)".to_string()),
+        });
+        out
+    }
+
+    /// The model a request's `model` value selects: a store name, or `whisper-1`/empty for the default.
+    pub fn resolve_model(&self, requested: Option<&str>) -> Result<&'static str, ServiceError> {
+        let wanted = match requested.map(str::trim).filter(|m| !m.is_empty()) {
+            None | Some("whisper-1") | Some("whisper") => self.config.default_model.as_str(),
+            Some(other) => other,
+        };
+        let normalized = wanted.replace('.', "-").to_ascii_lowercase();
+        self.stt.keys().copied().find(|k| *k == normalized).ok_or_else(|| {
+            ServiceError::new(
+                Code::InvalidParameterValue,
+                format!(
+                    "Unknown model {wanted:?}. Available: whisper-1 (= {}), {}.",
+                    self.config.default_model,
+                    WHISPER_MODELS.join(", ")
+                ),
+            )
+        })
+    }
+
+    pub fn is_multilingual(&self, model: &str) -> bool {
+        self.stt.get(model).and_then(|w| w.as_ref().ok()).is_some_and(|w| w.multilingual)
+    }
+
+    /// Recognizes speech with `model` on the chosen lane.
+    pub async fn recognize(
+        &self,
+        model: &str,
+        lane: Lane,
+        request: RecognitionRequest,
+    ) -> Result<Transcript, ServiceError> {
+        let workers = self
+            .stt
+            .get(model)
+            .ok_or_else(|| ServiceError::invalid(format!("Unknown model {model:?}.")))?
+            .as_ref()
+            .map_err(Clone::clone)?;
+        if request.language.as_deref().is_some_and(|l| l != "en") && !workers.multilingual {
+            return Err(ServiceError::new(
+                Code::InvalidParameterValue,
+                format!("The model {model} only recognizes English; use {} for other languages.", WHISPER_MODELS[0]),
+            ));
+        }
+        match lane {
+            Lane::Interactive => workers.interactive.call(request).await,
+            Lane::Batch => workers.batch.call(request).await,
+        }
+    }
+
+    pub fn voices(&self) -> &[Voice] {
+        &self.voices
+    }
+
+    /// Synthesizes a job on the TTS worker.
+    pub async fn synthesize(&self, job: SynthesisJob) -> Result<Synthesized, ServiceError> {
+        match &self.tts {
+            Ok(worker) => worker.call(job).await,
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Workers' queue statistics for metrics: (worker name, stats).
+    pub fn worker_stats(&self) -> Vec<(String, &cogway_core::WorkerStats)> {
+        let mut out = Vec::new();
+        for workers in self.stt.values().flatten() {
+            out.push((workers.interactive.name().to_string(), workers.interactive.stats()));
+            out.push((workers.batch.name().to_string(), workers.batch.stats()));
+        }
+        if let Ok(tts) = &self.tts {
+            out.push((tts.name().to_string(), tts.stats()));
+        }
+        out
+    }
+}
+
+fn load_whisper(config: &SpeechConfig, name: &'static str, vad: Option<PathBuf>) -> Result<SttWorkers, ServiceError> {
+    let path = config.models_dir.join(name).join(WHISPER_FILE);
+    if !path.exists() {
+        return Err(ServiceError::model_not_ready(name));
+    }
+    let model = WhisperModel::load(name, &path, config.flash_attention)?;
+    let options = EngineOptions {
+        threads: config.threads.max(1),
+        beam_size: config.beam_size.max(1),
+        vad_model: vad,
+        max_chunk_secs: config.max_chunk_secs,
+    };
+    let spawn = |lane: &str, capacity: usize| {
+        let engine = WhisperEngine::new(&model, options.clone())?;
+        Worker::spawn(&format!("{name}-{lane}"), engine, capacity, 1)
+            .map_err(|e| ServiceError::internal(format!("cannot start the {name} worker: {e}")))
+    };
+    Ok(SttWorkers {
+        multilingual: model.multilingual(),
+        interactive: spawn("interactive", config.queue_capacity)?,
+        batch: spawn("batch", config.queue_capacity)?,
+    })
+}
+
+fn load_piper(config: &SpeechConfig) -> Result<PiperVoice, ServiceError> {
+    let dir = config.models_dir.join(PIPER_MODEL);
+    let model = dir.join(PIPER_FILE);
+    let json = dir.join(format!("{PIPER_FILE}.json"));
+    if !model.exists() || !json.exists() {
+        return Err(ServiceError::model_not_ready(PIPER_MODEL));
+    }
+    PiperVoice::load(&config.onnxruntime, &model, &json, config.threads.max(1))
+}

@@ -1,0 +1,11 @@
+//! Speech to text: Whisper (whisper.cpp) with Silero voice-activity detection.
+
+pub mod languages;
+pub mod subtitles;
+pub mod text_forms;
+pub mod transcript;
+pub mod vad;
+pub mod whisper;
+
+pub use transcript::{Segment, Transcript, Word};
+pub use whisper::{EngineOptions, RecognitionRequest, Task, WhisperEngine, WhisperModel};

@@ -1,0 +1,325 @@
+//! Whisper through whisper.cpp (whisper-rs): the model, and the engine that runs on a worker
+//! thread with its own decoding state and voice-activity detector.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState, WhisperVadContext,
+    WhisperVadContextParams, WhisperVadParams,
+};
+
+use super::transcript::{Segment, Transcript, Word};
+use super::vad::{Chunk, plan_chunks};
+use crate::audio::RECOGNITION_RATE;
+use cogway_core::{BatchModel, ServiceError};
+
+/// Recognize (in the spoken language) or translate into English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    Transcribe,
+    Translate,
+}
+
+/// One recognition job for the engine.
+#[derive(Debug, Clone)]
+pub struct RecognitionRequest {
+    /// 16 kHz mono samples.
+    pub audio: Arc<Vec<f32>>,
+    /// Whisper language code; `None` detects it.
+    pub language: Option<String>,
+    pub task: Task,
+    /// Text that biases decoding: phrase lists, custom vocabulary, the previous context.
+    pub prompt: Option<String>,
+    pub temperature: f32,
+    pub word_timestamps: bool,
+    /// Skip silence with the VAD and decode speech in chunks (long audio).
+    pub split_on_silence: bool,
+    /// Set to stop decoding early (a cancelled job); checked between and inside chunks.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl RecognitionRequest {
+    pub fn new(audio: Vec<f32>) -> Self {
+        Self {
+            audio: Arc::new(audio),
+            language: None,
+            task: Task::Transcribe,
+            prompt: None,
+            temperature: 0.0,
+            word_timestamps: false,
+            split_on_silence: false,
+            cancel: None,
+        }
+    }
+}
+
+/// A loaded Whisper model: weights shared by every engine made from it.
+#[derive(Clone)]
+pub struct WhisperModel {
+    name: Arc<str>,
+    context: Arc<WhisperContext>,
+    multilingual: bool,
+}
+
+impl std::fmt::Debug for WhisperModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperModel").field("name", &self.name).field("multilingual", &self.multilingual).finish()
+    }
+}
+
+impl WhisperModel {
+    /// Loads a ggml Whisper model file.
+    pub fn load(name: &str, path: &Path, flash_attention: bool) -> Result<Self, ServiceError> {
+        whisper_rs::install_logging_hooks();
+        let path_str =
+            path.to_str().ok_or_else(|| ServiceError::internal(format!("model path {path:?} is not UTF-8")))?;
+        let params = WhisperContextParameters { flash_attn: flash_attention, use_gpu: false, ..Default::default() };
+        let context = WhisperContext::new_with_params(path_str, params)
+            .map_err(|e| ServiceError::internal(format!("loading the Whisper model {name} from {path:?}: {e}")))?;
+        let multilingual = context.is_multilingual();
+        Ok(Self { name: Arc::from(name), context: Arc::new(context), multilingual })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn multilingual(&self) -> bool {
+        self.multilingual
+    }
+}
+
+/// Settings of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub threads: usize,
+    /// Beam size; 1 decodes greedily.
+    pub beam_size: usize,
+    /// The Silero VAD model (whisper.cpp format); without it silence is judged by Whisper alone.
+    pub vad_model: Option<std::path::PathBuf>,
+    /// Longest chunk decoded at once when splitting on silence, in seconds.
+    pub max_chunk_secs: f32,
+}
+
+/// Decodes audio on one thread: one Whisper state (its KV caches) and one VAD context.
+pub struct WhisperEngine {
+    model: WhisperModel,
+    state: WhisperState,
+    vad: Option<WhisperVadContext>,
+    options: EngineOptions,
+}
+
+impl WhisperEngine {
+    pub fn new(model: &WhisperModel, options: EngineOptions) -> Result<Self, ServiceError> {
+        let state = model
+            .context
+            .create_state()
+            .map_err(|e| ServiceError::internal(format!("creating a Whisper state for {}: {e}", model.name)))?;
+        let vad = match &options.vad_model {
+            Some(path) => {
+                let path_str =
+                    path.to_str().ok_or_else(|| ServiceError::internal(format!("VAD path {path:?} is not UTF-8")))?;
+                let mut params = WhisperVadContextParams::default();
+                params.set_n_threads(1);
+                params.set_use_gpu(false);
+                Some(
+                    WhisperVadContext::new(path_str, params)
+                        .map_err(|e| ServiceError::internal(format!("loading the VAD model {path:?}: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self { model: model.clone(), state, vad, options })
+    }
+
+    /// Speech regions of `audio`, or `None` when no VAD model is loaded.
+    pub fn speech_regions(&mut self, audio: &[f32], max_chunk_secs: f32) -> Result<Option<Vec<Chunk>>, ServiceError> {
+        let Some(vad) = self.vad.as_mut() else { return Ok(None) };
+        let mut params = WhisperVadParams::new();
+        params.set_threshold(0.5);
+        params.set_min_speech_duration(200);
+        params.set_min_silence_duration(300);
+        params.set_speech_pad(200);
+        params.set_max_speech_duration(max_chunk_secs);
+        let segments = vad
+            .segments_from_samples(params, audio)
+            .map_err(|e| ServiceError::internal(format!("voice activity detection failed: {e}")))?;
+        // whisper.cpp reports VAD timestamps in centiseconds.
+        let to_sample = |cs: f32| ((cs / 100.0) * RECOGNITION_RATE as f32).max(0.0) as usize;
+        Ok(Some(
+            segments
+                .map(|s| Chunk { start: to_sample(s.start).min(audio.len()), end: to_sample(s.end).min(audio.len()) })
+                .filter(|c| c.end > c.start)
+                .collect(),
+        ))
+    }
+
+    /// Recognizes one request.
+    pub fn recognize(&mut self, request: &RecognitionRequest) -> Result<Transcript, ServiceError> {
+        let audio = request.audio.as_slice();
+        let duration = audio.len() as f64 / f64::from(RECOGNITION_RATE);
+        let regions = self.speech_regions(audio, self.options.max_chunk_secs)?;
+        let chunks = match regions {
+            // The VAD heard nothing: do not let Whisper hallucinate words into silence.
+            Some(regions) if regions.is_empty() => {
+                return Ok(Transcript {
+                    language: request.language.clone().unwrap_or_else(|| "en".into()),
+                    duration,
+                    segments: Vec::new(),
+                });
+            }
+            Some(regions) if request.split_on_silence => {
+                plan_chunks(&regions, audio.len(), (self.options.max_chunk_secs * RECOGNITION_RATE as f32) as usize)
+            }
+            _ => vec![Chunk { start: 0, end: audio.len() }],
+        };
+
+        let mut language = request.language.clone();
+        let mut segments = Vec::new();
+        for chunk in chunks {
+            if request.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(ServiceError::new(cogway_core::Code::Conflict, "The recognition was cancelled."));
+            }
+            let offset = chunk.start as f64 / f64::from(RECOGNITION_RATE);
+            let detected =
+                self.decode(&audio[chunk.start..chunk.end], request, language.as_deref(), offset, &mut segments)?;
+            // Keep the language of the first chunk for the rest of a long recording.
+            language.get_or_insert(detected);
+        }
+        Ok(Transcript { language: language.unwrap_or_else(|| "en".into()), duration, segments })
+    }
+
+    /// Runs whisper.cpp on one stretch of audio; returns the language it decoded in.
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        request: &RecognitionRequest,
+        language: Option<&str>,
+        offset: f64,
+        out: &mut Vec<Segment>,
+    ) -> Result<String, ServiceError> {
+        let strategy = if self.options.beam_size > 1 {
+            SamplingStrategy::BeamSearch { beam_size: self.options.beam_size as i32, patience: -1.0 }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(self.options.threads as i32);
+        params.set_translate(request.task == Task::Translate && self.model.multilingual);
+        params.set_language(Some(language.unwrap_or(if self.model.multilingual { "auto" } else { "en" })));
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_token_timestamps(request.word_timestamps);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_temperature(request.temperature);
+        params.set_no_context(true);
+        if let Some(prompt) = request.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
+            params.set_initial_prompt(prompt);
+        }
+        if let Some(cancel) = request.cancel.clone() {
+            params.set_abort_callback_safe(move || cancel.load(Ordering::Relaxed));
+        }
+        // whisper.cpp needs at least one second of audio; pad short clips with silence.
+        let min = RECOGNITION_RATE as usize + RECOGNITION_RATE as usize / 10;
+        let padded;
+        let input = if audio.len() < min {
+            padded = {
+                let mut p = audio.to_vec();
+                p.resize(min, 0.0);
+                p
+            };
+            padded.as_slice()
+        } else {
+            audio
+        };
+        self.state
+            .full(params, input)
+            .map_err(|e| ServiceError::internal(format!("Whisper failed on the audio: {e}")))?;
+
+        let detected = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string();
+        let eot = self.model.context.token_eot();
+        let clip_end = offset + audio.len() as f64 / f64::from(RECOGNITION_RATE);
+        for segment in self.state.as_iter() {
+            let text = segment.to_str_lossy().map(|t| t.into_owned()).unwrap_or_default();
+            // whisper.cpp times are centiseconds from the start of the decoded stretch.
+            let start = (offset + segment.start_timestamp() as f64 / 100.0).min(clip_end);
+            let end = (offset + segment.end_timestamp() as f64 / 100.0).min(clip_end);
+            let mut tokens = Vec::new();
+            let mut logprob_sum = 0.0f32;
+            let mut words: Vec<Word> = Vec::new();
+            for i in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(i) else { continue };
+                let id = token.token_id();
+                if id >= eot {
+                    continue; // timestamps and other special tokens
+                }
+                let data = token.token_data();
+                tokens.push(id);
+                logprob_sum += data.plog;
+                if request.word_timestamps {
+                    let piece = token.to_str_lossy().map(|t| t.into_owned()).unwrap_or_default();
+                    let (t0, t1) = (offset + data.t0 as f64 / 100.0, offset + data.t1 as f64 / 100.0);
+                    push_word_piece(&mut words, &piece, t0.min(clip_end), t1.min(clip_end), data.p);
+                }
+            }
+            let avg_logprob = if tokens.is_empty() { 0.0 } else { logprob_sum / tokens.len() as f32 };
+            out.push(Segment {
+                start,
+                end: end.max(start),
+                text,
+                tokens,
+                avg_logprob,
+                no_speech_prob: segment.no_speech_probability(),
+                words,
+            });
+        }
+        Ok(detected)
+    }
+}
+
+/// Adds a token's text to the word list: a piece that starts with a space (or follows nothing)
+/// starts a new word; others continue the last one.
+fn push_word_piece(words: &mut Vec<Word>, piece: &str, start: f64, end: f64, probability: f32) {
+    if piece.is_empty() {
+        return;
+    }
+    let starts_word = piece.starts_with(' ') || words.is_empty();
+    if starts_word {
+        words.push(Word { word: piece.trim_start().to_string(), start, end: end.max(start), probability });
+    } else if let Some(last) = words.last_mut() {
+        last.word.push_str(piece);
+        last.end = end.max(last.end);
+        last.probability = last.probability.min(probability);
+    }
+    words.retain(|w| !w.word.is_empty());
+}
+
+impl BatchModel for WhisperEngine {
+    type Input = RecognitionRequest;
+    type Output = Transcript;
+
+    fn run(&mut self, batch: Vec<RecognitionRequest>) -> Vec<Result<Transcript, ServiceError>> {
+        batch.iter().map(|request| self.recognize(request)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_pieces_join_into_words() {
+        let mut words = Vec::new();
+        for (piece, t0, t1) in [(" Hel", 0.0, 0.2), ("lo", 0.2, 0.4), (" world", 0.5, 0.9), (".", 0.9, 1.0)] {
+            push_word_piece(&mut words, piece, t0, t1, 0.9);
+        }
+        let text: Vec<&str> = words.iter().map(|w| w.word.as_str()).collect();
+        assert_eq!(text, ["Hello", "world."]);
+        assert_eq!((words[0].start, words[0].end), (0.0, 0.4));
+    }
+}

@@ -1,0 +1,13 @@
+//! Text to speech: SSML in, audio out. The Piper neural voice (VITS on ONNX Runtime) speaks
+//! English; eSpeak NG phonemizes for it and speaks every other language with formant voices.
+
+pub mod espeak;
+pub mod lexicon;
+pub mod piper;
+pub mod say_as;
+pub mod ssml;
+pub mod synth;
+pub mod voices;
+
+pub use synth::{SynthesisJob, Synthesized, TtsEngine};
+pub use voices::{Engine, Voice};

@@ -1,0 +1,180 @@
+//! The synthesis engine: turns a parsed SSML document into audio with the Piper voice and eSpeak
+//! NG, applying prosody, breaks and phonemes, then encodes it. It runs on its own worker thread.
+
+use std::sync::Arc;
+
+use super::espeak::{Espeak, sentences};
+use super::piper::PiperVoice;
+use super::ssml::{Document, Item, Prosody};
+use super::voices::{self, Engine, Voice};
+use crate::audio::resample::resample;
+use crate::audio::{OutputFormat, Pcm, encode};
+use cogway_core::{BatchModel, Code, ServiceError};
+
+/// Pause between sentences of the neural voice, in milliseconds.
+const SENTENCE_PAUSE_MS: u32 = 120;
+
+/// One synthesis: a document (lexicons already applied) and the wanted output.
+#[derive(Debug, Clone)]
+pub struct SynthesisJob {
+    pub document: Document,
+    pub format: OutputFormat,
+    /// An extra speed factor over the document's prosody (OpenAI's `speed`).
+    pub speed: f32,
+}
+
+/// Encoded audio and what it holds.
+#[derive(Debug, Clone)]
+pub struct Synthesized {
+    pub audio: Vec<u8>,
+    pub duration_secs: f64,
+}
+
+/// Owns the Piper session and speaks documents.
+pub struct TtsEngine {
+    piper: Option<PiperVoice>,
+    espeak: Option<Espeak>,
+    voices: Arc<Vec<Voice>>,
+    rate: u32,
+}
+
+impl TtsEngine {
+    pub fn new(piper: Option<PiperVoice>, espeak: Option<Espeak>, voices: Arc<Vec<Voice>>) -> Self {
+        let rate = piper.as_ref().map_or(22_050, PiperVoice::sample_rate);
+        Self { piper, espeak, voices, rate }
+    }
+
+    /// Renders and encodes one job.
+    pub fn synthesize(&mut self, job: &SynthesisJob) -> Result<Synthesized, ServiceError> {
+        let pcm = self.render(&job.document, job.speed)?;
+        let duration_secs = pcm.duration_secs();
+        let audio = encode(&pcm, job.format)?;
+        Ok(Synthesized { audio, duration_secs })
+    }
+
+    /// Renders a document to PCM at the engine's rate.
+    pub fn render(&mut self, doc: &Document, speed: f32) -> Result<Pcm, ServiceError> {
+        let mut out = Pcm::new(Vec::new(), self.rate);
+        for block in &doc.blocks {
+            let voice = voices::find(&self.voices, &block.voice).cloned().ok_or_else(|| {
+                ServiceError::new(
+                    Code::InvalidParameterValue,
+                    format!("Unknown voice {:?}. GET /cognitiveservices/voices/list lists the voices.", block.voice),
+                )
+            })?;
+            for item in &block.items {
+                match item {
+                    Item::Break { ms } => out.push_silence_ms(*ms),
+                    Item::Text { text, prosody, lang } => {
+                        let engine = self.engine_for(&voice, lang);
+                        self.speak_text(&engine, text, scaled(*prosody, speed), &mut out)?;
+                    }
+                    Item::Phonemes { ipa, text, prosody, lang } => {
+                        let engine = self.engine_for(&voice, lang);
+                        let prosody = scaled(*prosody, speed);
+                        if engine == Engine::Piper {
+                            self.speak_ipa(&[vec![(ipa.clone(), ' ')]], prosody, &mut out)?;
+                        } else if !text.trim().is_empty() {
+                            // eSpeak reads its own phoneme notation, not IPA: speak the spelling.
+                            self.speak_text(&engine, text, prosody, &mut out)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The engine for a voice's text in `lang`: a `<lang>` switch away from the neural voice's
+    /// language goes to eSpeak's voice for that language.
+    fn engine_for(&self, voice: &Voice, lang: &str) -> Engine {
+        let primary = |l: &str| l.split('-').next().unwrap_or(l).to_ascii_lowercase();
+        if voice.engine == Engine::Piper && primary(lang) != primary(&voice.locale) {
+            let espeak_voices: Vec<Voice> =
+                self.voices.iter().filter(|v| matches!(v.engine, Engine::Espeak(_))).cloned().collect();
+            if let Some(other) = voices::for_locale(&espeak_voices, lang) {
+                return other.engine.clone();
+            }
+        }
+        voice.engine.clone()
+    }
+
+    fn espeak(&self) -> Result<&Espeak, ServiceError> {
+        self.espeak.as_ref().ok_or_else(|| ServiceError::model_not_ready("espeak-ng"))
+    }
+
+    fn speak_text(&mut self, engine: &Engine, text: &str, prosody: Prosody, out: &mut Pcm) -> Result<(), ServiceError> {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        match engine {
+            Engine::Piper => {
+                let sentences = sentences(text);
+                let voice =
+                    self.piper.as_ref().ok_or_else(|| ServiceError::model_not_ready("piper-en-us-joe-medium"))?;
+                let clauses: Vec<String> = sentences.iter().flatten().map(|(c, _)| c.clone()).collect();
+                let ipa = self.espeak()?.phonemize(voice.espeak_voice(), &clauses)?;
+                let mut ipa = ipa.into_iter();
+                let phonemized: Vec<Vec<(String, char)>> = sentences
+                    .iter()
+                    .map(|s| s.iter().map(|(_, p)| (ipa.next().unwrap_or_default(), *p)).collect())
+                    .collect();
+                self.speak_ipa(&phonemized, prosody, out)
+            }
+            Engine::Espeak(code) => {
+                let pcm = self.espeak()?.synthesize(code, text, prosody.rate, prosody.pitch)?;
+                let mut samples = resample(&pcm.samples, pcm.sample_rate, self.rate);
+                apply_volume(&mut samples, prosody.volume);
+                out.samples.extend(samples);
+                Ok(())
+            }
+        }
+    }
+
+    /// Speaks phonemized sentences with the Piper voice. Pitch is shifted without changing the
+    /// tempo: the model speaks `pitch` times slower and the result is played `pitch` times faster.
+    fn speak_ipa(
+        &mut self,
+        sentences: &[Vec<(String, char)>],
+        prosody: Prosody,
+        out: &mut Pcm,
+    ) -> Result<(), ServiceError> {
+        let rate = self.rate;
+        let voice = self.piper.as_mut().ok_or_else(|| ServiceError::model_not_ready("piper-en-us-joe-medium"))?;
+        for (i, sentence) in sentences.iter().enumerate() {
+            let ids = voice.sentence_ids(sentence);
+            let mut samples = voice.synthesize(&ids, prosody.rate / prosody.pitch)?;
+            if (prosody.pitch - 1.0).abs() > 1e-3 {
+                let shifted_rate = (rate as f32 / prosody.pitch).round().max(1.0) as u32;
+                samples = resample(&samples, rate, shifted_rate);
+            }
+            apply_volume(&mut samples, prosody.volume);
+            out.samples.extend(samples);
+            if i + 1 < sentences.len() {
+                out.push_silence_ms(SENTENCE_PAUSE_MS);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scaled(prosody: Prosody, speed: f32) -> Prosody {
+    Prosody { rate: prosody.rate * speed, ..prosody }
+}
+
+fn apply_volume(samples: &mut [f32], gain: f32) {
+    if (gain - 1.0).abs() > 1e-3 {
+        for s in samples {
+            *s = (*s * gain).clamp(-1.0, 1.0);
+        }
+    }
+}
+
+impl BatchModel for TtsEngine {
+    type Input = SynthesisJob;
+    type Output = Synthesized;
+
+    fn run(&mut self, batch: Vec<SynthesisJob>) -> Vec<Result<Synthesized, ServiceError>> {
+        batch.iter().map(|job| self.synthesize(job)).collect()
+    }
+}

@@ -1,0 +1,188 @@
+//! The speech pipeline on the real models the store installs (`make models`): Whisper base and
+//! tiny.en, the Silero VAD, the Piper voice and eSpeak NG. Audio is made by the TTS side or by
+//! espeak-ng and must come back as the words that were spoken.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cogway_speech::audio::{self, DecodeLimits, OutputFormat, Pcm, RECOGNITION_RATE};
+use cogway_speech::stt::{RecognitionRequest, Task};
+use cogway_speech::tts::{SynthesisJob, ssml};
+use cogway_speech::{Lane, SpeechConfig, SpeechService};
+
+fn models_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COGWAY_MODELS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("COGWAY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache").join("cogway"));
+    cache.join("models")
+}
+
+fn service() -> Arc<SpeechService> {
+    static SERVICE: std::sync::OnceLock<Arc<SpeechService>> = std::sync::OnceLock::new();
+    SERVICE
+        .get_or_init(|| {
+            let dir = models_dir();
+            let service = SpeechService::load(&SpeechConfig {
+                onnxruntime: dir.join("onnxruntime").join("libonnxruntime.so"),
+                models_dir: dir,
+                threads: 2,
+                queue_capacity: 8,
+                default_model: "whisper-base".into(),
+                beam_size: 1,
+                flash_attention: true,
+                max_chunk_secs: 30.0,
+                espeak_program: None,
+            });
+            for m in service.models() {
+                assert!(m.ready, "model {} is not ready: {:?} (run `make models`)", m.name, m.detail);
+            }
+            service
+        })
+        .clone()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+/// espeak-ng speaking `text` with `voice`, as WAV bytes.
+fn espeak_wav(voice: &str, text: &str) -> Vec<u8> {
+    let out =
+        std::process::Command::new("espeak-ng").args(["--stdout", "-v", voice, text]).output().expect("espeak-ng runs");
+    assert!(out.status.success());
+    out.stdout
+}
+
+fn decode(bytes: &[u8]) -> Vec<f32> {
+    audio::decode_for_recognition(bytes, None, DecodeLimits { max_seconds: 600 }).expect("decodes").samples
+}
+
+fn transcribe(model: &str, samples: Vec<f32>, language: Option<&str>, task: Task) -> cogway_speech::stt::Transcript {
+    let mut request = RecognitionRequest::new(samples);
+    request.language = language.map(str::to_string);
+    request.task = task;
+    request.word_timestamps = true;
+    runtime().block_on(service().recognize(model, Lane::Interactive, request)).expect("recognizes")
+}
+
+fn words(text: &str) -> String {
+    text.to_lowercase().chars().map(|c| if c.is_alphanumeric() || c == ' ' { c } else { ' ' }).collect()
+}
+
+fn assert_has_words(text: &str, expected: &[&str]) {
+    let norm = words(text);
+    for w in expected {
+        assert!(norm.split_whitespace().any(|x| x == *w), "{w:?} missing from {text:?}");
+    }
+}
+
+#[test]
+fn espeak_english_is_transcribed_by_both_models() {
+    let samples = decode(&espeak_wav("en-us", "Please open the window and turn on the kitchen light."));
+    for model in ["whisper-base", "whisper-tiny-en"] {
+        let t = transcribe(model, samples.clone(), Some("en"), Task::Transcribe);
+        assert_has_words(&t.text(), &["open", "window", "turn", "kitchen", "light"]);
+        let words: Vec<_> = t.words().collect();
+        assert!(words.len() >= 7, "{model}: word timings {words:?}");
+        assert!(words.windows(2).all(|w| w[0].start <= w[1].start), "{model}: word times out of order");
+        assert!(words.last().is_some_and(|w| w.end <= t.duration + 0.01));
+    }
+}
+
+#[test]
+fn german_and_spanish_are_detected_and_transcribed() {
+    let de = transcribe(
+        "whisper-base",
+        decode(&espeak_wav("de", "Guten Morgen, wie geht es dir heute?")),
+        None,
+        Task::Transcribe,
+    );
+    assert_eq!(de.language, "de", "{de:?}");
+    assert_has_words(&de.text(), &["guten", "morgen"]);
+    let es = transcribe(
+        "whisper-base",
+        decode(&espeak_wav("es", "Buenos días, me llamo Carlos y vivo en Madrid.")),
+        None,
+        Task::Transcribe,
+    );
+    assert_eq!(es.language, "es", "{es:?}");
+    assert_has_words(&es.text(), &["carlos", "madrid"]);
+}
+
+#[test]
+fn spanish_speech_is_translated_into_english() {
+    let samples = decode(&espeak_wav("es", "Buenos días, mi nombre es María."));
+    let t = transcribe("whisper-base", samples, Some("es"), Task::Translate);
+    assert_has_words(&t.text(), &["my", "name", "maria"]);
+    assert!(!words(&t.text()).contains("nombre"), "not translated: {:?}", t.text());
+}
+
+#[test]
+fn piper_speech_round_trips_through_whisper() {
+    let text = "Please call Stella and ask her to bring these things with her from the store.";
+    let doc = ssml::parse(
+        &format!("<speak xml:lang='en-US'><voice name='en-US-JoeNeural'>{text}</voice></speak>"),
+        "en-US-JoeNeural",
+    )
+    .expect("ssml");
+    let format = OutputFormat::from_azure("riff-24khz-16bit-mono-pcm").expect("format");
+    let audio = runtime()
+        .block_on(service().synthesize(SynthesisJob { document: doc, format, speed: 1.0 }))
+        .expect("synthesizes");
+    assert!(audio.duration_secs > 2.0, "{} s", audio.duration_secs);
+    let t = transcribe("whisper-base", decode(&audio.audio), Some("en"), Task::Transcribe);
+    assert_has_words(&t.text(), &["please", "call", "stella", "bring", "things", "store"]);
+}
+
+#[test]
+fn silence_gives_no_words() {
+    let t = transcribe("whisper-base", vec![0.0; RECOGNITION_RATE as usize * 3], Some("en"), Task::Transcribe);
+    assert!(t.is_empty(), "{t:?}");
+    let noise: Vec<f32> = (0..RECOGNITION_RATE * 2)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 16) as f32 / 65536.0 - 0.5) * 0.01)
+        .collect();
+    let t = transcribe("whisper-base", noise, Some("en"), Task::Transcribe);
+    assert!(t.is_empty(), "{t:?}");
+}
+
+#[test]
+fn encoded_and_8khz_stereo_inputs_are_recognized() {
+    let wav = espeak_wav("en-us", "My name is John and I live in London.");
+    let mono = audio::decode::decode(&wav, None, DecodeLimits { max_seconds: 60 }).expect("decode");
+    // 8 kHz stereo WAV.
+    let eight = audio::resample::resample(&mono.samples, mono.sample_rate, 8_000);
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 8_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut stereo = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut stereo, spec).expect("writer");
+    for s in &eight {
+        let v = (s * 32767.0) as i16;
+        w.write_sample(v).expect("l");
+        w.write_sample(v).expect("r");
+    }
+    w.finalize().expect("finalize");
+    let pcm = Pcm::new(mono.samples.clone(), mono.sample_rate);
+    let inputs = [
+        ("wav 8 kHz stereo", stereo.into_inner()),
+        (
+            "mp3",
+            audio::encode(&pcm, OutputFormat::from_azure("audio-24khz-48kbitrate-mono-mp3").expect("f")).expect("mp3"),
+        ),
+        (
+            "ogg opus",
+            audio::encode(&pcm, OutputFormat::from_azure("ogg-16khz-16bit-mono-opus").expect("f")).expect("ogg"),
+        ),
+    ];
+    for (name, bytes) in inputs {
+        let t = transcribe("whisper-base", decode(&bytes), Some("en"), Task::Transcribe);
+        let norm = words(&t.text());
+        assert!(norm.contains("john") && norm.contains("london"), "{name}: {:?}", t.text());
+    }
+}
