@@ -1,4 +1,4 @@
-"""Starts one Cogway gateway for the SDK tests and hands them its endpoint and a Language key.
+"""Starts one Cogway gateway for the SDK tests and hands them its endpoint and keys.
 
 The binary is `$COGWAY_BIN`, else `$CARGO_TARGET_DIR/debug/cogway`, else
 `~/.cache/cogway/target/debug/cogway`. The server listens on a free port of 127.0.0.1, keeps its
@@ -132,9 +132,32 @@ class Server:
                 pass
 
 
+class Running:
+    """A gateway that answers `/ready`, and its admin key for making more keys."""
+
+    def __init__(self, server: Server, endpoint: str, admin_key: str):
+        self.server = server
+        self.endpoint = endpoint
+        self.admin_key = admin_key
+
+    def create_key(self, name: str, services: list[str]) -> str:
+        """A new normal key allowed to use `services`."""
+        response = requests.post(
+            f"{self.endpoint}/admin/keys",
+            headers={"Ocp-Apim-Subscription-Key": self.admin_key},
+            json={"name": name, "services": services},
+            timeout=30,
+        )
+        if response.status_code != 201:
+            self.server.fail(f"POST /admin/keys answered HTTP {response.status_code}: {response.text}")
+        key = response.json()["key"]
+        assert isinstance(key, str) and key, response.text
+        return key
+
+
 @pytest.fixture(scope="session")
-def gateway(tmp_path_factory):
-    """Yields `(endpoint, key)`: a running gateway and a normal key for the Language service."""
+def cogway(tmp_path_factory):
+    """Yields a [`Running`] gateway shared by every SDK test of the session."""
     binary = cogway_binary()
     if not binary.is_file():
         pytest.fail(f"cogway binary not found at {binary} (set COGWAY_BIN or build it)", pytrace=False)
@@ -145,19 +168,21 @@ def gateway(tmp_path_factory):
         port = server.wait_for_port(PORT_TIMEOUT_SECS)
         endpoint = f"http://127.0.0.1:{port}"
         server.wait_until_ready(endpoint, READY_TIMEOUT_SECS)
-        response = requests.post(
-            f"{endpoint}/admin/keys",
-            headers={"Ocp-Apim-Subscription-Key": admin_key},
-            json={"name": "sdk-test", "services": ["language"]},
-            timeout=30,
-        )
-        if response.status_code != 201:
-            server.fail(f"POST /admin/keys answered HTTP {response.status_code}: {response.text}")
-        key = response.json()["key"]
-        assert isinstance(key, str) and key, response.text
-        yield endpoint, key
+        yield Running(server, endpoint, admin_key)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(cogway):
+    """`(endpoint, key)`: the running gateway and a normal key for the Language service."""
+    return cogway.endpoint, cogway.create_key("sdk-test", ["language"])
+
+
+@pytest.fixture(scope="session")
+def speech_key(cogway):
+    """A normal key for the Speech service only."""
+    return cogway.create_key("sdk-speech-test", ["speech"])
 
 
 @pytest.fixture(scope="session")

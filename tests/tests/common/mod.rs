@@ -221,3 +221,14 @@ pub fn azure_error(body: &Value) -> &Value {
     assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {body}");
     err
 }
+
+/// Where the model store installed the models (`$COGWAY_MODELS_DIR`, else the cache's `models`).
+pub fn models_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COGWAY_MODELS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("COGWAY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache").join("cogway"));
+    cache.join("models")
+}

@@ -161,6 +161,7 @@ fn render(t: &Transcript, format: ResponseFormat, task: Task, words: bool, segme
                 "language": languages::name_of(if task == Task::Translate { "en" } else { &t.language }),
                 "duration": t.duration,
                 "text": t.text(),
+                "usage": { "type": "duration", "seconds": t.duration.ceil() as u64 },
             });
             if segments {
                 body["segments"] = t
@@ -184,7 +185,15 @@ fn render(t: &Transcript, format: ResponseFormat, task: Task, words: bool, segme
                     .collect();
             }
             if words {
-                body["words"] = t.words().map(|w| json!({ "word": w.word, "start": w.start, "end": w.end })).collect();
+                // OpenAI's words carry no punctuation ("store", not "store.").
+                body["words"] = t
+                    .words()
+                    .map(|w| {
+                        let word = w.word.trim_matches(|c: char| c.is_ascii_punctuation() && c != '\'');
+                        json!({ "word": word, "start": w.start, "end": w.end })
+                    })
+                    .filter(|w| w["word"].as_str().is_some_and(|s| !s.is_empty()))
+                    .collect();
             }
             HttpResponse::Ok().json(body)
         }

@@ -3,7 +3,7 @@
 
 use std::io::Cursor;
 
-use mp3lame_encoder::{Builder as LameBuilder, FlushNoGap, MonoPcm};
+use mp3lame_encoder::{Builder as LameBuilder, FlushGap, MonoPcm};
 use ogg::writing::{PacketWriteEndInfo, PacketWriter};
 use opusic_c::{Application, Channels, Encoder as OpusEncoder, SampleRate};
 
@@ -79,13 +79,17 @@ fn mp3(samples: &[f32], rate: u32, kbps: u32) -> Result<Vec<u8>, EncodeError> {
         .map_err(|e| err(&e))?
         .with_quality(mp3lame_encoder::Quality::Good)
         .map_err(|e| err(&e))?
+        // No Xing/LAME info frame: it is written empty at the start and would need a second pass.
+        .with_to_write_vbr_tag(false)
+        .map_err(|e| err(&e))?
         .build()
         .map_err(|e| err(&e))?;
     let pcm: Vec<i16> = samples.iter().map(|s| to_i16(*s)).collect();
     let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(pcm.len()));
     encoder.encode_to_vec(MonoPcm(&pcm), &mut out).map_err(|e| err(&e))?;
     out.reserve(7200);
-    encoder.flush_to_vec::<FlushNoGap>(&mut out).map_err(|e| err(&e))?;
+    // FlushGap pads and encodes the samples still buffered; FlushNoGap would drop the last ~60 ms.
+    encoder.flush_to_vec::<FlushGap>(&mut out).map_err(|e| err(&e))?;
     Ok(out)
 }
 
