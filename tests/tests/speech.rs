@@ -404,7 +404,8 @@ fn full_queue_answers_503_with_retry_after() {
             let url = server.url(&format!("{STT}?language=en-US"));
             let wav = wav.clone();
             std::thread::spawn(move || {
-                let r = reqwest::blocking::Client::new()
+                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(300)).build().unwrap();
+                let r = client
                     .post(url)
                     .header(KEY, ADMIN_KEY)
                     .header("Content-Type", "audio/wav")

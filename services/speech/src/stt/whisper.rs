@@ -11,9 +11,16 @@ use whisper_rs::{
 };
 
 use super::transcript::{Segment, Transcript, Word};
-use super::vad::{Chunk, plan_chunks};
+use super::vad::{Chunk, Compacted};
 use crate::audio::RECOGNITION_RATE;
 use cogway_core::{BatchModel, ServiceError};
+
+/// The pause put between speech regions joined for decoding (1 s): long enough for Whisper to
+/// place a segment boundary in it, so times map back to the right region.
+const JOIN_PAUSE_SAMPLES: usize = RECOGNITION_RATE as usize;
+/// A segment or word said to start this close to the end of a speech region starts the next one
+/// (the VAD pads regions by 0.2 s; Whisper starts a segment where the previous one ended).
+const START_SNAP_SECS: f64 = 0.3;
 
 /// Recognize (in the spoken language) or translate into English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +168,7 @@ impl WhisperEngine {
         let audio = request.audio.as_slice();
         let duration = audio.len() as f64 / f64::from(RECOGNITION_RATE);
         let regions = self.speech_regions(audio, self.options.max_chunk_secs)?;
-        let chunks = match regions {
+        let compacted = match regions {
             // The VAD heard nothing: do not let Whisper hallucinate words into silence.
             Some(regions) if regions.is_empty() => {
                 return Ok(Transcript {
@@ -171,24 +178,27 @@ impl WhisperEngine {
                 });
             }
             Some(regions) if request.split_on_silence => {
-                plan_chunks(&regions, audio.len(), (self.options.max_chunk_secs * RECOGNITION_RATE as f32) as usize)
+                Some(Compacted::new(audio, &regions, JOIN_PAUSE_SAMPLES, RECOGNITION_RATE))
             }
-            _ => vec![Chunk { start: 0, end: audio.len() }],
+            _ => None,
         };
-
-        let mut language = request.language.clone();
         let mut segments = Vec::new();
-        for chunk in chunks {
-            if request.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Err(ServiceError::new(cogway_core::Code::Conflict, "The recognition was cancelled."));
+        let input = compacted.as_ref().map_or(audio, |c| c.audio.as_slice());
+        let language = self.decode(input, request, request.language.as_deref(), &mut segments)?;
+        if let Some(compacted) = &compacted {
+            for segment in &mut segments {
+                segment.start = compacted.start_to_original(segment.start, START_SNAP_SECS);
+                segment.end = compacted.to_original(segment.end).max(segment.start);
+                for word in &mut segment.words {
+                    word.start = compacted.start_to_original(word.start, START_SNAP_SECS).max(segment.start);
+                    word.end = compacted.to_original(word.end).max(word.start);
+                }
             }
-            let offset = chunk.start as f64 / f64::from(RECOGNITION_RATE);
-            let detected =
-                self.decode(&audio[chunk.start..chunk.end], request, language.as_deref(), offset, &mut segments)?;
-            // Keep the language of the first chunk for the rest of a long recording.
-            language.get_or_insert(detected);
         }
-        Ok(Transcript { language: language.unwrap_or_else(|| "en".into()), duration, segments })
+        if request.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(ServiceError::new(cogway_core::Code::Conflict, "The recognition was cancelled."));
+        }
+        Ok(Transcript { language: request.language.clone().unwrap_or(language), duration, segments })
     }
 
     /// Runs whisper.cpp on one stretch of audio; returns the language it decoded in.
@@ -197,7 +207,6 @@ impl WhisperEngine {
         audio: &[f32],
         request: &RecognitionRequest,
         language: Option<&str>,
-        offset: f64,
         out: &mut Vec<Segment>,
     ) -> Result<String, ServiceError> {
         let strategy = if self.options.beam_size > 1 {
@@ -243,12 +252,12 @@ impl WhisperEngine {
 
         let detected = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string();
         let eot = self.model.context.token_eot();
-        let clip_end = offset + audio.len() as f64 / f64::from(RECOGNITION_RATE);
+        let clip_end = audio.len() as f64 / f64::from(RECOGNITION_RATE);
         for segment in self.state.as_iter() {
             let text = segment.to_str_lossy().map(|t| t.into_owned()).unwrap_or_default();
-            // whisper.cpp times are centiseconds from the start of the decoded stretch.
-            let start = (offset + segment.start_timestamp() as f64 / 100.0).min(clip_end);
-            let end = (offset + segment.end_timestamp() as f64 / 100.0).min(clip_end);
+            // whisper.cpp times are centiseconds from the start of the decoded audio.
+            let start = (segment.start_timestamp() as f64 / 100.0).min(clip_end);
+            let end = (segment.end_timestamp() as f64 / 100.0).min(clip_end);
             let mut tokens = Vec::new();
             let mut logprob_sum = 0.0f32;
             let mut words: Vec<Word> = Vec::new();
@@ -263,7 +272,7 @@ impl WhisperEngine {
                 logprob_sum += data.plog;
                 if request.word_timestamps {
                     let piece = token.to_str_lossy().map(|t| t.into_owned()).unwrap_or_default();
-                    let (t0, t1) = (offset + data.t0 as f64 / 100.0, offset + data.t1 as f64 / 100.0);
+                    let (t0, t1) = (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
                     push_word_piece(&mut words, &piece, t0.min(clip_end), t1.min(clip_end), data.p);
                 }
             }
