@@ -14,6 +14,12 @@ mkdir -p "$cache"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# whisper.cpp, libopus and LAME are compiled from the crates' vendored sources with cmake.
+command -v cmake >/dev/null || need_apt+=(cmake)
+# eSpeak NG phonemizes for the Piper voice and speaks the other languages (run as a program).
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+# sox converts test audio (FLAC, 8 kHz stereo) in the speech tests and benchmarks.
+command -v sox >/dev/null || need_apt+=(sox libsox-fmt-all)
 # Debian's python3 needs python3-venv for `python3 -m venv` (ensurepip); pyenv's Python has it.
 if ! command -v python3 >/dev/null; then
   need_apt+=(python3 python3-venv)

@@ -4,13 +4,13 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, language, sts, system};
+use crate::routes::{admin, language, speech, sts, system};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Cogway",
-        description = "Self-hosted cognitive services with Azure AI services-compatible REST APIs. \
+        description = "Self-hosted cognitive services with Azure AI services-compatible REST APIs and an OpenAI-compatible audio API. \
                        Authenticate with `Ocp-Apim-Subscription-Key`, `?Subscription-Key=`, or `Authorization: Bearer` \
                        (a token from /sts/v1.0/issueToken, or a key). Errors use Azure's `{\"error\":{\"code\",\"message\"}}` shape."
     ),
@@ -24,6 +24,13 @@ use crate::routes::{admin, language, sts, system};
         language::v31::languages, language::v31::sentiment, language::v31::key_phrases, language::v31::pii,
         language::custom::put_project, language::custom::get_project, language::custom::delete_project,
         language::custom::add_examples, language::custom::train,
+        speech::recognition::short_audio, speech::synthesis::synthesize, speech::synthesis::voices,
+        speech::openai::transcriptions, speech::openai::translations, speech::openai::speech,
+        speech::batch::submit, speech::batch::list, speech::batch::status, speech::batch::delete,
+        speech::batch::files, speech::batch::file,
+        speech::custom::put_model, speech::custom::get_model, speech::custom::list_models, speech::custom::delete_model,
+        speech::custom::put_lexicon, speech::custom::get_lexicon, speech::custom::list_lexicons,
+        speech::custom::delete_lexicon,
     ),
     components(schemas(
         language::dto::InputDocument, language::dto::AnalysisInput, language::dto::AnalyzeTextRequest,
@@ -37,6 +44,10 @@ use crate::routes::{admin, language, sts, system};
         (name = "Language", description = "Azure Language 2023-04-01: detection, sentiment, key phrases, PII, summarization; embeddings"),
         (name = "Language (v3.1)", description = "Text Analytics v3.1 routes"),
         (name = "Custom classification", description = "Train text classifiers on your own labelled data"),
+        (name = "Speech", description = "Azure Speech: speech to text for short audio, text to speech (SSML), voices"),
+        (name = "Speech (OpenAI)", description = "OpenAI-compatible audio: transcriptions, translations, speech"),
+        (name = "Batch transcription", description = "Long audio, asynchronously (Azure speech-to-text v3.2 shape, upload instead of contentUrls)"),
+        (name = "Speech customization", description = "Custom speech models (phrase lists) and pronunciation lexicons"),
         (name = "Auth", description = "Access tokens"),
         (name = "Admin", description = "Keys and usage (admin keys only)"),
         (name = "System", description = "Health, readiness, metrics"),

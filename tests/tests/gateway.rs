@@ -221,7 +221,17 @@ fn health_metrics_and_openapi_are_served() {
     assert!(metrics.contains("cogway_http_request_duration_seconds_bucket"));
 
     let doc: Value = s.get("/openapi.json").send().unwrap().json().unwrap();
-    for path in ["/language/:analyze-text", "/v1/embeddings", "/sts/v1.0/issueToken", "/admin/keys", "/ready"] {
+    for path in [
+        "/language/:analyze-text",
+        "/v1/embeddings",
+        "/sts/v1.0/issueToken",
+        "/admin/keys",
+        "/ready",
+        "/speech/recognition/conversation/cognitiveservices/v1",
+        "/cognitiveservices/v1",
+        "/v1/audio/transcriptions",
+        "/speechtotext/{version}/transcriptions",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     let ui = s.get("/swagger/").send().unwrap();

@@ -86,6 +86,12 @@ fn base_url(req: &HttpRequest, version: &str) -> String {
     format!("{}://{}/speechtotext/{version}/transcriptions", info.scheme(), info.host())
 }
 
+/// Submit a batch transcription: multipart `audio` (the file) + `definition` (JSON).
+#[utoipa::path(post, path = "/speechtotext/{version}/transcriptions", tag = "Batch transcription",
+    params(("version" = String, Path, description = "v3.2 (v3.0 and v3.1 are accepted)")),
+    request_body(content = String, content_type = "multipart/form-data"),
+    responses((status = 201, description = "the transcription; Location header"), (status = 400), (status = 413), (status = 429)),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn submit(
     caller: Caller,
     state: web::Data<AppState>,
@@ -237,6 +243,11 @@ fn describe(row: &JobRow, base: &str) -> Value {
     body
 }
 
+/// A transcription's status.
+#[utoipa::path(get, path = "/speechtotext/{version}/transcriptions/{id}", tag = "Batch transcription",
+    params(("version" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "NotStarted, Running, Succeeded or Failed"), (status = 404)),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn status(
     caller: Caller,
     state: web::Data<AppState>,
@@ -249,6 +260,10 @@ pub async fn status(
     Ok(HttpResponse::Ok().json(describe(&row, &base_url(&req, &version))))
 }
 
+/// The caller's transcriptions, newest first.
+#[utoipa::path(get, path = "/speechtotext/{version}/transcriptions", tag = "Batch transcription",
+    params(("version" = String, Path)), responses((status = 200, description = "values")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -261,6 +276,10 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({ "values": rows.iter().map(|r| describe(r, &base)).collect::<Vec<_>>() })))
 }
 
+/// Delete a transcription (stops it if running).
+#[utoipa::path(delete, path = "/speechtotext/{version}/transcriptions/{id}", tag = "Batch transcription",
+    params(("version" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 404)),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
@@ -276,6 +295,10 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A transcription's result files.
+#[utoipa::path(get, path = "/speechtotext/{version}/transcriptions/{id}/files", tag = "Batch transcription",
+    params(("version" = String, Path), ("id" = String, Path)), responses((status = 200, description = "values with contentUrl")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn files(
     caller: Caller,
     state: web::Data<AppState>,
@@ -302,6 +325,11 @@ pub async fn files(
     Ok(HttpResponse::Ok().json(json!({ "values": values })))
 }
 
+/// The transcription result (Azure's format: combinedRecognizedPhrases, recognizedPhrases with words).
+#[utoipa::path(get, path = "/speechtotext/{version}/transcriptions/{id}/files/{file}", tag = "Batch transcription",
+    params(("version" = String, Path), ("id" = String, Path), ("file" = String, Path, description = "transcription.json")),
+    responses((status = 200, description = "the result"), (status = 404)),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn file(
     caller: Caller,
     state: web::Data<AppState>,

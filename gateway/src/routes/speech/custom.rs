@@ -86,6 +86,10 @@ pub async fn load_model(state: &AppState, name: &str) -> ApiResult<CustomModel> 
     })
 }
 
+/// Create or replace a custom speech model: {baseModel?, phrases[], description?}.
+#[utoipa::path(put, path = "/speech/custom/models/{name}", tag = "Speech customization",
+    params(("name" = String, Path)), request_body(content = String, content_type = "application/json"),
+    responses((status = 201), (status = 200), (status = 400)), security(("key" = []), ("bearer" = [])))]
 pub async fn put_model(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -129,6 +133,9 @@ pub async fn put_model(
     Ok(if existed { HttpResponse::Ok().json(model) } else { HttpResponse::Created().json(model) })
 }
 
+/// A custom speech model.
+#[utoipa::path(get, path = "/speech/custom/models/{name}", tag = "Speech customization",
+    params(("name" = String, Path)), responses((status = 200), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn get_model(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -137,12 +144,18 @@ pub async fn get_model(
     Ok(HttpResponse::Ok().json(load_model(&state, &name).await?))
 }
 
+/// The custom speech models.
+#[utoipa::path(get, path = "/speech/custom/models", tag = "Speech customization",
+    responses((status = 200)), security(("key" = []), ("bearer" = [])))]
 pub async fn list_models(_caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let models: Vec<CustomModel> =
         sqlx::query_as("SELECT * FROM speech_models ORDER BY name LIMIT 1000").fetch_all(&state.db).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "values": models })))
 }
 
+/// Delete a custom speech model.
+#[utoipa::path(delete, path = "/speech/custom/models/{name}", tag = "Speech customization",
+    params(("name" = String, Path)), responses((status = 204), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn delete_model(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -158,6 +171,10 @@ pub async fn delete_model(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Store a pronunciation lexicon (W3C PLS XML); SSML uses it with `<lexicon uri="lexicon:{name}"/>`.
+#[utoipa::path(put, path = "/speech/lexicons/{name}", tag = "Speech customization",
+    params(("name" = String, Path)), request_body(content = String, content_type = "application/pls+xml"),
+    responses((status = 201), (status = 200), (status = 400)), security(("key" = []), ("bearer" = [])))]
 pub async fn put_lexicon(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -187,6 +204,9 @@ pub async fn put_lexicon(
     Ok(if existed.is_some() { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
 }
 
+/// A stored lexicon (the PLS document).
+#[utoipa::path(get, path = "/speech/lexicons/{name}", tag = "Speech customization",
+    params(("name" = String, Path)), responses((status = 200), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn get_lexicon(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -201,12 +221,18 @@ pub async fn get_lexicon(
     Ok(HttpResponse::Ok().content_type("application/pls+xml").body(pls))
 }
 
+/// The stored lexicons.
+#[utoipa::path(get, path = "/speech/lexicons", tag = "Speech customization",
+    responses((status = 200)), security(("key" = []), ("bearer" = [])))]
 pub async fn list_lexicons(_caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let names: Vec<String> =
         sqlx::query_scalar("SELECT name FROM speech_lexicons ORDER BY name LIMIT 1000").fetch_all(&state.db).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "values": names })))
 }
 
+/// Delete a stored lexicon.
+#[utoipa::path(delete, path = "/speech/lexicons/{name}", tag = "Speech customization",
+    params(("name" = String, Path)), responses((status = 204), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn delete_lexicon(
     _caller: Caller,
     state: web::Data<AppState>,

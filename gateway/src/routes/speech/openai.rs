@@ -47,6 +47,12 @@ fn response_format(value: Option<&str>) -> ApiResult<ResponseFormat> {
     })
 }
 
+/// Transcribe audio (OpenAI-compatible; multipart form: file, model, language, prompt,
+/// response_format json|text|srt|vtt|verbose_json, timestamp_granularities[] word|segment, temperature).
+#[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "Speech (OpenAI)",
+    request_body(content = String, content_type = "multipart/form-data"),
+    responses((status = 200, description = "the transcript in the requested format"), (status = 400), (status = 413), (status = 415)),
+    security(("bearer" = []), ("key" = [])))]
 pub async fn transcriptions(
     caller: Caller,
     state: web::Data<AppState>,
@@ -56,6 +62,11 @@ pub async fn transcriptions(
     recognize(caller, state, req, payload, Task::Transcribe).await
 }
 
+/// Translate speech into English text (OpenAI-compatible; multipart form like transcriptions).
+#[utoipa::path(post, path = "/v1/audio/translations", tag = "Speech (OpenAI)",
+    request_body(content = String, content_type = "multipart/form-data"),
+    responses((status = 200, description = "the English text in the requested format"), (status = 400)),
+    security(("bearer" = []), ("key" = [])))]
 pub async fn translations(
     caller: Caller,
     state: web::Data<AppState>,
@@ -232,6 +243,11 @@ pub struct SpeechRequest {
 const OPENAI_VOICES: &[&str] =
     &["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"];
 
+/// Synthesize speech (OpenAI-compatible): {model, input, voice, response_format mp3|opus|wav|pcm, speed}.
+#[utoipa::path(post, path = "/v1/audio/speech", tag = "Speech (OpenAI)",
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, description = "the audio"), (status = 400)),
+    security(("bearer" = []), ("key" = [])))]
 pub async fn speech(
     caller: Caller,
     state: web::Data<AppState>,

@@ -46,6 +46,19 @@ pub fn audio_content_type(req: &HttpRequest) -> ApiResult<String> {
     }
 }
 
+/// Speech to text for short audio (Azure): up to 60 s of audio in the body.
+#[utoipa::path(post, path = "/speech/recognition/conversation/cognitiveservices/v1", tag = "Speech",
+    params(("language" = String, Query, description = "Locale of the speech, e.g. en-US, de-DE"),
+           ("format" = Option<String>, Query, description = "simple (default) or detailed (adds NBest)"),
+           ("profanity" = Option<String>, Query, description = "masked (default), removed or raw"),
+           ("cid" = Option<String>, Query, description = "A custom speech model (PUT /speech/custom/models/{name})"),
+           ("phraseList" = Option<String>, Query, description = "Phrases to bias recognition, separated by ';' or ','")),
+    request_body(content = Vec<u8>, content_type = "audio/wav", description = "WAV, MP3, FLAC, OGG/Opus, WebM/Opus; any rate and channels"),
+    responses((status = 200, description = "RecognitionStatus, DisplayText, Offset, Duration (100 ns ticks), NBest when detailed"),
+              (status = 400, description = "bad parameters or audio that cannot be decoded"),
+              (status = 413, description = "longer than 60 s"), (status = 415, description = "not an audio Content-Type"),
+              (status = 429, description = "rate limit or audio quota"), (status = 503, description = "busy; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn short_audio(
     caller: Caller,
     state: web::Data<AppState>,

@@ -15,11 +15,24 @@ use crate::routes::body::read_limited;
 /// The voice of text outside any `<voice>` element, and of OpenAI's voice names.
 pub const DEFAULT_VOICE: &str = "en-US-JoeNeural";
 
+/// The voices (Azure's shape): the Piper neural voice and eSpeak NG's voices (VoiceType Standard).
+#[utoipa::path(get, path = "/cognitiveservices/voices/list", tag = "Speech",
+    responses((status = 200, description = "Name, DisplayName, ShortName, Gender, Locale, SampleRateHertz, VoiceType, Status")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn voices(_caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let service = speech_service(&state)?;
     Ok(HttpResponse::Ok().json(service.voices()))
 }
 
+/// Text to speech (Azure): SSML in, audio out in the `X-Microsoft-OutputFormat` format.
+#[utoipa::path(post, path = "/cognitiveservices/v1", tag = "Speech",
+    params(("X-Microsoft-OutputFormat" = Option<String>, Header,
+            description = "riff-{8khz,16khz,22050hz,24khz,44100hz,48khz}-16bit-mono-pcm, raw-...-16bit-mono-pcm, audio-24khz-48kbitrate-mono-mp3 (and Azure's other MP3 formats), ogg-{16,24,48}khz-16bit-mono-opus; default riff-24khz-16bit-mono-pcm")),
+    request_body(content = String, content_type = "application/ssml+xml",
+        description = "speak, voice, prosody (rate, pitch, volume), break, say-as, phoneme (IPA), sub, lang, lexicon, p, s"),
+    responses((status = 200, description = "the audio"), (status = 400, description = "invalid SSML, unknown voice or format"),
+              (status = 415, description = "not SSML"), (status = 503, description = "busy; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn synthesize(
     caller: Caller,
     state: web::Data<AppState>,
