@@ -175,7 +175,9 @@ pub async fn cancel(caller: Caller, state: web::Data<AppState>, id: web::Path<St
 
 /// Runs a stored job in the background.
 pub fn spawn_job(state: std::sync::Arc<AppState>, id: String) {
-    actix_web::rt::spawn(async move {
+    // On the runtime, not the arbiter's local set: at shutdown the runtime drops unfinished jobs
+    // inside its own context, which sqlx needs to give back a connection a job held.
+    tokio::spawn(async move {
         if let Err(e) = run_job(&state, &id).await {
             tracing::error!(job = %id, error = %e, "job failed");
             jobs::fail(&state.db, &id, "InternalServerError", &e.to_string()).await;

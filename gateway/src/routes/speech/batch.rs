@@ -352,7 +352,9 @@ pub async fn file(
 
 /// Runs a stored transcription in the background.
 pub fn spawn(state: Arc<AppState>, id: String) {
-    actix_web::rt::spawn(async move {
+    // On the runtime, not the arbiter's local set: at shutdown the runtime drops unfinished jobs
+    // inside its own context, which sqlx needs to give back a connection a job held.
+    tokio::spawn(async move {
         if let Err(e) = run(&state, &id).await {
             tracing::warn!(job = %id, error = %e, "transcription failed");
             let code = if e.code.http_status() < 500 { "InvalidData" } else { "InternalServerError" };
