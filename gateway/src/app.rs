@@ -178,6 +178,7 @@ fn load_speech(state: &web::Data<AppState>) {
         beam_size: s.beam_size,
         flash_attention: s.flash_attention,
         max_chunk_secs: s.max_chunk_secs,
+        adaptive_audio_context: s.adaptive_audio_context,
         espeak_program: s.espeak_program.clone(),
     };
     let slot = state.speech.clone();

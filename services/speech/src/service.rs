@@ -37,8 +37,10 @@ pub struct SpeechConfig {
     pub default_model: String,
     pub beam_size: usize,
     pub flash_attention: bool,
-    /// Longest stretch decoded at once when long audio is split on silence.
+    /// Longest stretch of speech the VAD reports as one region, in seconds.
     pub max_chunk_secs: f32,
+    /// Encode only the part of the 30 s window a short clip fills.
+    pub adaptive_audio_context: bool,
     /// The eSpeak NG program; `None` looks for `espeak-ng` on PATH.
     pub espeak_program: Option<PathBuf>,
 }
@@ -223,6 +225,7 @@ fn load_whisper(config: &SpeechConfig, name: &'static str, vad: Option<PathBuf>)
         beam_size: config.beam_size.max(1),
         vad_model: vad,
         max_chunk_secs: config.max_chunk_secs,
+        adaptive_audio_context: config.adaptive_audio_context,
     };
     let spawn = |lane: &str, capacity: usize| {
         let engine = WhisperEngine::new(&model, options.clone())?;

@@ -22,6 +22,11 @@ const JOIN_PAUSE_SAMPLES: usize = RECOGNITION_RATE as usize;
 /// (the VAD pads regions by 0.2 s; Whisper starts a segment where the previous one ended).
 const START_SNAP_SECS: f64 = 0.3;
 
+/// Whisper's encoder frames in one 30 s window.
+const FULL_AUDIO_CONTEXT: i32 = 1500;
+/// The least context an adaptive encode uses (10 s).
+const MIN_AUDIO_CONTEXT: i32 = 500;
+
 /// Recognize (in the spoken language) or translate into English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
@@ -106,14 +111,22 @@ pub struct EngineOptions {
     pub beam_size: usize,
     /// The Silero VAD model (whisper.cpp format); without it silence is judged by Whisper alone.
     pub vad_model: Option<std::path::PathBuf>,
-    /// Longest chunk decoded at once when splitting on silence, in seconds.
+    /// Longest stretch of speech the VAD reports as one region, in seconds.
     pub max_chunk_secs: f32,
+    /// Encode only the part of Whisper's 30 s window a short clip fills (whisper.cpp's
+    /// `audio_ctx`): several times faster on short clips, at a small accuracy cost.
+    pub adaptive_audio_context: bool,
 }
 
 /// Decodes audio on one thread: one Whisper state (its KV caches) and one VAD context.
 pub struct WhisperEngine {
     model: WhisperModel,
     state: WhisperState,
+    /// A state only for requests that detect their language. whisper.cpp detects the language
+    /// before it applies the request's `audio_ctx`, so on a state that last decoded with a
+    /// shortened context detection would see a truncated encoding (it picked Vietnamese for
+    /// German). Made on first use.
+    detect_state: Option<WhisperState>,
     vad: Option<WhisperVadContext>,
     options: EngineOptions,
 }
@@ -138,7 +151,7 @@ impl WhisperEngine {
             }
             None => None,
         };
-        Ok(Self { model: model.clone(), state, vad, options })
+        Ok(Self { model: model.clone(), state, detect_state: None, vad, options })
     }
 
     /// Speech regions of `audio`, or `None` when no VAD model is loaded.
@@ -230,6 +243,17 @@ impl WhisperEngine {
         if let Some(prompt) = request.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
             params.set_initial_prompt(prompt);
         }
+        // Language detection needs the whole window: with less, it picked Vietnamese for German.
+        if self.options.adaptive_audio_context && language.is_some() {
+            // 50 encoder frames a second; a margin of 64 frames (1.28 s) keeps the clip's end clear,
+            // and at least 10 s of context: below that, language detection and non-English
+            // decoding degrade visibly (measured on espeak German/Spanish clips).
+            let frames =
+                ((audio.len() as f64 / f64::from(RECOGNITION_RATE) * 50.0).ceil() as i32 + 64).max(MIN_AUDIO_CONTEXT);
+            if frames < FULL_AUDIO_CONTEXT {
+                params.set_audio_ctx(frames);
+            }
+        }
         if let Some(cancel) = request.cancel.clone() {
             params.set_abort_callback_safe(move || cancel.load(Ordering::Relaxed));
         }
@@ -246,14 +270,24 @@ impl WhisperEngine {
         } else {
             audio
         };
-        self.state
-            .full(params, input)
-            .map_err(|e| ServiceError::internal(format!("Whisper failed on the audio: {e}")))?;
+        let state = if language.is_none() && self.options.adaptive_audio_context {
+            if self.detect_state.is_none() {
+                let fresh = self.model.context.create_state().map_err(|e| {
+                    ServiceError::internal(format!("creating a Whisper state for {}: {e}", self.model.name))
+                })?;
+                self.detect_state = Some(fresh);
+            }
+            self.detect_state.as_mut().unwrap_or(&mut self.state)
+        } else {
+            &mut self.state
+        };
+        state.full(params, input).map_err(|e| ServiceError::internal(format!("Whisper failed on the audio: {e}")))?;
+        let state = &*state;
 
-        let detected = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string();
+        let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en").to_string();
         let eot = self.model.context.token_eot();
         let clip_end = audio.len() as f64 / f64::from(RECOGNITION_RATE);
-        for segment in self.state.as_iter() {
+        for segment in state.as_iter() {
             let text = segment.to_str_lossy().map(|t| t.into_owned()).unwrap_or_default();
             // whisper.cpp times are centiseconds from the start of the decoded audio.
             let start = (segment.start_timestamp() as f64 / 100.0).min(clip_end);
