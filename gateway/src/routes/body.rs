@@ -10,6 +10,15 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::{ApiError, ApiResult};
 
+/// The request's Content-Type as sent (trimmed), or "" when there is none.
+pub fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(Code::PayloadTooLarge, format!("The request body is larger than the limit of {limit} bytes."))
 }

@@ -36,6 +36,7 @@ use crate::auth::Caller;
 use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
 use crate::jobs::{self, JobRow};
+use crate::routes::body::content_type;
 
 const JOB_KIND: &str = "transcription";
 /// Transcriptions (and their audio) are kept for a week.
@@ -101,11 +102,7 @@ pub async fn submit(
 ) -> ApiResult<HttpResponse> {
     api_version_ok(&path)?;
     let service = speech_service(&state)?;
-    let is_json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    let is_json = content_type(&req).to_ascii_lowercase().contains("json");
     if is_json {
         return Err(ApiError::new(
             Code::InvalidRequest,
@@ -419,20 +416,23 @@ async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// ISO 8601 duration as Azure writes it (`PT1M2.34S`).
+/// ISO 8601 duration as Azure writes it (`PT1M2.34S`), to the hundredth of a second.
 fn iso_duration(seconds: f64) -> String {
-    let total = seconds.max(0.0);
-    let hours = (total / 3600.0).floor();
-    let minutes = ((total - hours * 3600.0) / 60.0).floor();
-    let secs = total - hours * 3600.0 - minutes * 60.0;
+    let total_cs = (seconds.max(0.0) * 100.0).round() as u64;
+    let (hours, minutes, cs) = (total_cs / 360_000, (total_cs / 6_000) % 60, total_cs % 6_000);
     let mut out = String::from("PT");
-    if hours > 0.0 {
+    if hours > 0 {
         out.push_str(&format!("{hours}H"));
     }
-    if minutes > 0.0 {
+    if minutes > 0 {
         out.push_str(&format!("{minutes}M"));
     }
-    out.push_str(&format!("{}S", (secs * 100.0).round() / 100.0));
+    let (secs, frac) = (cs / 100, cs % 100);
+    match frac {
+        0 => out.push_str(&format!("{secs}S")),
+        f if f % 10 == 0 => out.push_str(&format!("{secs}.{}S", f / 10)),
+        f => out.push_str(&format!("{secs}.{f:02}S")),
+    }
     out
 }
 
@@ -510,5 +510,6 @@ mod tests {
         assert_eq!(iso_duration(0.5), "PT0.5S");
         assert_eq!(iso_duration(62.345), "PT1M2.35S");
         assert_eq!(iso_duration(3725.0), "PT1H2M5S");
+        assert_eq!(iso_duration(0.07), "PT0.07S");
     }
 }

@@ -161,12 +161,25 @@ pub async fn delete_model(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let done = sqlx::query("DELETE FROM speech_models WHERE name = ?").bind(name.as_str()).execute(&state.db).await?;
+    delete_named(&state, Table::Models, &name).await
+}
+
+/// The two tables of named customizations.
+#[derive(Clone, Copy)]
+enum Table {
+    Models,
+    Lexicons,
+}
+
+/// Deletes a named row; 404 when there was none.
+async fn delete_named(state: &AppState, table: Table, name: &str) -> ApiResult<HttpResponse> {
+    let (sql, what) = match table {
+        Table::Models => ("DELETE FROM speech_models WHERE name = ?", "custom speech model"),
+        Table::Lexicons => ("DELETE FROM speech_lexicons WHERE name = ?", "lexicon"),
+    };
+    let done = sqlx::query(sql).bind(name).execute(&state.db).await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::new(
-            Code::NotFound,
-            format!("The custom speech model {:?} does not exist.", name.as_str()),
-        ));
+        return Err(ApiError::new(Code::NotFound, format!("The {what} {name:?} does not exist.")));
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -238,11 +251,7 @@ pub async fn delete_lexicon(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let done = sqlx::query("DELETE FROM speech_lexicons WHERE name = ?").bind(name.as_str()).execute(&state.db).await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::new(Code::NotFound, format!("The lexicon {:?} does not exist.", name.as_str())));
-    }
-    Ok(HttpResponse::NoContent().finish())
+    delete_named(&state, Table::Lexicons, &name).await
 }
 
 /// The stored lexicons an SSML document refers to. A `uri` names a lexicon by its last path

@@ -8,6 +8,7 @@ use cogway_core::Code;
 use futures_util::StreamExt;
 
 use crate::errors::{ApiError, ApiResult};
+use crate::routes::body::content_type;
 
 /// The uploaded file of a form.
 pub struct UploadedFile {
@@ -49,13 +50,7 @@ impl Form {
 
 /// Reads a multipart form of at most `limit` bytes whose file field is `file_field`.
 pub async fn read_form(req: &HttpRequest, payload: web::Payload, limit: usize, file_field: &str) -> ApiResult<Form> {
-    let content_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if !content_type.starts_with("multipart/form-data") {
+    if !content_type(req).to_ascii_lowercase().starts_with("multipart/form-data") {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,
             "The Content-Type must be multipart/form-data with the audio in a `file` field.",

@@ -13,7 +13,7 @@ use super::{custom, decode_and_charge, query_pairs, query_param, speech_service,
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::body::read_limited;
+use crate::routes::body::{content_type, read_limited};
 
 /// 100-nanosecond ticks, Azure's unit of time.
 pub fn ticks(seconds: f64) -> i64 {
@@ -22,15 +22,10 @@ pub fn ticks(seconds: f64) -> i64 {
 
 /// Content types that can carry audio.
 pub fn audio_content_type(req: &HttpRequest) -> ApiResult<String> {
-    let ct = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
+    let ct = content_type(req);
     let lower = ct.to_ascii_lowercase();
     if lower.starts_with("audio/") || lower.starts_with("application/octet-stream") || lower.starts_with("video/webm") {
-        Ok(ct.to_string())
+        Ok(ct)
     } else if ct.is_empty() {
         Err(ApiError::new(
             Code::UnsupportedMediaType,

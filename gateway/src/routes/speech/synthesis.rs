@@ -10,7 +10,7 @@ use super::{SERVICE, custom, speech_service};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::body::read_limited;
+use crate::routes::body::{content_type, read_limited};
 
 /// The voice of text outside any `<voice>` element, and of OpenAI's voice names.
 pub const DEFAULT_VOICE: &str = "en-US-JoeNeural";
@@ -40,12 +40,7 @@ pub async fn synthesize(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let service = speech_service(&state)?;
-    let ct = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ct = content_type(&req).to_ascii_lowercase();
     if !(ct.starts_with("application/ssml+xml") || ct.starts_with("application/xml") || ct.starts_with("text/xml")) {
         return Err(ApiError::new(Code::UnsupportedMediaType, "The Content-Type must be application/ssml+xml."));
     }
