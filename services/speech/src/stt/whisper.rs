@@ -48,7 +48,7 @@ pub struct RecognitionRequest {
     pub word_timestamps: bool,
     /// Skip silence with the VAD and decode speech in chunks (long audio).
     pub split_on_silence: bool,
-    /// Set to stop decoding early (a cancelled job); checked between and inside chunks.
+    /// Set when the request is cancelled (a deleted job); its result is then dropped.
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
@@ -125,7 +125,7 @@ pub struct WhisperEngine {
     /// A state only for requests that detect their language. whisper.cpp detects the language
     /// before it applies the request's `audio_ctx`, so on a state that last decoded with a
     /// shortened context detection would see a truncated encoding (it picked Vietnamese for
-    /// German). Made on first use.
+    /// German). Only made when the adaptive context is on.
     detect_state: Option<WhisperState>,
     vad: Option<WhisperVadContext>,
     options: EngineOptions,
@@ -151,7 +151,19 @@ impl WhisperEngine {
             }
             None => None,
         };
-        Ok(Self { model: model.clone(), state, detect_state: None, vad, options })
+        // Made now, with the other states: a state created after others have decoded made the
+        // batch engine's next encode fail ("failed to encode", -6) in whisper.cpp 1.8.
+        let detect_state = if options.adaptive_audio_context {
+            Some(
+                model
+                    .context
+                    .create_state()
+                    .map_err(|e| ServiceError::internal(format!("creating a Whisper state for {}: {e}", model.name)))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self { model: model.clone(), state, detect_state, vad, options })
     }
 
     /// Speech regions of `audio`, or `None` when no VAD model is loaded.
@@ -254,9 +266,8 @@ impl WhisperEngine {
                 params.set_audio_ctx(frames);
             }
         }
-        if let Some(cancel) = request.cancel.clone() {
-            params.set_abort_callback_safe(move || cancel.load(Ordering::Relaxed));
-        }
+        // No whisper.cpp abort callback: with one set, the next decode on the same state failed
+        // ("failed to encode", -6). A cancelled request is dropped when its decode returns.
         // whisper.cpp needs at least one second of audio; pad short clips with silence.
         let min = RECOGNITION_RATE as usize + RECOGNITION_RATE as usize / 10;
         let padded;
