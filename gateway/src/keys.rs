@@ -30,6 +30,8 @@ pub struct KeyInfo {
     pub services: Vec<String>,
     pub rps: Option<u32>,
     pub chars_per_hour: Option<u64>,
+    /// Named as in the create request.
+    #[serde(rename = "audioSecondsPerHour")]
     pub audio_secs_per_hour: Option<u64>,
     pub is_admin: bool,
     pub created_at: i64,

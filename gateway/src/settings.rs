@@ -108,7 +108,7 @@ pub struct SpeechSettings {
     /// Encode only the part of Whisper's 30 s window a clip shorter than 30 s fills
     /// (whisper.cpp `audio_ctx`): several times faster on short clips, at a small accuracy cost.
     pub adaptive_audio_context: bool,
-    /// Longest stretch of speech decoded at once in long audio, in seconds.
+    /// Longest stretch of speech the VAD reports as one region, in seconds.
     pub max_chunk_secs: f32,
     /// The eSpeak NG program (default: `espeak-ng` on PATH).
     pub espeak_program: Option<PathBuf>,

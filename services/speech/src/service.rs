@@ -101,7 +101,10 @@ impl SpeechService {
         }
         let voices = Arc::new(voice_list);
         let tts = match (&espeak, piper) {
-            (None, _) => Err(ServiceError::model_not_ready("espeak-ng")),
+            (None, _) => Err(ServiceError::new(
+                Code::ModelNotReady,
+                "Text to speech needs the espeak-ng program, which is not installed: run `make setup`.",
+            )),
             (Some(e), piper) => {
                 let engine = TtsEngine::new(piper.ok(), Some(e.clone()), voices.clone());
                 Worker::spawn("tts", engine, config.queue_capacity, 1)

@@ -25,7 +25,9 @@ pub enum AudioError {
     Empty,
     #[error("The audio could not be decoded: {0}")]
     Unsupported(String),
-    #[error("The audio is {seconds:.1} s long; this operation accepts at most {limit} s.")]
+    #[error(
+        "The audio is longer than {limit} s (more than {seconds:.1} s were decoded); this operation accepts at most {limit} s."
+    )]
     TooLong { seconds: f64, limit: u32 },
     #[error("The audio contains no samples.")]
     NoSamples,
