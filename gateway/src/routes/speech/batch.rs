@@ -82,6 +82,12 @@ fn api_version_ok(version: &str) -> ApiResult<()> {
     }
 }
 
+/// A transcription the caller may see, on a known API version.
+async fn load(state: &AppState, caller: &Caller, version: &str, id: &str) -> ApiResult<JobRow> {
+    api_version_ok(version)?;
+    jobs::load(&state.db, JOB_KIND, id, &caller.key).await
+}
+
 fn base_url(req: &HttpRequest, version: &str) -> String {
     let info = req.connection_info();
     format!("{}://{}/speechtotext/{version}/transcriptions", info.scheme(), info.host())
@@ -252,8 +258,7 @@ pub async fn status(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (version, id) = path.into_inner();
-    api_version_ok(&version)?;
-    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    let row = load(&state, &caller, &version, &id).await?;
     Ok(HttpResponse::Ok().json(describe(&row, &base_url(&req, &version))))
 }
 
@@ -283,8 +288,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (version, id) = path.into_inner();
-    api_version_ok(&version)?;
-    jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    load(&state, &caller, &version, &id).await?;
     if let Some(flag) = CANCEL.get(&id) {
         flag.store(true, Ordering::Relaxed);
     }
@@ -303,8 +307,7 @@ pub async fn files(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (version, id) = path.into_inner();
-    api_version_ok(&version)?;
-    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    let row = load(&state, &caller, &version, &id).await?;
     let base = base_url(&req, &version);
     let values = if row.status == "succeeded" {
         let url = format!("{base}/{id}/files/{RESULT_FILE}");
@@ -333,8 +336,7 @@ pub async fn file(
     path: web::Path<(String, String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (version, id, file) = path.into_inner();
-    api_version_ok(&version)?;
-    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    let row = load(&state, &caller, &version, &id).await?;
     match (file.as_str(), row.status.as_str(), row.result) {
         (RESULT_FILE, "succeeded", Some(result)) => {
             Ok(HttpResponse::Ok().content_type("application/json").body(result))
