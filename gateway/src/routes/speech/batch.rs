@@ -278,7 +278,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({ "values": rows.iter().map(|r| describe(r, &base)).collect::<Vec<_>>() })))
 }
 
-/// Delete a transcription (stops it if running).
+/// Delete a transcription (a decode under way finishes; its result is dropped).
 #[utoipa::path(delete, path = "/speechtotext/{version}/transcriptions/{id}", tag = "Batch transcription",
     params(("version" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 404)),
     security(("key" = []), ("bearer" = [])))]
