@@ -19,6 +19,15 @@ pub fn content_type(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
+/// Checks the name of a stored resource (a project, a model, a lexicon) used in a route path:
+/// 1 to `max_len` ASCII letters, digits, '-', '_' or '.'; else 400 with `message`.
+pub fn check_resource_name(name: &str, max_len: usize, message: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= max_len
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok { Ok(()) } else { Err(ApiError::new(Code::InvalidParameterValue, message)) }
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(Code::PayloadTooLarge, format!("The request body is larger than the limit of {limit} bytes."))
 }

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::body::read_json;
+use crate::routes::body::{check_resource_name, read_json};
 
 const MAX_EXAMPLES_PER_CALL: usize = 1000;
 const MAX_EXAMPLES: i64 = 20_000;
@@ -73,22 +73,8 @@ struct ProjectRow {
     evaluation: Option<String>,
 }
 
-fn db_error(e: sqlx::Error) -> ApiError {
-    ApiError::new(Code::Internal, format!("database: {e}"))
-}
-
 fn check_name(name: &str) -> ApiResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 100
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            Code::InvalidParameterValue,
-            "A project name has 1 to 100 characters: letters, digits, '-', '_' or '.'.",
-        ))
-    }
+    check_resource_name(name, 100, "A project name has 1 to 100 characters: letters, digits, '-', '_' or '.'.")
 }
 
 fn project_not_found(name: &str) -> ApiError {
@@ -101,8 +87,7 @@ async fn info(state: &AppState, name: &str) -> ApiResult<ProjectInfo> {
     )
     .bind(name)
     .fetch_optional(&state.db)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let ProjectRow { language, description, created_at, trained_at, evaluation } =
         row.ok_or_else(|| project_not_found(name))?;
     let labels: Vec<LabelCount> = sqlx::query_as(
@@ -110,8 +95,7 @@ async fn info(state: &AppState, name: &str) -> ApiResult<ProjectInfo> {
     )
     .bind(name)
     .fetch_all(&state.db)
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(ProjectInfo {
         project_name: name.to_string(),
         language,
@@ -147,8 +131,7 @@ pub async fn put_project(
     .bind(&body.description)
     .bind(now())
     .execute(&state.db)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let project = info(&state, &name).await?;
     Ok(if existed { HttpResponse::Ok().json(project) } else { HttpResponse::Created().json(project) })
 }
@@ -175,8 +158,7 @@ pub async fn delete_project(
     let done = sqlx::query("DELETE FROM classification_projects WHERE name = ?")
         .bind(name.as_str())
         .execute(&state.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if done.rows_affected() == 0 {
         return Err(project_not_found(&name));
     }
@@ -223,17 +205,16 @@ pub async fn add_examples(
     }
     let characters: u64 = examples.iter().map(|e| cogway_language::units::grapheme_len(&e.text) as u64).sum();
     state.usage.charge(&caller.key, "language", characters).await?;
-    let mut tx = state.db.begin().await.map_err(db_error)?;
+    let mut tx = state.db.begin().await?;
     for ex in &examples {
         sqlx::query("INSERT INTO classification_examples (project, text, label) VALUES (?, ?, ?)")
             .bind(name.as_str())
             .bind(&ex.text)
             .bind(ex.label.trim())
             .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+            .await?;
     }
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(HttpResponse::Ok().json(info(&state, &name).await?))
 }
 
@@ -247,8 +228,7 @@ pub async fn train(_caller: Caller, state: web::Data<AppState>, name: web::Path<
         sqlx::query_as("SELECT text, label FROM classification_examples WHERE project = ? ORDER BY id")
             .bind(name.as_str())
             .fetch_all(&state.db)
-            .await
-            .map_err(db_error)?;
+            .await?;
     let service = language_service(&state)?;
     let vectors = service.embed(rows.iter().map(|(t, _)| t.clone()).collect()).await?;
     let examples: Vec<(Vec<f32>, String)> = vectors.into_iter().zip(rows.into_iter().map(|(_, l)| l)).collect();
@@ -263,8 +243,7 @@ pub async fn train(_caller: Caller, state: web::Data<AppState>, name: web::Path<
         .bind(now())
         .bind(name.as_str())
         .execute(&state.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(HttpResponse::Ok().json(info(&state, &name).await?))
 }
 
@@ -273,8 +252,7 @@ pub async fn trained_classifier(state: &AppState, name: &str) -> ApiResult<Class
     let model: Option<Option<String>> = sqlx::query_scalar("SELECT model FROM classification_projects WHERE name = ?")
         .bind(name)
         .fetch_optional(&state.db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let model = model.ok_or_else(|| project_not_found(name))?.ok_or_else(|| {
         ApiError(ServiceError::new(Code::Conflict, format!("The project '{name}' has not been trained yet.")))
     })?;

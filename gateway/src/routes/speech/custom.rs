@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::body::{read_json, read_limited};
+use crate::routes::body::{check_resource_name, read_json, read_limited};
 
 const MAX_PHRASES: usize = 500;
 const MAX_PHRASE_CHARS: usize = 100;
@@ -44,16 +44,7 @@ pub struct ModelRequest {
 }
 
 fn valid_name(name: &str) -> ApiResult<()> {
-    if name.is_empty()
-        || name.len() > 64
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return Err(ApiError::new(
-            Code::InvalidParameterValue,
-            "Names are 1 to 64 characters of letters, digits, '-', '_' and '.'.",
-        ));
-    }
-    Ok(())
+    check_resource_name(name, 64, "Names are 1 to 64 characters of letters, digits, '-', '_' and '.'.")
 }
 
 /// The Whisper prompt for a phrase list: the phrases as a comma-separated glossary, as much as fits.
