@@ -123,7 +123,10 @@ fn spanish_speech_is_translated_into_english() {
 
 #[test]
 fn piper_speech_round_trips_through_whisper() {
-    let text = "Please call Stella and ask her to bring these things with her from the store.";
+    // Piper samples its noise afresh on every call (VITS), so the same text sounds a little
+    // different each time; a leading "Please" came back as "Place" in about one run in six, and
+    // the sentence starts on "Call" instead (24 of 24 runs right).
+    let text = "Call Stella and ask her to bring these things with her from the store.";
     let doc = ssml::parse(
         &format!("<speak xml:lang='en-US'><voice name='en-US-JoeNeural'>{text}</voice></speak>"),
         "en-US-JoeNeural",
@@ -135,7 +138,7 @@ fn piper_speech_round_trips_through_whisper() {
         .expect("synthesizes");
     assert!(audio.duration_secs > 2.0, "{} s", audio.duration_secs);
     let t = transcribe("whisper-base", decode(&audio.audio), Some("en"), Task::Transcribe);
-    assert_has_words(&t.text(), &["please", "call", "stella", "bring", "things", "store"]);
+    assert_has_words(&t.text(), &["call", "stella", "ask", "bring", "things", "store"]);
 }
 
 #[test]
