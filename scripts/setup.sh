@@ -20,6 +20,14 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 # sox converts test audio (FLAC, 8 kHz stereo) in the speech tests and benchmarks.
 command -v sox >/dev/null || need_apt+=(sox libsox-fmt-all)
+# Apertium (rule-based translation) and its language pairs, run as separate processes (GPL data).
+apertium_pairs=(apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-eo-en apertium-hbs-eng apertium-fr-es
+  apertium-es-pt apertium-spa-ita apertium-fra-cat apertium-es-gl apertium-eu-en apertium-isl-eng apertium-mkd-eng
+  apertium-es-ro apertium-oc-es apertium-spa-cat apertium-eo-es apertium-eo-fr)
+command -v apertium >/dev/null || need_apt+=(apertium lttoolbox)
+for pair in "${apertium_pairs[@]}"; do
+  dpkg-query -W -f="${Status}" "$pair" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pair")
+done
 # Debian's python3 needs python3-venv for `python3 -m venv` (ensurepip); pyenv's Python has it.
 if ! command -v python3 >/dev/null; then
   need_apt+=(python3 python3-venv)

@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use cogway_language::{LanguageConfig, LanguageService};
 use cogway_speech::{SpeechConfig, SpeechService};
+use cogway_translation::{TranslationConfig, TranslationService};
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -26,7 +27,7 @@ use crate::routes;
 use crate::settings::Settings;
 
 /// The services a key can be scoped to.
-pub const SERVICES: &[&str] = &["language", "speech"];
+pub const SERVICES: &[&str] = &["language", "speech", "translation"];
 
 /// How often usage counts are written to the database.
 const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -45,6 +46,10 @@ pub struct AppState {
     pub language: Arc<OnceLock<Arc<LanguageService>>>,
     /// Set once the Speech models have loaded.
     pub speech: Arc<OnceLock<Arc<SpeechService>>>,
+    /// Set once the Translation engines have loaded.
+    pub translation: Arc<OnceLock<Arc<TranslationService>>>,
+    /// Compiled glossaries by name (filled from the database on first use).
+    pub glossaries: routes::translator::glossaries::GlossaryCache,
 }
 
 /// All routes; also used by in-process route tests.
@@ -58,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(routes::admin::configure)
         .configure(routes::language::configure)
         .configure(routes::speech::configure)
+        .configure(routes::translator::configure)
         .service(web::redirect("/swagger", "/swagger/"))
         .service(SwaggerUi::new("/swagger/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
         .default_service(web::to(not_found));
@@ -85,6 +91,8 @@ impl Application {
             inflight: Arc::new(Semaphore::new(settings.server.max_inflight)),
             language: Arc::new(OnceLock::new()),
             speech: Arc::new(OnceLock::new()),
+            translation: Arc::new(OnceLock::new()),
+            glossaries: Default::default(),
             keys,
             db,
             settings,
@@ -94,6 +102,9 @@ impl Application {
         }
         if state.settings.services.speech {
             load_speech(&state);
+        }
+        if state.settings.services.translation {
+            load_translation(&state);
         }
         actix_web::rt::spawn(routes::language::jobs::resume(state.clone().into_inner()));
         actix_web::rt::spawn(routes::speech::batch::resume(state.clone().into_inner()));
@@ -190,6 +201,35 @@ fn load_speech(state: &web::Data<AppState>) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the speech model loader");
+    }
+}
+
+/// Loads the Translation engines (finds the Apertium pairs, loads the neural models) in the
+/// background.
+fn load_translation(state: &web::Data<AppState>) {
+    let m = &state.settings.models;
+    let t = &state.settings.translation;
+    let config = TranslationConfig {
+        apertium_modes: t.apertium_modes.clone(),
+        pipelines_per_direction: t.pipelines_per_direction,
+        queue_capacity: t.queue_capacity,
+        model_dirs: t.model_dirs(&m.dir),
+        unpack_dir: t.unpack_dir(&m.dir),
+        user_models_dir: t.user_models_dir(&m.dir),
+        beam_size: t.beam_size,
+        threads: m.threads,
+        max_batch_sentences: t.max_batch_sentences,
+        preload: t.preload_pairs(),
+    };
+    let slot = state.translation.clone();
+    let spawned = std::thread::Builder::new().name("load-translation".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        let service = TranslationService::load(config);
+        let _ = slot.set(Arc::new(service));
+        tracing::info!(seconds = started.elapsed().as_secs_f32(), "translation engines loaded");
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the translation loader");
     }
 }
 

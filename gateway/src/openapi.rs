@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, language, speech, sts, system};
+use crate::routes::{admin, language, speech, sts, system, translator};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,11 @@ use crate::routes::{admin, language, speech, sts, system};
         speech::custom::put_model, speech::custom::get_model, speech::custom::list_models, speech::custom::delete_model,
         speech::custom::put_lexicon, speech::custom::get_lexicon, speech::custom::list_lexicons,
         speech::custom::delete_lexicon,
+        translator::translate::translate, translator::text::detect, translator::text::break_sentence,
+        translator::text::transliterate, translator::dictionary::lookup, translator::dictionary::examples,
+        translator::languages::languages,
+        translator::glossaries::put, translator::glossaries::get, translator::glossaries::list,
+        translator::glossaries::delete, translator::models::list, translator::models::put,
     ),
     components(schemas(
         language::dto::InputDocument, language::dto::AnalysisInput, language::dto::AnalyzeTextRequest,
@@ -48,6 +53,9 @@ use crate::routes::{admin, language, speech, sts, system};
         (name = "Speech (OpenAI)", description = "OpenAI-compatible audio: transcriptions, translations, speech"),
         (name = "Batch transcription", description = "Long audio, asynchronously (Azure speech-to-text v3.2 shape, upload instead of contentUrls)"),
         (name = "Speech customization", description = "Custom speech models (phrase lists) and pronunciation lexicons"),
+        (name = "Translator", description = "Azure Translator v3.0 (also under /translator/text/v3.0): translate, detect, \
+                                              breaksentence, transliterate, dictionary, languages. Errors use Translator's numeric codes."),
+        (name = "Translator customization", description = "Glossaries (term lists applied through `category`) and neural models (Argos packages)"),
         (name = "Auth", description = "Access tokens"),
         (name = "Admin", description = "Keys and usage (admin keys only)"),
         (name = "System", description = "Health, readiness, metrics"),

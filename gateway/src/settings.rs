@@ -16,6 +16,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub services: ServicesSettings,
     pub speech: SpeechSettings,
+    pub translation: TranslationSettings,
     pub log: LogSettings,
 }
 
@@ -94,6 +95,7 @@ pub struct LimitSettings {
 pub struct ServicesSettings {
     pub language: bool,
     pub speech: bool,
+    pub translation: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -128,6 +130,80 @@ pub struct SpeechSettings {
     pub batch_concurrency: usize,
     /// Requests each speech worker queues before refusing with 503 (a recognition takes seconds).
     pub queue_capacity: usize,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct TranslationSettings {
+    /// Apertium's mode files (Debian: `/usr/share/apertium/modes`).
+    pub apertium_modes: PathBuf,
+    /// Most Apertium pipelines a busy direction runs at once.
+    pub pipelines_per_direction: usize,
+    /// Directions whose pipeline starts with the server, e.g. `["en-es", "es-en"]`.
+    pub preload: Vec<String>,
+    /// Folders with Argos packages (`.argosmodel` or unpacked); empty: every `argos-*` folder of
+    /// the models directory.
+    pub model_dirs: Vec<PathBuf>,
+    /// Where packages added through `PUT /translator/models/{name}` are kept (default:
+    /// `<models dir>/argos-user`).
+    pub user_models_dir: Option<PathBuf>,
+    /// Where `.argosmodel` archives are unpacked (default: `<models dir>/.unpacked`).
+    pub unpack_dir: Option<PathBuf>,
+    /// Beam size of the neural engine (1: greedy, fastest).
+    pub beam_size: usize,
+    /// Sentences per CTranslate2 batch.
+    pub max_batch_sentences: usize,
+    /// Requests waiting per pipeline or model before 503.
+    pub queue_capacity: usize,
+    /// Request body limit of the Translator routes (Azure: 50,000 characters of text).
+    pub max_body_bytes: usize,
+}
+
+impl TranslationSettings {
+    pub fn model_dirs(&self, models_dir: &std::path::Path) -> Vec<PathBuf> {
+        if !self.model_dirs.is_empty() {
+            return self.model_dirs.clone();
+        }
+        let Ok(entries) = std::fs::read_dir(models_dir) else { return Vec::new() };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("argos-")))
+            .filter(|p| Some(p.as_path()) != self.user_models_dir.as_deref())
+            .collect();
+        dirs.sort();
+        dirs.retain(|d| d.file_name().is_none_or(|n| n != "argos-user"));
+        dirs
+    }
+
+    pub fn user_models_dir(&self, models_dir: &std::path::Path) -> PathBuf {
+        self.user_models_dir.clone().unwrap_or_else(|| models_dir.join("argos-user"))
+    }
+
+    pub fn unpack_dir(&self, models_dir: &std::path::Path) -> PathBuf {
+        self.unpack_dir.clone().unwrap_or_else(|| models_dir.join(".unpacked"))
+    }
+
+    /// `preload` as (from, to) pairs; entries without a dash are ignored.
+    pub fn preload_pairs(&self) -> Vec<(String, String)> {
+        self.preload.iter().filter_map(|p| p.split_once('-')).map(|(f, t)| (f.to_string(), t.to_string())).collect()
+    }
+}
+
+impl Default for TranslationSettings {
+    fn default() -> Self {
+        Self {
+            apertium_modes: PathBuf::from("/usr/share/apertium/modes"),
+            pipelines_per_direction: 2,
+            preload: vec!["en-es".into(), "es-en".into()],
+            model_dirs: Vec::new(),
+            user_models_dir: None,
+            unpack_dir: None,
+            beam_size: 1,
+            max_batch_sentences: 32,
+            queue_capacity: 64,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -167,6 +243,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             services: ServicesSettings::default(),
             speech: SpeechSettings::default(),
+            translation: TranslationSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -206,7 +283,7 @@ impl Default for LimitSettings {
 
 impl Default for ServicesSettings {
     fn default() -> Self {
-        Self { language: true, speech: true }
+        Self { language: true, speech: true, translation: true }
     }
 }
 

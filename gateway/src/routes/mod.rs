@@ -6,3 +6,4 @@ pub mod language;
 pub mod speech;
 pub mod sts;
 pub mod system;
+pub mod translator;

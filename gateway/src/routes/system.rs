@@ -48,6 +48,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         let models = state.speech.get().map(|service| service.models());
         services.push(service_readiness("speech", models));
     }
+    if state.settings.services.translation {
+        let models = state.translation.get().map(|service| service.status());
+        services.push(service_readiness("translation", models));
+    }
     let ready = services.iter().all(|s| s.ready);
     let body = Readiness { ready, services };
     if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }

@@ -129,11 +129,19 @@ pub struct ServiceError {
     pub message: String,
     /// Seconds the client should wait before retrying (429 and 503).
     pub retry_after: Option<u64>,
+    /// A finer numeric code where the Azure API has one (Translator's six-digit codes such as
+    /// 400036); APIs without such codes ignore it.
+    pub subcode: Option<u32>,
 }
 
 impl ServiceError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after: None }
+        Self { code, message: message.into(), retry_after: None, subcode: None }
+    }
+
+    pub fn with_subcode(mut self, subcode: u32) -> Self {
+        self.subcode = Some(subcode);
+        self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {

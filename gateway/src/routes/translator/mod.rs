@@ -1,0 +1,243 @@
+//! The Translator routes: Azure Translator v3.0 (at the root, as Azure's global endpoint serves
+//! it, and under `/translator/text/v3.0/`, as regional resources do), glossaries and neural model
+//! management.
+//!
+//! Translator answers errors with six-digit numeric codes (`{"error":{"code":400036,...}}`), not
+//! the string codes of the other Azure APIs, so these routes wear a middleware that rewrites any
+//! error (from auth, limits or the handler) into that shape.
+
+pub mod dictionary;
+pub mod glossaries;
+pub mod languages;
+pub mod models;
+pub mod text;
+pub mod translate;
+
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::{Code, ServiceError};
+use cogway_translation::TranslationService;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::ServiceName;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::speech::{query_pairs, query_param};
+
+pub const SERVICE: &str = "translation";
+
+/// Azure's Translator error codes used here.
+pub mod codes {
+    pub const BAD_API_VERSION: u32 = 400021;
+    pub const SOURCE_UNSUPPORTED: u32 = 400035;
+    pub const TARGET_INVALID: u32 = 400036;
+    pub const PAIR_UNSUPPORTED: u32 = 400019;
+    pub const TEXT_TOO_LONG: u32 = 400050;
+    pub const TOO_MANY_ELEMENTS: u32 = 400072;
+    pub const SCRIPT_INVALID: u32 = 400073;
+    pub const BODY_NOT_JSON: u32 = 400074;
+    pub const CATEGORY_INVALID: u32 = 400075;
+    pub const PROFANITY_INVALID: u32 = 400060;
+    pub const TEXT_TYPE_INVALID: u32 = 400064;
+    pub const BAD_PARAMETER: u32 = 400000;
+    pub const CONTENT_TYPE: u32 = 415000;
+}
+
+/// Registers the v3.0 routes under `prefix`.
+fn v3_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    let resource = |path: &str| {
+        web::resource(format!("{prefix}{path}")).app_data(ServiceName(SERVICE)).wrap(from_fn(translator_errors))
+    };
+    cfg.service(resource("/translate").route(web::post().to(translate::translate)))
+        .service(resource("/detect").route(web::post().to(text::detect)))
+        .service(resource("/breaksentence").route(web::post().to(text::break_sentence)))
+        .service(resource("/transliterate").route(web::post().to(text::transliterate)))
+        .service(resource("/dictionary/lookup").route(web::post().to(dictionary::lookup)))
+        .service(resource("/dictionary/examples").route(web::post().to(dictionary::examples)))
+        .service(
+            web::resource(format!("{prefix}/languages"))
+                .wrap(from_fn(translator_errors))
+                .route(web::get().to(languages::languages)),
+        );
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    v3_routes(cfg, "");
+    v3_routes(cfg, "/translator/text/v3.0");
+    cfg.service(
+        web::scope("/translator")
+            .app_data(ServiceName(SERVICE))
+            .wrap(from_fn(translator_errors))
+            .route("/glossaries", web::get().to(glossaries::list))
+            .route("/glossaries/{name}", web::put().to(glossaries::put))
+            .route("/glossaries/{name}", web::get().to(glossaries::get))
+            .route("/glossaries/{name}", web::delete().to(glossaries::delete))
+            .route("/models", web::get().to(models::list))
+            .route("/models/{name}", web::put().to(models::put)),
+    );
+}
+
+/// The Translator error body of an error.
+pub fn error_body(err: &ServiceError) -> serde_json::Value {
+    let code = err.subcode.unwrap_or_else(|| match err.code {
+        Code::RateLimited => 429000,
+        Code::QuotaExceeded => 429001,
+        Code::UnsupportedMediaType => codes::CONTENT_TYPE,
+        Code::InvalidRequestBodyFormat => codes::BODY_NOT_JSON,
+        Code::InvalidApiVersion => codes::BAD_API_VERSION,
+        other => u32::from(other.http_status()) * 1000,
+    });
+    json!({ "error": { "code": code, "message": err.message } })
+}
+
+/// Rewrites error responses of the Translator routes into Translator's error shape.
+async fn translator_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let translated = res.response().error().and_then(|e| e.as_error::<ApiError>()).map(|api| {
+        let status = StatusCode::from_u16(api.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = HttpResponse::build(status);
+        if let Some(seconds) = api.0.retry_after {
+            response.insert_header((RETRY_AFTER, HeaderValue::from(seconds)));
+        }
+        response.json(error_body(&api.0))
+    });
+    Ok(match translated {
+        Some(body) => {
+            let (req, old) = res.into_parts();
+            let mut body = body;
+            if let Some(id) = old.headers().get("x-requestid") {
+                body.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-requestid"), id.clone());
+            }
+            ServiceResponse::new(req, body)
+        }
+        None => res.map_into_boxed_body(),
+    })
+}
+
+/// An error with a Translator code.
+pub fn error(code: Code, subcode: u32, message: impl Into<String>) -> ApiError {
+    ApiError(ServiceError::new(code, message).with_subcode(subcode))
+}
+
+/// The loaded Translation service, or 503 while it loads.
+pub fn translation_service(state: &AppState) -> ApiResult<Arc<TranslationService>> {
+    if !state.settings.services.translation {
+        return Err(ApiError::new(Code::NotFound, "The Translation service is disabled on this server."));
+    }
+    state.translation.get().cloned().ok_or_else(|| {
+        ApiError(
+            ServiceError::new(Code::ModelNotReady, "The translation engines are still loading.").with_retry_after(5),
+        )
+    })
+}
+
+/// Checks `api-version=3.0`.
+pub fn check_api_version(pairs: &[(String, String)]) -> ApiResult<()> {
+    match query_param(pairs, "api-version") {
+        Some("3.0") => Ok(()),
+        Some(other) => Err(error(
+            Code::InvalidApiVersion,
+            codes::BAD_API_VERSION,
+            format!("The API version {other:?} is not supported; use api-version=3.0."),
+        )),
+        None => Err(error(Code::InvalidApiVersion, codes::BAD_API_VERSION, "The api-version parameter is missing.")),
+    }
+}
+
+/// One element of a Translator request body.
+#[derive(Debug, Deserialize)]
+pub struct TextItem {
+    #[serde(alias = "text")]
+    #[serde(rename = "Text")]
+    pub text: String,
+}
+
+/// Limits of one route: elements per request and characters in all.
+pub struct BodyLimits {
+    pub max_elements: usize,
+    pub max_chars: usize,
+    /// Characters per element, where the route has such a limit.
+    pub max_element_chars: Option<usize>,
+}
+
+/// The request body as elements, with Azure's checks and codes: `application/json` (415000),
+/// valid JSON array of `{"Text": ...}` (400074), not too many (400072) or too long (400050).
+pub async fn read_items(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    limits: &BodyLimits,
+) -> ApiResult<Vec<TextItem>> {
+    let content_type = crate::routes::body::content_type(req);
+    if !content_type.starts_with("application/json") {
+        return Err(error(
+            Code::UnsupportedMediaType,
+            codes::CONTENT_TYPE,
+            format!("The Content-Type {content_type:?} is not supported; send application/json."),
+        ));
+    }
+    let bytes = crate::routes::body::read_limited(req, payload, state.settings.translation.max_body_bytes).await?;
+    let items: Vec<TextItem> = serde_json::from_slice(&bytes).map_err(|e| {
+        error(
+            Code::InvalidRequestBodyFormat,
+            codes::BODY_NOT_JSON,
+            format!("The body of the request is not valid JSON (an array of {{\"Text\": \"...\"}}): {e}"),
+        )
+    })?;
+    if items.len() > limits.max_elements {
+        return Err(error(
+            Code::InvalidRequest,
+            codes::TOO_MANY_ELEMENTS,
+            format!(
+                "The number of elements in the array ({}) exceeds the maximum of {}.",
+                items.len(),
+                limits.max_elements
+            ),
+        ));
+    }
+    if items.is_empty() {
+        return Err(error(Code::InvalidRequest, codes::BODY_NOT_JSON, "The request body has no elements."));
+    }
+    let total: usize = items.iter().map(|i| i.text.chars().count()).sum();
+    if total > limits.max_chars {
+        return Err(error(
+            Code::InvalidRequest,
+            codes::TEXT_TOO_LONG,
+            format!("The input text is too long: {total} characters, at most {} per request.", limits.max_chars),
+        ));
+    }
+    if let Some(max) = limits.max_element_chars
+        && let Some(long) = items.iter().find(|i| i.text.chars().count() > max)
+    {
+        return Err(error(
+            Code::InvalidRequest,
+            codes::TEXT_TOO_LONG,
+            format!("An element is too long: {} characters, at most {max}.", long.text.chars().count()),
+        ));
+    }
+    Ok(items)
+}
+
+/// All values of a repeated query parameter (`to=de&to=it`), comma lists split too.
+pub fn query_values(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>())
+        .collect()
+}
+
+/// The query of a request, as pairs.
+pub fn query(req: &HttpRequest) -> Vec<(String, String)> {
+    query_pairs(req)
+}
