@@ -177,11 +177,21 @@ pub async fn authenticate_key_only(state: &AppState, req: &HttpRequest) -> Resul
 }
 
 async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
+    caller_with_key(&req, None).await
+}
+
+/// The caller of `req`, authenticated by `explicit_key` when given (APIs that carry the key in the
+/// body, like LibreTranslate's `api_key`), else by the request's headers; then the same service,
+/// rate and load checks as the [`Caller`] extractor.
+pub async fn caller_with_key(req: &HttpRequest, explicit_key: Option<&str>) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::new(Code::Internal, "application state missing"))?;
-    let key = authenticate(&state, &req).await?;
+    let key = match explicit_key {
+        Some(key) => state.keys.lookup(key).await?.ok_or_else(unauthorized)?,
+        None => authenticate(&state, req).await?,
+    };
     let service = req.app_data::<ServiceName>().copied();
     if let Some(ServiceName(service)) = service
         && !key.allows(service)

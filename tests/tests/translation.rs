@@ -355,3 +355,62 @@ fn neural_models_can_be_added_by_an_admin() {
     assert!(text_of(&body, 0, 0).to_lowercase().contains("train station"), "{body}");
     server.stop();
 }
+
+#[test]
+fn libretranslate_routes() {
+    let server = shared();
+    // JSON with api_key in the body, auto-detected source.
+    let r = server
+        .post("/libretranslate/translate")
+        .json(&json!({ "q": "The red car is very fast.", "source": "auto", "target": "es", "api_key": ADMIN_KEY }))
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["translatedText"].as_str().unwrap().contains("coche"), "{body}");
+    assert_eq!(body["detectedLanguage"]["language"], "en");
+    // Form-encoded, a list, html.
+    let r = server
+        .post("/libretranslate/translate")
+        .form(&[("q", "<b>house</b>"), ("source", "en"), ("target", "es"), ("format", "html"), ("api_key", ADMIN_KEY)])
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["translatedText"].as_str().unwrap().to_lowercase(), "<b>casa</b>");
+    let r = server
+        .post("/libretranslate/translate")
+        .json(&json!({ "q": ["Good morning.", "Thank you."], "source": "en", "target": "es", "api_key": ADMIN_KEY }))
+        .send()
+        .unwrap();
+    let (_, body) = status_json(r);
+    assert_eq!(body["translatedText"].as_array().unwrap().len(), 2, "{body}");
+    // Errors in LibreTranslate's shape.
+    let r = server
+        .post("/libretranslate/translate")
+        .json(&json!({ "q": "Hi", "target": "es", "api_key": "wrong" }))
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    let r =
+        server.post("/libretranslate/translate").json(&json!({ "target": "es", "api_key": ADMIN_KEY })).send().unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("q"), "{body}");
+    // Detect and languages.
+    let r = server
+        .post("/libretranslate/detect")
+        .json(&json!({ "q": "Buenos días, ¿cómo estás?", "api_key": ADMIN_KEY }))
+        .send()
+        .unwrap();
+    let (_, body) = status_json(r);
+    assert_eq!(body[0]["language"], "es", "{body}");
+    assert!(body[0]["confidence"].as_f64().unwrap() > 50.0);
+    let r = server.get("/libretranslate/languages").send().unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 200);
+    let en = body.as_array().unwrap().iter().find(|l| l["code"] == "en").unwrap();
+    assert!(en["targets"].as_array().unwrap().contains(&json!("fr")), "{en}");
+}

@@ -9,6 +9,7 @@
 pub mod dictionary;
 pub mod glossaries;
 pub mod languages;
+pub mod libretranslate;
 pub mod models;
 pub mod text;
 pub mod translate;
@@ -71,6 +72,7 @@ fn v3_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     v3_routes(cfg, "");
     v3_routes(cfg, "/translator/text/v3.0");
+    libretranslate::configure(cfg);
     cfg.service(
         web::scope("/translator")
             .app_data(ServiceName(SERVICE))
