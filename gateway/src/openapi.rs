@@ -24,7 +24,7 @@ use crate::routes::{admin, language, speech, sts, system, translator};
         language::v31::languages, language::v31::sentiment, language::v31::key_phrases, language::v31::pii,
         language::custom::put_project, language::custom::get_project, language::custom::delete_project,
         language::custom::add_examples, language::custom::train,
-        speech::recognition::short_audio, speech::synthesis::synthesize, speech::synthesis::voices,
+        speech::recognition::short_audio, speech::translation::translate_speech, speech::synthesis::synthesize, speech::synthesis::voices,
         speech::openai::transcriptions, speech::openai::translations, speech::openai::speech,
         speech::batch::submit, speech::batch::list, speech::batch::status, speech::batch::delete,
         speech::batch::files, speech::batch::file,

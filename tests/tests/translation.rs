@@ -414,3 +414,57 @@ fn libretranslate_routes() {
     let en = body.as_array().unwrap().iter().find(|l| l["code"] == "en").unwrap();
     assert!(en["targets"].as_array().unwrap().contains(&json!("fr")), "{en}");
 }
+
+/// espeak-ng speaking `text`, as WAV bytes.
+fn espeak(voice: &str, text: &str) -> Vec<u8> {
+    let out = std::process::Command::new("espeak-ng").args(["--stdout", "-v", voice, text]).output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+#[test]
+fn speech_is_translated_and_spoken() {
+    let server = shared();
+    let r = server
+        .post("/speech/translation/cognitiveservices/v1?from=en-US&to=es&to=ca&synthesize=es")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "audio/wav")
+        .body(espeak("en-us", "Good morning, my name is Carlos and I live in Madrid."))
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
+    let text = json!({ "DisplayText": body["DisplayText"], "Translation": body["Translation"] });
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(body["RecognitionStatus"], "Success");
+    assert!(body["DisplayText"].as_str().unwrap().to_lowercase().contains("madrid"), "{text}");
+    let translations = body["Translation"]["Translations"].as_array().unwrap();
+    assert_eq!(translations[0]["Language"], "es");
+    let spanish = translations[0]["DisplayText"].as_str().unwrap().to_lowercase();
+    assert!(spanish.contains("buenos") && spanish.contains("nombre"), "{text}");
+    assert_eq!(translations[1]["Language"], "ca");
+    // The Spanish speech goes back through Spanish recognition.
+    use base64::Engine as _;
+    let wav = base64::engine::general_purpose::STANDARD.decode(body["Synthesis"]["Data"].as_str().unwrap()).unwrap();
+    assert!(wav.starts_with(b"RIFF"), "not WAV");
+    let r = server
+        .post("/speech/recognition/conversation/cognitiveservices/v1?language=es-ES")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "audio/wav")
+        .body(wav)
+        .send()
+        .unwrap();
+    let (status, heard) = status_json(r);
+    assert_eq!(status, 200, "{heard}");
+    assert!(heard["DisplayText"].as_str().unwrap().to_lowercase().contains("nombre"), "{heard}");
+    // No target language is a 400 in the Speech error shape.
+    let r = server
+        .post("/speech/translation/cognitiveservices/v1?from=en-US")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "audio/wav")
+        .body(espeak("en-us", "Hello."))
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 400);
+    assert!(body["error"]["code"].is_string(), "{body}");
+}

@@ -7,6 +7,7 @@ pub mod form;
 pub mod openai;
 pub mod recognition;
 pub mod synthesis;
+pub mod translation;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/speech")
             .app_data(ServiceName(SERVICE))
             .route("/recognition/{mode}/cognitiveservices/v1", web::post().to(recognition::short_audio))
+            .route("/translation/cognitiveservices/v1", web::post().to(translation::translate_speech))
             .route("/custom/models", web::get().to(custom::list_models))
             .route("/custom/models/{name}", web::put().to(custom::put_model))
             .route("/custom/models/{name}", web::get().to(custom::get_model))

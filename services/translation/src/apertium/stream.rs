@@ -94,7 +94,26 @@ pub fn decode(output: &str) -> Segment {
     if !text.is_empty() {
         pieces.push(Piece::Text(text));
     }
-    normalize(pieces)
+    normalize(pieces.into_iter().map(tidy).collect())
+}
+
+/// Apertium's transfer rules sometimes leave a space before a comma or full stop and doubled
+/// spaces where a word was dropped ("Carlos , y  vivo"): tidied in text runs.
+fn tidy(piece: Piece) -> Piece {
+    let Piece::Text(text) = piece else { return piece };
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' && !out.is_empty() {
+            match chars.peek() {
+                Some(' ') => continue,
+                Some(',' | '.') if !out.ends_with(' ') => continue,
+                _ => {}
+            }
+        }
+        out.push(c);
+    }
+    Piece::Text(out)
 }
 
 #[cfg(test)]
@@ -114,6 +133,12 @@ mod tests {
         assert!(encoded.ends_with(END));
         assert!(encoded.contains("5\\$ \\[a\\/b\\] \\^x "));
         assert_eq!(decode(&encoded), seg);
+    }
+
+    #[test]
+    fn stray_spaces_are_tidied() {
+        assert_eq!(render(&decode("Carlos , y  vivo en Madrid .[][\\n]")), "Carlos, y vivo en Madrid.");
+        assert_eq!(render(&decode(" Hola[<b>] mundo[][\\n]")), " Hola<b> mundo");
     }
 
     #[test]
