@@ -119,6 +119,19 @@ impl Pipeline {
         Ok(Self { direction, programs, running: Some(running), timeout_per_char: Duration::from_micros(200) })
     }
 
+    /// A pipeline of the given programs (tests use plain Unix programs in place of Apertium's).
+    #[cfg(test)]
+    fn from_programs(programs: Vec<Vec<String>>, timeout_per_char: Duration) -> Result<Self, String> {
+        let direction = Direction {
+            from: "xx".into(),
+            to: "yy".into(),
+            mode: "test".into(),
+            path: std::path::PathBuf::from("/dev/null"),
+        };
+        let running = Running::start(&programs).map_err(|e| e.to_string())?;
+        Ok(Self { direction, programs, running: Some(running), timeout_per_char })
+    }
+
     fn ensure_running(&mut self) -> Result<&mut Running, ServiceError> {
         if self.running.is_none() {
             tracing::warn!(mode = %self.direction.mode, "restarting an Apertium pipeline");
@@ -199,5 +212,48 @@ impl BatchModel for Pipeline {
             }
             Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pieces::{Piece, render};
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    fn request(texts: &[&str]) -> Vec<Segment> {
+        texts.iter().map(|t| vec![Piece::Text(t.to_string())]).collect()
+    }
+
+    #[test]
+    fn a_killed_pipeline_fails_once_then_restarts() {
+        // `cat` echoes the stream unchanged and flushes as it reads: a stand-in for Apertium.
+        let mut pipeline =
+            Pipeline::from_programs(vec![argv(&["cat"]), argv(&["cat"])], Duration::from_micros(200)).expect("starts");
+        let out = pipeline.run(vec![request(&["one", "two [x]"]), request(&["three"])]);
+        let texts: Vec<Vec<String>> =
+            out.into_iter().map(|r| r.expect("ok").iter().map(|s| render(s)).collect()).collect();
+        assert_eq!(texts, vec![vec!["one".to_string(), "two [x]".to_string()], vec!["three".to_string()]]);
+        if let Some(running) = pipeline.running.as_mut() {
+            running.kill();
+        }
+        let failed = pipeline.run(vec![request(&["four"])]);
+        assert!(failed[0].is_err(), "{failed:?}");
+        let again = pipeline.run(vec![request(&["five"])]);
+        assert_eq!(render(&again[0].as_ref().expect("restarted")[0]), "five");
+    }
+
+    #[test]
+    fn a_silent_pipeline_times_out() {
+        let mut pipeline =
+            Pipeline::from_programs(vec![argv(&["sleep", "30"])], Duration::from_micros(1)).expect("starts");
+        let started = Instant::now();
+        let out = pipeline.run(vec![request(&["hello"])]);
+        assert!(out[0].as_ref().is_err_and(|e| e.message.contains("no output")), "{out:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(pipeline.running.is_none(), "a failed pipeline is dropped for a restart");
     }
 }
