@@ -132,13 +132,22 @@ pub fn unpack(archive: &Path, into: &Path) -> Result<PathBuf, String> {
     }
     let file = File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("{}: not a zip archive: {e}", archive.display()))?;
-    let partial = into.with_extension("partial");
+    // Several servers may share a models directory and unpack the same package at once: each
+    // unpacks into its own folder and the first rename wins; the others use the winner's copy.
+    let partial = into.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
     // `extract` refuses entries that would land outside the target directory.
-    zip.extract(&partial).map_err(|e| format!("{}: {e}", archive.display()))?;
-    let _ = std::fs::remove_dir_all(into);
-    std::fs::rename(&partial, into).map_err(|e| format!("{}: {e}", into.display()))?;
+    if let Err(e) = zip.extract(&partial) {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(format!("{}: {e}", archive.display()));
+    }
+    if package_root(into).is_none() {
+        let _ = std::fs::remove_dir_all(into);
+    }
+    if std::fs::rename(&partial, into).is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
     package_root(into).ok_or_else(|| format!("{}: no metadata.json in the package", archive.display()))
 }
 

@@ -2,26 +2,23 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
-use cogway_translation::languages;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{BodyLimits, check_api_version, codes, error, query, read_items, translation_service};
+use super::{
+    BodyLimits, charge_texts, check_api_version, codes, error, language_param, metered, query, read_items,
+    translation_service,
+};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::ApiResult;
-use crate::routes::speech::query_param;
 
 /// Azure's limits: 10 elements, 100 characters each.
 const LIMITS: BodyLimits = BodyLimits { max_elements: 10, max_chars: 1_000, max_element_chars: Some(100) };
 
 fn pair(pairs: &[(String, String)]) -> ApiResult<(String, String)> {
-    let from = query_param(pairs, "from").and_then(languages::canonical).ok_or_else(|| {
-        error(Code::InvalidParameterValue, codes::SOURCE_UNSUPPORTED, "The from parameter is missing or not valid.")
-    })?;
-    let to = query_param(pairs, "to").and_then(languages::canonical).ok_or_else(|| {
-        error(Code::InvalidParameterValue, codes::TARGET_INVALID, "The to parameter is missing or not valid.")
-    })?;
+    let from = language_param(pairs, "from", codes::SOURCE_UNSUPPORTED)?;
+    let to = language_param(pairs, "to", codes::TARGET_INVALID)?;
     Ok((from.to_string(), to.to_string()))
 }
 
@@ -49,8 +46,7 @@ pub async fn lookup(
         ));
     }
     let items = read_items(&state, &req, payload, &LIMITS).await?;
-    let characters: usize = items.iter().map(|i| i.text.chars().count()).sum();
-    state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
+    let characters = charge_texts(&state, &caller, items.iter().map(|i| i.text.as_str())).await?;
     let words: Vec<String> = items.into_iter().map(|i| i.text).collect();
     let results = web::block(move || {
         words.iter().map(|w| service.lookup(&from, &to, w).map(|t| (w.clone(), t))).collect::<Result<Vec<_>, _>>()
@@ -64,7 +60,7 @@ pub async fn lookup(
             json!({ "normalizedSource": display.to_lowercase(), "displaySource": display, "translations": translations })
         })
         .collect();
-    Ok(HttpResponse::Ok().insert_header(("X-metered-usage", characters.to_string())).json(body))
+    Ok(metered(characters, &body))
 }
 
 #[derive(Debug, Deserialize)]

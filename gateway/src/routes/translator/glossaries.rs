@@ -6,18 +6,16 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
 use cogway_translation::glossary::{self, Glossary};
-use cogway_translation::languages;
 use dashmap::DashMap;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{codes, error, query};
+use super::{codes, error, language_param, query};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{Db, now};
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::{check_resource_name, read_limited};
-use crate::routes::speech::query_param;
 
 const MAX_GLOSSARY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -110,12 +108,8 @@ pub async fn put(
     let name = name.into_inner();
     valid_name(&name)?;
     let pairs = query(&req);
-    let from = query_param(&pairs, "from").and_then(languages::canonical).ok_or_else(|| {
-        error(Code::InvalidParameterValue, codes::SOURCE_UNSUPPORTED, "The from parameter is missing or not valid.")
-    })?;
-    let to = query_param(&pairs, "to").and_then(languages::canonical).ok_or_else(|| {
-        error(Code::InvalidParameterValue, codes::TARGET_INVALID, "The to parameter is missing or not valid.")
-    })?;
+    let from = language_param(&pairs, "from", codes::SOURCE_UNSUPPORTED)?;
+    let to = language_param(&pairs, "to", codes::TARGET_INVALID)?;
     let content_type = crate::routes::body::content_type(&req);
     if !["text/csv", "text/tab-separated-values", "text/plain", "application/csv"]
         .iter()

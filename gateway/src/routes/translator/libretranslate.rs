@@ -182,8 +182,7 @@ pub async fn detect(state: web::Data<AppState>, req: HttpRequest, payload: web::
     let request = read_request(&state, &req, payload).await?;
     let caller = caller_with_key(&req, request.api_key.as_deref()).await?;
     let (texts, _) = texts(&request)?;
-    let characters: usize = texts.iter().map(|t| t.chars().count()).sum();
-    state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
+    super::charge_texts(&state, &caller, texts.iter().map(String::as_str)).await?;
     let joined = texts.join("\n");
     let detected = detect_all(&state, &[joined])?;
     let body: Vec<Value> = detected

@@ -239,6 +239,33 @@ pub fn query_values(pairs: &[(String, String)], name: &str) -> Vec<String> {
         .collect()
 }
 
+/// A language query parameter in its canonical code, or the Translator error `subcode`.
+pub fn language_param(pairs: &[(String, String)], name: &str, subcode: u32) -> ApiResult<&'static str> {
+    query_param(pairs, name).and_then(cogway_translation::languages::canonical).ok_or_else(|| {
+        error(
+            Code::InvalidParameterValue,
+            subcode,
+            format!("The {name} parameter is missing or not a supported language."),
+        )
+    })
+}
+
+/// Charges the characters of `texts` to the caller's hourly quota; returns how many.
+pub async fn charge_texts<'a>(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<usize> {
+    let characters: usize = texts.into_iter().map(|t| t.chars().count()).sum();
+    state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
+    Ok(characters)
+}
+
+/// A 200 JSON answer with Translator's `X-metered-usage` header.
+pub fn metered(characters: usize, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("X-metered-usage", characters.to_string())).json(body)
+}
+
 /// The query of a request, as pairs.
 pub fn query(req: &HttpRequest) -> Vec<(String, String)> {
     query_pairs(req)

@@ -6,7 +6,10 @@ use cogway_translation::{languages, sentences, transliterate};
 use serde_json::{Value, json};
 
 use super::translate::detect_all;
-use super::{BodyLimits, check_api_version, codes, error, query, read_items, translation_service};
+use super::{
+    BodyLimits, charge_texts, check_api_version, codes, error, language_param, metered, query, read_items,
+    translation_service,
+};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::ApiResult;
@@ -32,8 +35,7 @@ pub async fn detect(
     let items = read_items(&state, &req, payload, &DETECT_LIMITS).await?;
     let service = translation_service(&state)?;
     let texts: Vec<String> = items.into_iter().map(|i| i.text).collect();
-    let characters: usize = texts.iter().map(|t| t.chars().count()).sum();
-    state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
+    let characters = charge_texts(&state, &caller, texts.iter().map(String::as_str)).await?;
     let detected = detect_all(&state, &texts)?;
     let pairs = service.pairs();
     let body: Vec<Value> = detected
@@ -47,7 +49,7 @@ pub async fn detect(
             })
         })
         .collect();
-    Ok(HttpResponse::Ok().insert_header(("X-metered-usage", characters.to_string())).json(body))
+    Ok(metered(characters, &body))
 }
 
 /// Sentence boundaries of each element (lengths in characters).
@@ -76,8 +78,7 @@ pub async fn break_sentence(
     }
     let items = read_items(&state, &req, payload, &DETECT_LIMITS).await?;
     let texts: Vec<String> = items.into_iter().map(|i| i.text).collect();
-    let characters: usize = texts.iter().map(|t| t.chars().count()).sum();
-    state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
+    let characters = charge_texts(&state, &caller, texts.iter().map(String::as_str)).await?;
     let detected = match query_param(&pairs, "language") {
         Some(_) => None,
         None => Some(detect_all(&state, &texts)?),
@@ -93,7 +94,7 @@ pub async fn break_sentence(
             element
         })
         .collect();
-    Ok(HttpResponse::Ok().insert_header(("X-metered-usage", characters.to_string())).json(body))
+    Ok(metered(characters, &body))
 }
 
 /// Convert text to Latin script.
@@ -111,9 +112,7 @@ pub async fn transliterate(
 ) -> ApiResult<HttpResponse> {
     let pairs = query(&req);
     check_api_version(&pairs)?;
-    let language = query_param(&pairs, "language").and_then(languages::canonical).ok_or_else(|| {
-        error(Code::InvalidParameterValue, codes::SOURCE_UNSUPPORTED, "The language parameter is missing or not valid.")
-    })?;
+    let language = language_param(&pairs, "language", codes::SOURCE_UNSUPPORTED)?;
     let scripts = transliterate::scripts_of(language);
     let from_script = query_param(&pairs, "fromScript").unwrap_or("");
     if !scripts.iter().any(|s| s.eq_ignore_ascii_case(from_script)) {
@@ -132,9 +131,8 @@ pub async fn transliterate(
         ));
     }
     let items = read_items(&state, &req, payload, &TRANSLITERATE_LIMITS).await?;
-    let characters: usize = items.iter().map(|i| i.text.chars().count()).sum();
-    state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
+    let characters = charge_texts(&state, &caller, items.iter().map(|i| i.text.as_str())).await?;
     let body: Vec<Value> =
         items.iter().map(|i| json!({ "text": transliterate::to_latin(&i.text), "script": "Latn" })).collect();
-    Ok(HttpResponse::Ok().insert_header(("X-metered-usage", characters.to_string())).json(body))
+    Ok(metered(characters, &body))
 }
