@@ -3,9 +3,10 @@ SHELL := /bin/bash
 export COGWAY_CACHE ?= $(HOME)/.cache/cogway
 export CARGO_TARGET_DIR ?= $(COGWAY_CACHE)/target
 VENV := $(COGWAY_CACHE)/venv
+BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech clean-cache
+.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech bench-translation clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -44,3 +45,13 @@ bench: setup release
 bench-speech: setup release
 	cargo build --release -p cogway-speech --example whisper_direct
 	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/speech_bench.py $(BENCH_ARGS)
+
+# Apertium en->es through the gateway against the apertium CLI started per request, and neural zh->en
+# against Python CTranslate2 on the same Argos model (pinned in tests/bench/requirements.txt, installed
+# into $(BENCH_VENV); the stamp is the one the benchmark scripts check). Extra flags:
+# make bench-translation BENCH_ARGS="--markdown FILE".
+bench-translation: setup release
+	test -x $(BENCH_VENV)/bin/python || $(VENV)/bin/python -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tests/bench/requirements.txt
+	sha256sum tests/bench/requirements.txt | cut -d' ' -f1 > $(BENCH_VENV)/.requirements.sha256
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/translation_bench.py $(BENCH_ARGS)
