@@ -92,7 +92,7 @@ impl BatchModel for Ct2Model {
         let mut translated: Vec<String> = Vec::with_capacity(tokens.len());
         for chunk in tokens.chunks(self.max_batch.max(1)) {
             // Empty inputs (blank sentences) stay empty without a model call.
-            let (work, blank): (Vec<usize>, Vec<usize>) = (0..chunk.len()).partition(|&i| !chunk[i].is_empty());
+            let work: Vec<usize> = (0..chunk.len()).filter(|&i| !chunk[i].is_empty()).collect();
             let inputs: Vec<Vec<String>> = work.iter().map(|&i| chunk[i].clone()).collect();
             let mut outputs = vec![String::new(); chunk.len()];
             if !inputs.is_empty() {
@@ -108,7 +108,6 @@ impl BatchModel for Ct2Model {
                     }
                 }
             }
-            let _ = blank;
             translated.extend(outputs);
         }
         let mut translated = translated.into_iter();

@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
@@ -45,23 +44,15 @@ async fn libre_errors(
     req: ServiceRequest,
     next: Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let res = next.call(req).await?;
-    let rewritten = res.response().error().and_then(|e| e.as_error::<ApiError>()).map(|api| {
-        let status = match api.0.code {
+    super::rewrite_errors(req, next, |err| {
+        let status = match err.code {
             // LibreTranslate answers a bad or missing key with 403.
             Code::Unauthorized => StatusCode::FORBIDDEN,
             code => StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
-        let mut response = HttpResponse::build(status);
-        if let Some(seconds) = api.0.retry_after {
-            response.insert_header((RETRY_AFTER, HeaderValue::from(seconds)));
-        }
-        response.json(json!({ "error": api.0.message }))
-    });
-    Ok(match rewritten {
-        Some(body) => ServiceResponse::new(res.into_parts().0, body),
-        None => res.map_into_boxed_body(),
+        (status, json!({ "error": err.message }))
     })
+    .await
 }
 
 /// `q` is one text or a list of texts.

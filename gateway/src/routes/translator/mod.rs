@@ -99,31 +99,39 @@ pub fn error_body(err: &ServiceError) -> serde_json::Value {
     json!({ "error": { "code": code, "message": err.message } })
 }
 
+/// Replaces an error response of a route family by that API's own error shape: `render` gives
+/// the status and body of the error; `Retry-After` is kept. (`X-RequestId` is added afterwards by
+/// the outer `observe` middleware.)
+pub async fn rewrite_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    render: fn(&ServiceError) -> (StatusCode, serde_json::Value),
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let rewritten = res.response().error().and_then(|e| e.as_error::<ApiError>()).map(|api| {
+        let (status, body) = render(&api.0);
+        let mut response = HttpResponse::build(status);
+        if let Some(seconds) = api.0.retry_after {
+            response.insert_header((RETRY_AFTER, HeaderValue::from(seconds)));
+        }
+        response.json(body)
+    });
+    Ok(match rewritten {
+        Some(body) => ServiceResponse::new(res.into_parts().0, body),
+        None => res.map_into_boxed_body(),
+    })
+}
+
 /// Rewrites error responses of the Translator routes into Translator's error shape.
 async fn translator_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let res = next.call(req).await?;
-    let translated = res.response().error().and_then(|e| e.as_error::<ApiError>()).map(|api| {
-        let status = StatusCode::from_u16(api.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = HttpResponse::build(status);
-        if let Some(seconds) = api.0.retry_after {
-            response.insert_header((RETRY_AFTER, HeaderValue::from(seconds)));
-        }
-        response.json(error_body(&api.0))
-    });
-    Ok(match translated {
-        Some(body) => {
-            let (req, old) = res.into_parts();
-            let mut body = body;
-            if let Some(id) = old.headers().get("x-requestid") {
-                body.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-requestid"), id.clone());
-            }
-            ServiceResponse::new(req, body)
-        }
-        None => res.map_into_boxed_body(),
+    rewrite_errors(req, next, |err| {
+        let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, error_body(err))
     })
+    .await
 }
 
 /// An error with a Translator code.
