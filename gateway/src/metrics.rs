@@ -72,21 +72,34 @@ impl Metrics {
     }
 }
 
-/// The service label of a request path.
+/// The service label of a request path (by its first segment: `/languages` is Translator's,
+/// `/language/...` the Language service's).
 pub fn service_of(path: &str) -> &'static str {
-    if path.starts_with("/language") || path.starts_with("/text/analytics") || path.starts_with("/v1/embeddings") {
-        "language"
-    } else if path.starts_with("/speech")
-        || path.starts_with("/cognitiveservices")
-        || path.starts_with("/v1/audio")
-        || path.starts_with("/speechtotext")
-    {
-        "speech"
-    } else if path.starts_with("/admin") {
-        "admin"
-    } else if path.starts_with("/sts") {
-        "sts"
-    } else {
-        "system"
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "v1" if path.starts_with("/v1/audio") => "speech",
+        "language" | "text" | "v1" => "language",
+        "speech" | "cognitiveservices" | "speechtotext" => "speech",
+        "translate" | "detect" | "breaksentence" | "transliterate" | "dictionary" | "languages" | "translator"
+        | "libretranslate" => "translation",
+        "admin" => "admin",
+        "sts" => "sts",
+        _ => "system",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_of;
+
+    #[test]
+    fn paths_are_labelled_by_their_service() {
+        assert_eq!(service_of("/language/:analyze-text"), "language");
+        assert_eq!(service_of("/v1/embeddings"), "language");
+        assert_eq!(service_of("/v1/audio/speech"), "speech");
+        assert_eq!(service_of("/languages"), "translation");
+        assert_eq!(service_of("/translator/text/v3.0/translate"), "translation");
+        assert_eq!(service_of("/libretranslate/translate"), "translation");
+        assert_eq!(service_of("/ready"), "system");
     }
 }

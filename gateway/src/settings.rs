@@ -165,13 +165,14 @@ impl TranslationSettings {
             return self.model_dirs.clone();
         }
         let Ok(entries) = std::fs::read_dir(models_dir) else { return Vec::new() };
+        // The user models folder is scanned by the service itself (it is always scanned).
+        let user = self.user_models_dir(models_dir);
         let mut dirs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("argos-")))
-            .filter(|p| Some(p.as_path()) != self.user_models_dir.as_deref())
+            .filter(|p| *p != user)
             .collect();
         dirs.sort();
-        dirs.retain(|d| d.file_name().is_none_or(|n| n != "argos-user"));
         dirs
     }
 

@@ -290,14 +290,18 @@ fn errors_use_translator_codes() {
 fn character_quota_refuses_with_retry_after() {
     let server = shared();
     let (key, _) = server.create_key(json!({ "name": "translation-quota", "charsPerHour": 40 }));
-    let send = |text: &str| {
+    let send_to = |to: &str, text: &str| {
         server
-            .post("/translate?api-version=3.0&from=en&to=es")
+            .post(&format!("/translate?api-version=3.0&from=en&to={to}"))
             .header(KEY, &key)
             .json(&json!([{ "Text": text }]))
             .send()
             .unwrap()
     };
+    let send = |text: &str| send_to("es", text);
+    // A refused request is not charged: were it, the next one would go over the 40 characters.
+    let (status, body) = status_json(send_to("ja", "The red car is very fast."));
+    assert_eq!((status, error_code(&body)), (400, 400019), "{body}");
     assert_eq!(send("The red car is very fast.").status(), 200);
     let r = send("The red car is very fast.");
     assert_eq!(r.status(), 429);
@@ -467,4 +471,44 @@ fn speech_is_translated_and_spoken() {
     let (status, body) = status_json(r);
     assert_eq!(status, 400);
     assert!(body["error"]["code"].is_string(), "{body}");
+}
+
+#[test]
+fn text_in_no_language_is_returned_as_it_is() {
+    let (status, body, _) =
+        translate(shared(), "to=es", json!([{ "Text": "12345 67" }, { "Text": "Good morning, how are you today?" }]));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text_of(&body, 0, 0), "12345 67");
+    assert_eq!(body[0]["detectedLanguage"]["language"], "und", "{body}");
+    assert_eq!(body[0]["detectedLanguage"]["score"], 0.0, "{body}");
+    assert_eq!(body[1]["detectedLanguage"]["language"], "en", "{body}");
+    assert!(text_of(&body, 1, 0).to_lowercase().contains("buenos"), "{body}");
+}
+
+#[test]
+fn a_disabled_translation_service_answers_404_everywhere() {
+    let server = Server::start_with(
+        fresh_db_path(),
+        &[("COGWAY__SERVICES__TRANSLATION", "false"), ("COGWAY__SERVICES__SPEECH", "false")],
+    );
+    let json_post = |path: &str| {
+        server.post(path).header(KEY, ADMIN_KEY).json(&json!([{ "Text": "How are you? I am fine." }])).send().unwrap()
+    };
+    for path in [
+        "/translate?api-version=3.0&to=es",
+        "/breaksentence?api-version=3.0",
+        "/detect?api-version=3.0",
+        "/transliterate?api-version=3.0&language=ru&fromScript=Cyrl&toScript=Latn",
+        "/dictionary/examples?api-version=3.0&from=en&to=es",
+    ] {
+        let (status, body) = status_json(json_post(path));
+        assert_eq!((status, error_code(&body)), (404, 404000), "{path}: {body}");
+    }
+    let r = server.get("/translator/glossaries").header(KEY, ADMIN_KEY).send().unwrap();
+    assert_eq!(r.status(), 404);
+    let r = server.post("/libretranslate/detect").header(KEY, ADMIN_KEY).json(&json!({ "q": "Hola" })).send().unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].as_str().is_some_and(|m| m.contains("disabled")), "{body}");
+    server.stop();
 }

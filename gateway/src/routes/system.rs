@@ -93,5 +93,8 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             state.metrics.set_worker(&name, stats);
         }
     }
+    if let Some(translation) = state.translation.get() {
+        translation.each_worker(&mut |name, stats| state.metrics.set_worker(name, stats));
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

@@ -1,6 +1,8 @@
 //! Glossaries: the user's term lists (source term -> required target term) for a language pair.
 //!
-//! A term found in the text (whole words, case-insensitive, longest terms first) is replaced by
+//! A term found in the text (whole words, case-insensitive, longest terms first; a term that
+//! begins or ends with punctuation, like "C++" or "Cogway, Inc.", needs a word boundary only on
+//! its word side) is replaced by
 //! its target term as a kept piece before the engine runs, so the engine cannot change it
 //! (placeholder protection): Apertium carries it through as a superblank, the neural engine
 //! translates the text around it.
@@ -75,6 +77,18 @@ fn is_header(source: &str, target: &str, from: &str, to: &str) -> bool {
     (s == "source" && t == "target") || (s == from.to_ascii_lowercase() && t == to.to_ascii_lowercase())
 }
 
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The pattern of one term: `\b` only at an end that is a word character (`\bC\+\+` for "C++":
+/// a `\b` after "+" would demand a letter next).
+fn bounded(term: &str) -> String {
+    let start = if term.chars().next().is_some_and(is_word_char) { r"\b" } else { "" };
+    let end = if term.chars().next_back().is_some_and(is_word_char) { r"\b" } else { "" };
+    format!("{start}{}{end}", regex::escape(term))
+}
+
 /// A glossary ready to apply.
 #[derive(Debug, Clone)]
 pub struct Glossary {
@@ -87,8 +101,8 @@ impl Glossary {
     pub fn new(entries: &[(String, String)]) -> Result<Self, String> {
         let mut terms: Vec<&(String, String)> = entries.iter().collect();
         terms.sort_by_key(|(s, _)| std::cmp::Reverse(s.chars().count()));
-        let alternatives: Vec<String> = terms.iter().map(|(s, _)| regex::escape(s)).collect();
-        let pattern = format!(r"\b(?:{})\b", alternatives.join("|"));
+        let alternatives: Vec<String> = terms.iter().map(|(s, _)| bounded(s)).collect();
+        let pattern = format!("(?:{})", alternatives.join("|"));
         let matcher = RegexBuilder::new(&pattern)
             .case_insensitive(true)
             .size_limit(64 << 20)
@@ -147,6 +161,22 @@ mod tests {
                 Piece::Text(" and the ".into()),
                 Piece::Keep("auto".into()),
                 Piece::Text(", not the carpet.".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn terms_with_punctuation_at_their_ends_match() {
+        let g = Glossary::new(&[("C++".into(), "C++".into()), ("Cogway, Inc.".into(), "Cogway S.A.".into())])
+            .expect("builds");
+        let s = g.apply(plain("Cogway, Inc. writes C++ code, not Cogway, Incorporated."));
+        assert_eq!(
+            s,
+            vec![
+                Piece::Keep("Cogway S.A.".into()),
+                Piece::Text(" writes ".into()),
+                Piece::Keep("C++".into()),
+                Piece::Text(" code, not Cogway, Incorporated.".into()),
             ]
         );
     }

@@ -20,8 +20,8 @@ const fn rtl(code: &'static str, name: &'static str, native_name: &'static str) 
 /// Names for the languages installed engines (Apertium pairs, Argos packages) may serve.
 const LANGUAGES: &[Language] = &[
     ltr("af", "Afrikaans", "Afrikaans"),
-    rtl("ar", "Arabic", "العربية"),
     ltr("an", "Aragonese", "Aragonés"),
+    rtl("ar", "Arabic", "العربية"),
     ltr("ast", "Asturian", "Asturianu"),
     ltr("be", "Belarusian", "Беларуская"),
     ltr("bg", "Bulgarian", "Български"),
@@ -44,20 +44,26 @@ const LANGUAGES: &[Language] = &[
     ltr("fr", "French", "Français"),
     ltr("ga", "Irish", "Gaeilge"),
     ltr("gl", "Galician", "Galego"),
+    ltr("gu", "Gujarati", "ગુજરાતી"),
     rtl("he", "Hebrew", "עברית"),
     ltr("hi", "Hindi", "हिन्दी"),
     ltr("hr", "Croatian", "Hrvatski"),
     ltr("hu", "Hungarian", "Magyar"),
+    ltr("hy", "Armenian", "Հայերեն"),
     ltr("id", "Indonesian", "Indonesia"),
     ltr("is", "Icelandic", "Íslenska"),
     ltr("it", "Italian", "Italiano"),
     ltr("ja", "Japanese", "日本語"),
+    ltr("ka", "Georgian", "ქართული"),
+    ltr("kk", "Kazakh", "Қазақ Тілі"),
     ltr("ko", "Korean", "한국어"),
     ltr("lt", "Lithuanian", "Lietuvių"),
     ltr("lv", "Latvian", "Latviešu"),
     ltr("mk", "Macedonian", "Македонски"),
+    ltr("mr", "Marathi", "मराठी"),
     ltr("ms", "Malay", "Melayu"),
     ltr("nb", "Norwegian Bokmål", "Norsk Bokmål"),
+    ltr("ne", "Nepali", "नेपाली"),
     ltr("nl", "Dutch", "Nederlands"),
     ltr("nn", "Norwegian Nynorsk", "Nynorsk"),
     ltr("oc", "Occitan", "Occitan"),
@@ -72,6 +78,8 @@ const LANGUAGES: &[Language] = &[
     ltr("sr-Cyrl", "Serbian (Cyrillic)", "Српски (ћирилица)"),
     ltr("sr-Latn", "Serbian (Latin)", "Srpski (latinica)"),
     ltr("sv", "Swedish", "Svenska"),
+    ltr("ta", "Tamil", "தமிழ்"),
+    ltr("te", "Telugu", "తెలుగు"),
     ltr("th", "Thai", "ไทย"),
     ltr("tr", "Turkish", "Türkçe"),
     ltr("uk", "Ukrainian", "Українська"),
@@ -162,5 +170,14 @@ mod tests {
         assert_eq!(apertium_code("spa"), Some("es"));
         assert_eq!(apertium_code("gl"), Some("gl"));
         assert!(find("ar").is_some_and(|l| l.rtl));
+    }
+
+    #[test]
+    fn every_transliteration_language_is_named() {
+        for (script, _, langs) in crate::transliterate::FROM_SCRIPTS {
+            for lang in langs.split(',') {
+                assert!(find(lang).is_some(), "{lang} ({script}) has no entry in LANGUAGES");
+            }
+        }
     }
 }

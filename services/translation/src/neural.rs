@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use cogway_core::{BatchModel, Code, ServiceError, Worker};
+use cogway_core::{BatchModel, ServiceError, Worker};
 use ct2rs::sys::{Config, TranslationOptions, Translator};
 use sentencepiece::SentencePieceProcessor;
 use serde::Deserialize;
@@ -59,6 +59,10 @@ impl NeuralModel {
 
     pub fn queue_depth(&self) -> usize {
         self.worker.stats().queue_depth()
+    }
+
+    pub fn stats(&self) -> &cogway_core::WorkerStats {
+        self.worker.stats()
     }
 }
 
@@ -124,9 +128,33 @@ fn package_root(dir: &Path) -> Option<PathBuf> {
     std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.join("metadata.json").is_file())
 }
 
-/// Unpacks an `.argosmodel` zip into `into` (once; an existing unpacked copy is reused).
+/// Where an `.argosmodel` file is unpacked: one folder per models folder and package name, the
+/// same at start-up and for packages added through the API.
+pub fn unpack_target(unpack_dir: &Path, archive: &Path) -> PathBuf {
+    let stem = archive.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent =
+        archive.parent().and_then(Path::file_name).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    unpack_dir.join(format!("{parent}-{stem}"))
+}
+
+/// Names the archive an unpacked copy came from (size and modification time), so a replaced
+/// package is unpacked again instead of loading the stale copy.
+const SOURCE_STAMP: &str = ".cogway-source";
+
+fn stamp_of(archive: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    let modified =
+        meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    Ok(format!("{} {modified}", meta.len()))
+}
+
+/// Unpacks an `.argosmodel` zip into `into`; an unpacked copy of the same archive (same size and
+/// modification time) is reused.
 pub fn unpack(archive: &Path, into: &Path) -> Result<PathBuf, String> {
-    if let Some(root) = package_root(into) {
+    let stamp = stamp_of(archive)?;
+    if let Some(root) = package_root(into)
+        && std::fs::read_to_string(into.join(SOURCE_STAMP)).is_ok_and(|s| s == stamp)
+    {
         return Ok(root);
     }
     let file = File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
@@ -141,7 +169,10 @@ pub fn unpack(archive: &Path, into: &Path) -> Result<PathBuf, String> {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(format!("{}: {e}", archive.display()));
     }
-    if package_root(into).is_none() {
+    std::fs::write(partial.join(SOURCE_STAMP), &stamp).map_err(|e| format!("{}: {e}", partial.display()))?;
+    // A copy of another version of the archive (or a broken one) makes way; a copy another
+    // server has just unpacked from the same archive stays.
+    if !std::fs::read_to_string(into.join(SOURCE_STAMP)).is_ok_and(|s| s == stamp) {
         let _ = std::fs::remove_dir_all(into);
     }
     if std::fs::rename(&partial, into).is_err() {
@@ -182,9 +213,7 @@ pub fn load_all(dirs: &[PathBuf], unpack_dir: &Path, config: &NeuralConfig) -> V
         paths.sort();
         for path in paths {
             let loaded = if path.extension().is_some_and(|e| e == "argosmodel") {
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                let parent = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                unpack(&path, &unpack_dir.join(format!("{parent}-{stem}"))).and_then(|root| load(&root, config))
+                unpack(&path, &unpack_target(unpack_dir, &path)).and_then(|root| load(&root, config))
             } else if path.is_dir() && package_root(&path).is_some() {
                 load(&path, config)
             } else {
@@ -200,10 +229,4 @@ pub fn load_all(dirs: &[PathBuf], unpack_dir: &Path, config: &NeuralConfig) -> V
         }
     }
     models
-}
-
-/// The error for a model that failed in a request.
-pub fn unavailable(name: &str) -> ServiceError {
-    ServiceError::new(Code::ModelNotReady, format!("The translation model {name} is not available."))
-        .with_retry_after(30)
 }

@@ -3,6 +3,8 @@
 //! The word lists are short built-in lists of the strongest words per language (Azure's lists are
 //! not public); a word matches whole and case-insensitively.
 
+use crate::pieces::{Piece, Segment, normalize};
+
 /// What to do with profanity in a translation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -30,47 +32,72 @@ impl Action {
         }
     }
 
-    /// Applies the action to a translation in `language`.
-    pub fn apply(&self, text: &str, language: &str) -> String {
-        if *self == Action::NoAction {
-            return text.to_string();
-        }
+    /// Applies the action to a translation in `language`: only its text runs are looked at
+    /// (HTML tags and kept terms are left alone); a `Tag` marker is added as markup.
+    pub fn apply(&self, segment: Segment, language: &str) -> Segment {
         let words = words_of(language);
-        if words.is_empty() {
-            return text.to_string();
+        if *self == Action::NoAction || words.is_empty() {
+            return segment;
         }
-        let mut out = String::with_capacity(text.len());
+        let mut out = Vec::with_capacity(segment.len());
+        for piece in segment {
+            match piece {
+                Piece::Text(text) => self.apply_text(&text, words, &mut out),
+                kept => out.push(kept),
+            }
+        }
+        normalize(out)
+    }
+
+    fn apply_text(&self, text: &str, words: &[&str], out: &mut Segment) {
+        let mut kept = String::with_capacity(text.len());
         let mut word = String::new();
-        let flush = |word: &mut String, out: &mut String| {
+        // After a deleted word, one space that separated it goes too ("This shit is" -> "This is",
+        // "No shit, really" -> "No, really"); other spacing stays as the engine wrote it.
+        let mut drop_space = false;
+        let flush = |word: &mut String, kept: &mut String, out: &mut Segment, drop_space: &mut bool| {
             if word.is_empty() {
                 return;
             }
-            let lower = word.to_lowercase();
-            if words.contains(&lower.as_str()) {
+            if words.contains(&word.to_lowercase().as_str()) {
                 match self {
-                    Action::Marked { tag: false } => out.push_str(&"*".repeat(word.chars().count())),
-                    Action::Marked { tag: true } => out.push_str(&format!("<profanity>{word}</profanity>")),
-                    Action::Deleted | Action::NoAction => {}
+                    Action::Marked { tag: false } => kept.push_str(&"*".repeat(word.chars().count())),
+                    Action::Marked { tag: true } => {
+                        out.push(Piece::Text(std::mem::take(kept)));
+                        out.push(Piece::Keep("<profanity>".into()));
+                        out.push(Piece::Text(word.clone()));
+                        out.push(Piece::Keep("</profanity>".into()));
+                    }
+                    Action::Deleted => *drop_space = kept.is_empty() || kept.ends_with(char::is_whitespace),
+                    Action::NoAction => kept.push_str(word),
                 }
             } else {
-                out.push_str(word);
+                kept.push_str(word);
             }
             word.clear();
         };
         for c in text.chars() {
             if c.is_alphanumeric() {
                 word.push(c);
-            } else {
-                flush(&mut word, &mut out);
-                out.push(c);
+                continue;
             }
+            flush(&mut word, &mut kept, out, &mut drop_space);
+            if std::mem::take(&mut drop_space) {
+                if c == ' ' {
+                    continue;
+                }
+                // Punctuation follows: the space before the deleted word goes instead.
+                if kept.ends_with(' ') {
+                    kept.pop();
+                }
+            }
+            kept.push(c);
         }
-        flush(&mut word, &mut out);
-        if *self == Action::Deleted {
-            // Deleting a word leaves its spaces behind: fold them.
-            return out.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        flush(&mut word, &mut kept, out, &mut drop_space);
+        if drop_space && kept.ends_with(' ') {
+            kept.pop();
         }
-        out
+        out.push(Piece::Text(kept));
     }
 }
 
@@ -90,15 +117,26 @@ fn words_of(language: &str) -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pieces::{plain, render};
+
+    impl Action {
+        fn apply_str(&self, text: &str, language: &str) -> String {
+            render(&self.apply(plain(text), language))
+        }
+    }
 
     #[test]
     fn actions_mark_or_delete_whole_words() {
         let marked = Action::parse(Some("Marked"), None).expect("valid");
-        assert_eq!(marked.apply("Es una mierda, no mierdas.", "es"), "Es una ******, no mierdas.");
+        assert_eq!(marked.apply_str("Es una mierda, no mierdas.", "es"), "Es una ******, no mierdas.");
         let tagged = Action::parse(Some("Marked"), Some("Tag")).expect("valid");
-        assert_eq!(tagged.apply("What the shit", "en"), "What the <profanity>shit</profanity>");
+        assert_eq!(tagged.apply_str("What the shit", "en"), "What the <profanity>shit</profanity>");
         let deleted = Action::parse(Some("Deleted"), None).expect("valid");
-        assert_eq!(deleted.apply("This shit is fine", "en"), "This is fine");
+        assert_eq!(deleted.apply_str("This shit is fine", "en"), "This is fine");
+        assert_eq!(deleted.apply_str("No shit, two  spaces stay", "en"), "No, two  spaces stay");
+        assert_eq!(deleted.apply_str("shit happens", "en"), "happens");
+        let html = vec![Piece::Keep("<b title=\"shit\">".into()), Piece::Text("a shit day".into())];
+        assert_eq!(render(&deleted.apply(html, "en")), "<b title=\"shit\">a day");
         assert!(Action::parse(Some("Loud"), None).is_err());
     }
 }

@@ -127,10 +127,7 @@ impl TranslationService {
 
     /// Loads an Argos package saved at `path` (an `.argosmodel` file) and adds it.
     pub fn add_model(&self, path: &std::path::Path) -> Result<(String, String, String), ServiceError> {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let into = self.config.unpack_dir.join(format!("user-{stem}"));
-        let _ = std::fs::remove_dir_all(&into);
-        let model = neural::unpack(path, &into)
+        let model = neural::unpack(path, &neural::unpack_target(&self.config.unpack_dir, path))
             .and_then(|root| neural::load(&root, &self.config.neural_config()))
             .map_err(|e| ServiceError::new(Code::InvalidRequest, format!("The model package is not usable: {e}")))?;
         let info = (model.name.clone(), model.from.clone(), model.to.clone());
@@ -138,6 +135,14 @@ impl TranslationService {
         models.retain(|m| m.name != model.name);
         models.push(Arc::new(model));
         Ok(info)
+    }
+
+    /// Calls `f` with the name and queue statistics of every model worker and Apertium pipeline.
+    pub fn each_worker(&self, f: &mut dyn FnMut(&str, &cogway_core::WorkerStats)) {
+        for model in self.neural_models() {
+            f(&model.name, model.stats());
+        }
+        self.apertium.each_worker(f);
     }
 
     pub fn user_models_dir(&self) -> &std::path::Path {

@@ -3,7 +3,7 @@
 //! `any_ascii` holds hand-checked Latin renderings for every Unicode script (Cyrillic, Greek,
 //! Arabic, Hebrew, Devanagari and the other Indic scripts, kana, Hangul, Thai, ...). Kanji are
 //! rendered with their Mandarin readings, not Japanese ones: Japanese text written in kanji comes
-//! out as Chinese pinyin (said in docs/translation.md).
+//! out as Chinese pinyin (said in docs/api.md).
 
 /// Scripts Cogway converts from (to `Latn`), with a language that uses each.
 pub const FROM_SCRIPTS: &[(&str, &str, &str)] = &[

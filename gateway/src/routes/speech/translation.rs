@@ -24,7 +24,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_limited;
-use crate::routes::translator::translate::translate_into;
+use crate::routes::translator::translate::{plan, run};
 
 /// Recognize speech, translate it, and optionally speak a translation.
 #[utoipa::path(post, path = "/speech/translation/cognitiveservices/v1", tag = "Speech",
@@ -62,8 +62,9 @@ pub async fn translate_speech(
         })
         .collect::<ApiResult<_>>()?;
     let speak = match query_param(&query, "synthesize") {
-        None | Some("false") => None,
-        Some("true") => targets.first().cloned(),
+        None => None,
+        Some(flag) if flag.eq_ignore_ascii_case("false") => None,
+        Some(flag) if flag.eq_ignore_ascii_case("true") => targets.first().cloned(),
         Some(code) => {
             let code = languages::canonical(code).filter(|c| targets.iter().any(|t| t == c)).ok_or_else(|| {
                 ApiError::new(Code::InvalidParameterValue, format!("synthesize={code:?} is not one of the targets."))
@@ -93,16 +94,20 @@ pub async fn translate_speech(
             "RecognitionStatus": "NoMatch", "Offset": 0, "Duration": ticks(transcript.duration),
         })));
     }
-    let source = languages::canonical(&transcript.language).unwrap_or("en").to_string();
+    // Whisper's code when Translator has none for it: its pairs then fail with a clear error.
+    let source = languages::canonical(&transcript.language).map_or_else(|| transcript.language.clone(), str::to_string);
     let segment = pieces::plain(&text);
+    let mut plans = Vec::with_capacity(targets.len());
+    for to in &targets {
+        plans.push(plan(&state, std::slice::from_ref(&source), to, None).await?);
+    }
     state
         .usage
         .charge(&caller.key, crate::routes::translator::SERVICE, (text.chars().count() * targets.len()) as u64)
         .await?;
     let mut translations = Vec::with_capacity(targets.len());
-    for to in &targets {
-        let (out, _) =
-            translate_into(&state, std::slice::from_ref(&source), std::slice::from_ref(&segment), to, None).await?;
+    for (to, plan) in targets.iter().zip(&plans) {
+        let (out, _) = run(&state, plan, std::slice::from_ref(&segment)).await?;
         translations.push((to.clone(), out.first().map(|s| pieces::render(s)).unwrap_or_default()));
     }
     let mut body = json!({

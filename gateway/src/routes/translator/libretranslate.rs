@@ -17,7 +17,7 @@ use cogway_translation::{languages, pieces};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::translate::{TextType, detect_all, segment_of, translate_into};
+use super::translate::{TextType, detect_all, plan, run, segment_of};
 use super::{SERVICE, translation_service};
 use crate::app::AppState;
 use crate::auth::{ServiceName, caller_with_key};
@@ -133,7 +133,7 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
     }
     translation_service(&state)?;
     let source = request.source.as_deref().unwrap_or("auto");
-    let detected = if source == "auto" { Some(detect_all(&state, &texts)?) } else { None };
+    let detected = if source == "auto" { Some(detect_all(&state, &texts).await?) } else { None };
     let sources: Vec<String> = match &detected {
         Some(d) => d.iter().map(|(code, _)| code.clone()).collect(),
         None => {
@@ -141,8 +141,9 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
             vec![code.to_string(); texts.len()]
         }
     };
+    let plan = plan(&state, &sources, &target, None).await?;
     state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
-    let (translated, _) = translate_into(&state, &sources, &segments, &target, None).await?;
+    let (translated, _) = run(&state, &plan, &segments).await?;
     let rendered: Vec<String> = translated
         .iter()
         .map(|s| match text_type {
@@ -175,7 +176,7 @@ pub async fn detect(state: web::Data<AppState>, req: HttpRequest, payload: web::
     let (texts, _) = texts(&request)?;
     super::charge_texts(&state, &caller, texts.iter().map(String::as_str)).await?;
     let joined = texts.join("\n");
-    let detected = detect_all(&state, &[joined])?;
+    let detected = detect_all(&state, &[joined]).await?;
     let body: Vec<Value> = detected
         .iter()
         .map(|(code, score)| json!({ "language": code, "confidence": (score * 100.0).round() }))

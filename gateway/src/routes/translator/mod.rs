@@ -101,12 +101,17 @@ pub fn error_body(err: &ServiceError) -> serde_json::Value {
 
 /// Replaces an error response of a route family by that API's own error shape: `render` gives
 /// the status and body of the error; `Retry-After` is kept. (`X-RequestId` is added afterwards by
-/// the outer `observe` middleware.)
+/// the outer `observe` middleware.) While the Translation service is switched off
+/// (`services.translation = false`) every route of the family answers 404 before anything runs.
 pub async fn rewrite_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
     render: fn(&ServiceError) -> (StatusCode, serde_json::Value),
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.app_data::<web::Data<AppState>>().is_some_and(|state| !state.settings.services.translation) {
+        let (status, body) = render(&disabled());
+        return Ok(req.into_response(HttpResponse::build(status).json(body)));
+    }
     let res = next.call(req).await?;
     let rewritten = res.response().error().and_then(|e| e.as_error::<ApiError>()).map(|api| {
         let (status, body) = render(&api.0);
@@ -139,10 +144,14 @@ pub fn error(code: Code, subcode: u32, message: impl Into<String>) -> ApiError {
     ApiError(ServiceError::new(code, message).with_subcode(subcode))
 }
 
+fn disabled() -> ServiceError {
+    ServiceError::new(Code::NotFound, "The Translation service is disabled on this server.")
+}
+
 /// The loaded Translation service, or 503 while it loads.
 pub fn translation_service(state: &AppState) -> ApiResult<Arc<TranslationService>> {
     if !state.settings.services.translation {
-        return Err(ApiError::new(Code::NotFound, "The Translation service is disabled on this server."));
+        return Err(ApiError(disabled()));
     }
     state.translation.get().cloned().ok_or_else(|| {
         ApiError(

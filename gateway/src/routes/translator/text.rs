@@ -36,7 +36,7 @@ pub async fn detect(
     let service = translation_service(&state)?;
     let texts: Vec<String> = items.into_iter().map(|i| i.text).collect();
     let characters = charge_texts(&state, &caller, texts.iter().map(String::as_str)).await?;
-    let detected = detect_all(&state, &texts)?;
+    let detected = detect_all(&state, &texts).await?;
     let pairs = service.pairs();
     let body: Vec<Value> = detected
         .into_iter()
@@ -81,7 +81,7 @@ pub async fn break_sentence(
     let characters = charge_texts(&state, &caller, texts.iter().map(String::as_str)).await?;
     let detected = match query_param(&pairs, "language") {
         Some(_) => None,
-        None => Some(detect_all(&state, &texts)?),
+        None => Some(detect_all(&state, &texts).await?),
     };
     let body: Vec<Value> = texts
         .iter()

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{BodyLimits, check_api_version, codes, error, query, query_values, read_items, translation_service};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::errors::ApiResult;
+use crate::errors::{ApiError, ApiResult};
 use crate::routes::speech::query_param;
 
 /// Azure's limits: 1,000 elements, 50,000 characters (times the number of targets).
@@ -113,17 +113,32 @@ struct Detected {
     score: f64,
 }
 
-/// Detects each element's language with the Language service's detector.
-pub fn detect_all(state: &AppState, texts: &[String]) -> ApiResult<Vec<(String, f64)>> {
+/// The language code of text no language was detected in (digits, symbols, empty): such text is
+/// returned as it is.
+pub const UNDETERMINED: &str = "und";
+
+/// Detects each element's language with the Language service's detector, on the blocking pool
+/// (lingua costs a few ms per text). A language Translator has no code for keeps the detector's
+/// ISO 639-1 code (its pairs then fail with 400019); text with no detectable language is
+/// [`UNDETERMINED`] with score 0.
+pub async fn detect_all(state: &AppState, texts: &[String]) -> ApiResult<Vec<(String, f64)>> {
     let language = crate::routes::language::language_service(state)?;
-    Ok(texts
-        .iter()
-        .map(|t| {
-            let d = language.detect_language(t, None);
-            let code = languages::canonical(&d.iso6391_name).unwrap_or("en").to_string();
-            (code, d.confidence)
-        })
-        .collect())
+    let texts = texts.to_vec();
+    web::block(move || {
+        texts
+            .iter()
+            .map(|t| {
+                let d = language.detect_language(t, None);
+                match languages::canonical(&d.iso6391_name) {
+                    Some(code) => (code.to_string(), d.confidence),
+                    None if d.confidence > 0.0 => (d.iso6391_name, d.confidence),
+                    None => (UNDETERMINED.to_string(), 0.0),
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::new(Code::Internal, format!("language detection: {e}")))
 }
 
 /// A glossary named by `category`, when there is one for this pair.
@@ -135,24 +150,34 @@ async fn glossary_for(state: &AppState, category: &str, from: &str, to: &str) ->
         .and_then(|g| (g.from == from && g.to == to).then(|| g.glossary.clone())))
 }
 
-/// Translates every element into one target; elements grouped by source language.
-pub async fn translate_into(
-    state: &AppState,
-    sources: &[String],
-    segments: &[Segment],
-    to: &str,
-    category: Option<&str>,
-) -> ApiResult<(Vec<Segment>, Vec<String>)> {
+/// The elements of one source language and how they reach the target.
+struct Group {
+    from: String,
+    indices: Vec<usize>,
+    glossary: Option<Glossary>,
+    route: Route,
+}
+
+/// How a request's elements reach one target language, checked before anything is charged or
+/// translated: an unreachable pair (400019) or a category that does not fit (400075) fails here.
+pub struct Plan {
+    to: String,
+    groups: Vec<Group>,
+}
+
+/// Plans the translation of elements (with their source languages) into `to`. Elements already
+/// in the target language, or in no detectable language, are returned as they are (as Azure
+/// does).
+pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Option<&str>) -> ApiResult<Plan> {
     let service = translation_service(state)?;
-    let mut out: Vec<Segment> = segments.to_vec();
-    let mut systems = Vec::new();
-    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_source: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, from) in sources.iter().enumerate() {
-        groups.entry(from.as_str()).or_default().push(i);
+        by_source.entry(from.as_str()).or_default().push(i);
     }
-    for (from, indices) in groups {
-        if from == to {
-            continue; // already in the target language: returned as is, as Azure does
+    let mut groups = Vec::new();
+    for (from, indices) in by_source {
+        if from == to || from == UNDETERMINED {
+            continue;
         }
         let glossary = match category {
             Some(c) => glossary_for(state, c, from, to).await?,
@@ -174,22 +199,35 @@ pub async fn translate_into(
                 ),
             ),
         })?;
-        let input: Vec<Segment> = indices
+        groups.push(Group { from: from.to_string(), indices, glossary, route });
+    }
+    Ok(Plan { to: to.to_string(), groups })
+}
+
+/// Runs a plan over the request's segments: the translated segments (in element order) and the
+/// systems that ran, one `from-to=systems` entry per source language.
+pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResult<(Vec<Segment>, Vec<String>)> {
+    let service = translation_service(state)?;
+    let mut out: Vec<Segment> = segments.to_vec();
+    let mut systems = Vec::new();
+    for group in &plan.groups {
+        let input: Vec<Segment> = group
+            .indices
             .iter()
-            .map(|&i| match &glossary {
+            .map(|&i| match &group.glossary {
                 Some(g) => g.apply(segments[i].clone()),
                 None => segments[i].clone(),
             })
             .collect();
-        let translated = service.translate(&route, input).await?;
-        for (&i, segment) in indices.iter().zip(translated.segments) {
+        let translated = service.translate(&group.route, input).await?;
+        for (&i, segment) in group.indices.iter().zip(translated.segments) {
             out[i] = segment;
         }
         let mut system = translated.systems.join(">");
         if let Some(pivot) = &translated.pivot {
             system = format!("{system} (pivot {pivot})");
         }
-        systems.push(format!("{from}-{to}={system}"));
+        systems.push(format!("{}-{}={system}", group.from, plan.to));
     }
     Ok((out, systems))
 }
@@ -234,19 +272,24 @@ pub async fn translate(
     translation_service(&state)?;
     let detected = match &opts.from {
         Some(_) => None,
-        None => Some(detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>())?),
+        None => Some(detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?),
     };
     let sources: Vec<String> = match (&opts.from, &detected) {
         (Some(from), _) => vec![from.clone(); segments.len()],
         (None, Some(d)) => d.iter().map(|(code, _)| code.clone()).collect(),
         (None, None) => Vec::new(),
     };
+    let mut plans = Vec::with_capacity(opts.to.len());
+    for to in &opts.to {
+        plans.push(plan(&state, &sources, to, opts.category.as_deref()).await?);
+    }
+    // Charged once every target is known to be reachable: a refused request costs nothing.
     state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
 
     let mut per_target = Vec::with_capacity(opts.to.len());
     let mut systems = Vec::new();
-    for to in &opts.to {
-        let (translated, used) = translate_into(&state, &sources, &segments, to, opts.category.as_deref()).await?;
+    for (to, plan) in opts.to.iter().zip(&plans) {
+        let (translated, used) = run(&state, plan, &segments).await?;
         systems.extend(used);
         per_target.push((to.clone(), translated));
     }
@@ -254,8 +297,7 @@ pub async fn translate(
     for (i, source) in segments.iter().enumerate() {
         let mut translations = Vec::with_capacity(opts.to.len());
         for (to, translated) in &per_target {
-            let mut text = render(&translated[i], opts.text_type);
-            text = opts.profanity.apply(&text, to);
+            let text = render(&opts.profanity.apply(translated[i].clone(), to), opts.text_type);
             let mut t = json!({ "text": text, "to": to });
             if opts.sentence_length {
                 t["sentLen"] = json!({

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
-use cogway_core::{Code, ServiceError, Worker};
+use cogway_core::{Code, ServiceError, Worker, WorkerStats};
 
 use crate::pieces::Segment;
 use modes::Direction;
@@ -94,6 +94,15 @@ impl Apertium {
         }
         let worker = self.worker(from, to)?;
         worker.call(segments).await
+    }
+
+    /// Calls `f` with the name and queue statistics of every running pipeline.
+    pub fn each_worker(&self, f: &mut dyn FnMut(&str, &WorkerStats)) {
+        if let Ok(pools) = self.pools.lock() {
+            for worker in pools.values().flatten() {
+                f(worker.name(), worker.stats());
+            }
+        }
     }
 
     /// Starts a pipeline for each listed direction now (hot pairs answer their first request fast).

@@ -98,16 +98,20 @@ pub fn decode(output: &str) -> Segment {
 }
 
 /// Apertium's transfer rules sometimes leave a space before a comma or full stop and doubled
-/// spaces where a word was dropped ("Carlos , y  vivo"): tidied in text runs.
+/// spaces where a word was dropped ("Carlos , y  vivo"): tidied in text runs. A space before a
+/// "." or "," that starts a word (".NET", ",5") stays.
 fn tidy(piece: Piece) -> Piece {
     let Piece::Text(text) = piece else { return piece };
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    for (i, &c) in chars.iter().enumerate() {
         if c == ' ' && !out.is_empty() {
-            match chars.peek() {
+            let next = chars.get(i + 1).copied();
+            let after = chars.get(i + 2).copied();
+            let ends_word = after.is_none_or(|a| !a.is_alphanumeric());
+            match next {
                 Some(' ') => continue,
-                Some(',' | '.') if !out.ends_with(' ') => continue,
+                Some(',' | '.') if !out.ends_with(' ') && ends_word => continue,
                 _ => {}
             }
         }
@@ -139,6 +143,7 @@ mod tests {
     fn stray_spaces_are_tidied() {
         assert_eq!(render(&decode("Carlos , y  vivo en Madrid .[][\\n]")), "Carlos, y vivo en Madrid.");
         assert_eq!(render(&decode(" Hola[<b>] mundo[][\\n]")), " Hola<b> mundo");
+        assert_eq!(render(&decode("Uso .NET y C , 2 ,5 .[][\\n]")), "Uso .NET y C, 2 ,5.");
     }
 
     #[test]
