@@ -69,18 +69,15 @@ The orchestrating part uses the standard library only.
 """
 import argparse
 import contextlib
-import hashlib
 import io
 import json
 import os
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 import urllib.error
@@ -91,18 +88,17 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # common.py, also for the workers in the virtualenv
+import common
+from common import (CACHE, MODELS, PIP_TIMEOUT, REPO, TARGET, Skip, add_cogway_bin, arg_parser, build_kind,
+                    child_failure, cpu_model, ensure_venv, json_lines, load_notes, loaded_rss_mb,
+                    print_loaded_rss, run_child, sha256, table)
+
 DEFAULT_THREADS = 2  # threads of every engine (--threads)
 DEFAULT_RUNS = 3  # timed runs per engine and input, after one warm-up
 WARMUP = 1
 
-REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-CACHE = Path(os.environ.get("COGWAY_CACHE") or Path.home() / ".cache" / "cogway").expanduser()
-MODELS = Path(os.environ.get("COGWAY_MODELS_DIR") or CACHE / "models").expanduser()
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or CACHE / "target").expanduser()
 BENCH = CACHE / "bench"
-VENV = CACHE / "bench-venv"
-REQUIREMENTS = HERE / "requirements.txt"
 MANIFEST = REPO / "models" / "manifest.toml"
 
 CT2_MODEL = "whisper-base"  # the manifest entry whose packages hold the CT2 model
@@ -136,22 +132,14 @@ STT_REFERENCE = "faster-whisper f32"  # WER reference and the ratio's baseline f
 TTS_REFERENCE = "piper-tts"
 DIRECT = "whisper-rs direct"
 
-# Time limits, in seconds.
-PIP_TIMEOUT = 1200
+# Time limits, in seconds (those of pip and of the gateway's start and stop are in common.py).
 SOX_TIMEOUT = 60
-PORT_TIMEOUT = 120
-READY_TIMEOUT = 600
-STOP_TIMEOUT = 20
 LOAD_ALLOWANCE = 300  # model loading and interpreter start of a child process
 
 
 def run_timeout(audio_secs: float) -> float:
     """Limit of one recognition or synthesis: generous enough for a debug build."""
     return 120 + 20 * audio_secs
-
-
-class Skip(Exception):
-    """An engine or input that cannot be measured; the message says why."""
 
 
 @dataclass
@@ -205,96 +193,7 @@ class Context:
 
 
 # ---------------------------------------------------------------------------------------------
-# Processes
-
-
-@dataclass
-class ChildResult:
-    code: int
-    stdout: str
-    stderr: str
-    peak_rss_mb: float
-    timed_out: bool
-
-
-def run_child(cmd: list[str], timeout: float, env: dict | None = None) -> ChildResult:
-    """Runs cmd to completion within timeout (killed after); returns its output and peak RSS,
-    taken from wait4()'s rusage of that very process."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, text=True, errors="replace")
-    out: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda n=n, s=s: out.__setitem__(n, s.read()), daemon=True)
-               for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
-    for r in readers:
-        r.start()
-    deadline = time.monotonic() + timeout
-    timed_out = False
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            timed_out = True
-            proc.kill()
-            _, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    for r in readers:
-        r.join(5)
-    return ChildResult(proc.returncode, out.get("stdout", ""), out.get("stderr", ""), usage.ru_maxrss / 1024, timed_out)
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
-def child_failure(what: str, child: ChildResult) -> Skip:
-    why = "timed out" if child.timed_out else f"exit {child.code}"
-    tail = "\n".join(child.stderr.strip().splitlines()[-8:])
-    return Skip(f"{what} failed ({why}): {tail}")
-
-
-def proc_status_mb(pid: int | str, key: str) -> float | None:
-    """A memory line of /proc/PID/status in MB: VmHWM (peak RSS so far) or VmRSS (now)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{key}:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Setup: virtualenv, CT2 model, audio
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def ensure_venv() -> Path:
-    """The benchmark virtualenv's python, with the pinned requirements (reinstalled when the
-    requirements file changes)."""
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        print(f"setup: creating {VENV}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=PIP_TIMEOUT)
-    stamp = VENV / ".requirements.sha256"
-    want = sha256(REQUIREMENTS)
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        print(f"setup: installing {REQUIREMENTS.relative_to(REPO)} into {VENV}", flush=True)
-        run = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                              "-r", str(REQUIREMENTS)], capture_output=True, text=True, timeout=PIP_TIMEOUT)
-        if run.returncode != 0:
-            raise Skip(f"pip install failed: {run.stderr.strip()[-500:]}")
-        stamp.write_text(want + "\n")
-    return python
+# Setup: CT2 model, audio (the virtualenv: common.ensure_venv)
 
 
 def manifest_packages(model: str) -> list[dict]:
@@ -400,65 +299,21 @@ def wav_secs(path: Path) -> float:
 # The gateway
 
 
-class Gateway:
-    """One `cogway serve` on 127.0.0.1 with a fresh SQLite database, speech service only."""
+class Gateway(common.Gateway):
+    """One `cogway serve` on 127.0.0.1 with a fresh SQLite database, speech service only; `key` is
+    its admin key."""
 
     def __init__(self, binary: Path, settings: dict[str, str]):
-        self.key = secrets.token_hex(16)
-        self.workdir = Path(tempfile.mkdtemp(prefix="cogway-bench-"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COGWAY__")}
-        env.update({
-            "COGWAY__AUTH__ADMIN_KEY": self.key,
-            "COGWAY__MODELS__DIR": str(MODELS),
-            "COGWAY__SERVICES__LANGUAGE": "false",  # not part of the comparison; its models cost memory
-            "COGWAY__SERVER__EXIT_ON_STDIN_CLOSE": "true",  # it cannot outlive this script
-            "COGWAY__LOG__LEVEL": "warn",
-            **settings,
-        })
-        self.log = open(self.workdir / "stderr.log", "w")
-        self.proc = subprocess.Popen(
-            [str(binary), "serve", "--host", "127.0.0.1", "--port", "0",
-             "--database", f"sqlite://{self.workdir / 'cogway.db'}"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=self.workdir, env=env,
-            text=True, errors="replace")
-        self.port = None
-        try:
-            self.port = self._wait_for_port()
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self.speech_settings = settings
+        super().__init__(binary)
 
-    def _fail(self, why: str) -> Skip:
-        tail = "\n".join((self.workdir / "stderr.log").read_text(errors="replace").strip().splitlines()[-8:])
-        return Skip(f"gateway: {why}: {tail}")
+    def settings(self) -> dict[str, str]:
+        # the Language service is not part of the comparison; its models cost memory
+        return {"COGWAY__SERVICES__LANGUAGE": "false", **self.speech_settings}
 
-    def _wait_for_port(self) -> int:
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: [lines.append(l) for l in self.proc.stdout], daemon=True)
-        reader.start()
-        deadline = time.monotonic() + PORT_TIMEOUT
-        while time.monotonic() < deadline:
-            for line in lines:
-                if m := re.search(r"cogway listening on port (\d+)", line):
-                    return int(m.group(1))
-            if self.proc.poll() is not None:
-                raise self._fail(f"exited with {self.proc.returncode} before listening")
-            time.sleep(0.1)
-        raise self._fail(f"no 'listening on port' line within {PORT_TIMEOUT} s")
-
-    def _wait_until_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        last = ""
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise self._fail("exited while loading models")
-            status, body, _ = self.request("GET", "/ready", timeout=10)
-            if status == 200:
-                return
-            last = f"{status} {body[:300]!r}"
-            time.sleep(0.5)
-        raise self._fail(f"GET /ready not 200 within {READY_TIMEOUT} s (last: {last})")
+    def probe(self, path: str, timeout: float) -> tuple[int, bytes]:
+        status, body, _ = self.request("GET", path, timeout=timeout)
+        return status, body
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 timeout: float = 60) -> tuple[int, bytes, float]:
@@ -475,20 +330,6 @@ class Gateway:
             return e.code, e.read(), time.perf_counter() - started
         except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
             return 0, repr(e).encode(), time.perf_counter() - started
-
-    def rss_mb(self, key: str = "VmHWM") -> float | None:
-        return proc_status_mb(self.proc.pid, key)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # exit_on_stdin_close: a graceful stop
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def gateway_settings(ctx: Context) -> dict[str, str]:
@@ -601,7 +442,7 @@ def run_worker(ctx: Context, args: list[str], timeout: float) -> tuple[list[dict
     if child.code != 0:
         raise child_failure(f"worker {args[0]}", child)
     lines = json_lines(child.stdout)
-    loaded = next((line["loaded_rss_mb"] for line in lines if "loaded_rss_mb" in line), None)
+    loaded = loaded_rss_mb(lines)
     return [line for line in lines if "secs" in line], child.peak_rss_mb, loaded
 
 
@@ -655,10 +496,6 @@ def tts_piper(ctx: Context, text: str) -> Measurement:
 
 # ---------------------------------------------------------------------------------------------
 # Workers (run in the benchmark virtualenv, one JSON line per run on stdout)
-
-
-def print_loaded_rss():
-    print(json.dumps({"loaded_rss_mb": proc_status_mb("self", "VmRSS")}), flush=True)
 
 
 def worker_faster_whisper(args):
@@ -861,21 +698,8 @@ def section_title(section: str) -> str:
             f"x baseline = RTF / {TTS_REFERENCE}'s (above 1: slower)")
 
 
-def plain_table(section: str, rows: list[Row]) -> str:
-    table = [COLUMNS[section]] + [cells(r) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-
-    def fmt(line):
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
-
-    return "\n".join([fmt(table[0]), "  ".join("-" * w for w in widths)] + [fmt(line) for line in table[1:]])
-
-
-def markdown_table(section: str, rows: list[Row]) -> str:
-    columns = COLUMNS[section]
-    out = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---", "---"] + ["---:"] * (len(columns) - 2)) + "|"]
-    out += ["| " + " | ".join(cells(r)) + " |" for r in rows]
-    return "\n".join(out)
+def section_table(section: str, rows: list[Row], markdown: bool) -> str:
+    return table(COLUMNS[section], [cells(r) for r in rows], markdown, 2)
 
 
 def skipped_notes(rows: list[Row]) -> list[str]:
@@ -888,14 +712,14 @@ def report(ctx: Context, rows: list[Row], header: list[str], markdown: Path | No
     print()
     for s in sections:
         print(section_title(s))
-        print(plain_table(s, [r for r in rows if r.section == s]))
+        print(section_table(s, [r for r in rows if r.section == s], markdown=False))
         print()
     for line in header + notes:
         print(f"- {line}")
     if markdown:
         md = ["## Speech benchmark", ""]
         for s in sections:
-            md += [f"{section_title(s)}.", "", markdown_table(s, [r for r in rows if r.section == s]), ""]
+            md += [f"{section_title(s)}.", "", section_table(s, [r for r in rows if r.section == s], markdown=True), ""]
         md += [f"- {line}" for line in header + notes]
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text("\n".join(md) + "\n")
@@ -929,12 +753,11 @@ def method_notes(ctx: Context) -> list[str]:
 
 
 def machine_header(ctx: Context, versions: dict) -> list[str]:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), "unknown CPU")
+    cpu = cpu_model()
     lines = [f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} vCPUs ({cpu}), {ctx.threads} threads per engine, "
              f"median of {ctx.runs} timed runs after {WARMUP} warm-up"]
     if ctx.cogway_bin:
-        kind = "DEBUG build: not representative" if "/debug/" in str(ctx.cogway_bin) else "release build"
+        kind = build_kind(ctx.cogway_bin)
         lines.append(f"gateway: {ctx.cogway_bin} ({kind}); speech service only, all its models loaded "
                      f"(whisper-base, whisper-tiny-en, Silero VAD, Piper voice), so its RSS holds both Whisper models")
     if versions:
@@ -942,17 +765,10 @@ def machine_header(ctx: Context, versions: dict) -> list[str]:
     return lines + method_notes(ctx)
 
 
-def load_notes(start: float, rows: list[Row], threads: int) -> list[str]:
+def run_load_notes(start: float, rows: list[Row], threads: int) -> list[str]:
     """Warnings when something besides the benchmark was using the CPU: before it started, or
     beyond the threads its engines keep busy."""
-    notes = []
-    if start > 0.75:
-        notes.append(f"the 1-minute load average was {start:.2f} at the start: something else was using the CPU")
-    peak = max((r.load for r in rows), default=0.0)
-    if peak > threads + 0.75:
-        notes.append(f"the 1-minute load average reached {peak:.2f} during the run (the benchmark accounts for "
-                     f"about {threads}): other processes competed for the cores, so the numbers are noisy")
-    return notes
+    return load_notes(start, max((r.load for r in rows), default=0.0), threads)
 
 
 def setup(ctx: Context, need_stt: bool):
@@ -982,9 +798,7 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         worker_main(sys.argv[2:])
         return 0
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap = arg_parser(__doc__)
     ap.add_argument("--markdown", type=Path, help="also write the tables as markdown to this file")
     ap.add_argument("--runs", type=int, default=DEFAULT_RUNS,
                     help=f"timed runs per measurement, after {WARMUP} warm-up (default {DEFAULT_RUNS})")
@@ -995,9 +809,7 @@ def main() -> int:
     ap.add_argument("--adaptive-context", choices=["on", "off"], default="on" if ADAPTIVE_CONTEXT else "off",
                     help="encode only the frames a clip under 30 s fills, in the gateway and whisper_direct alike")
     ap.add_argument("--only", choices=["stt", "tts"], help="run one half only")
-    default_bin = Path(os.environ.get("COGWAY_BIN") or TARGET / "release" / "cogway")
-    ap.add_argument("--cogway-bin", type=Path, default=default_bin,
-                    help="the gateway binary (default $COGWAY_BIN, else $CARGO_TARGET_DIR/release/cogway)")
+    add_cogway_bin(ap)
     ap.add_argument("--whisper-direct", type=Path, default=TARGET / "release" / "examples" / "whisper_direct",
                     help="the whisper_direct example (default $CARGO_TARGET_DIR/release/examples/whisper_direct)")
     args = ap.parse_args()
@@ -1010,7 +822,7 @@ def main() -> int:
     ctx.cogway_bin = args.cogway_bin if args.cogway_bin.is_file() else None
     ctx.whisper_direct = args.whisper_direct if args.whisper_direct.is_file() else None
     start_load = os.getloadavg()[0]
-    for note in load_notes(start_load, [], args.threads):
+    for note in run_load_notes(start_load, [], args.threads):
         print(f"warning: {note}", flush=True)
     if ctx.cogway_bin is None:
         ctx.notes.append(f"gateway rows skipped: no binary at {args.cogway_bin}")
@@ -1024,7 +836,7 @@ def main() -> int:
         print("text to speech", flush=True)
         rows += run_tts(ctx)
     compare(rows)
-    ctx.notes += load_notes(start_load, rows, args.threads)
+    ctx.notes += run_load_notes(start_load, rows, args.threads)
     ctx.notes.append(f"the whole benchmark took {time.monotonic() - started:.0f} s")
     report(ctx, rows, machine_header(ctx, versions(ctx)), args.markdown)
     return 0

@@ -60,13 +60,10 @@ Environment: COGWAY_BIN (the gateway; default $CARGO_TARGET_DIR/release/cogway),
 The orchestrating part uses the standard library only.
 """
 import argparse
-import hashlib
 import http.client
 import json
 import math
 import os
-import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -78,13 +75,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-CACHE = Path(os.environ.get("COGWAY_CACHE") or Path.home() / ".cache" / "cogway").expanduser()
-MODELS = Path(os.environ.get("COGWAY_MODELS_DIR") or CACHE / "models").expanduser()
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or CACHE / "target").expanduser()
-VENV = CACHE / "bench-venv"
-REQUIREMENTS = HERE / "requirements.txt"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # common.py, also for `worker ct2` in the virtualenv
+import common
+from common import (MODELS, Skip, add_cogway_bin, arg_parser, build_kind, child_failure, cpu_model, ensure_venv,
+                    json_lines, load_notes, loaded_rss_mb, print_loaded_rss, proc_status_mb, run_child, table)
 
 ARGOS_PACKAGE = MODELS / "argos-zh-en" / "zh_en.argosmodel"
 ARGOS_ROOT = "translate-zh_en-1_9"  # the folder inside the zip
@@ -96,11 +90,7 @@ LONG_CLIENTS, LONG_REQUESTS, LONG_CHARS = 4, 10, 20_000  # LONG_REQUESTS per cli
 NEURAL_CLIENTS, NEURAL_BATCH, NEURAL_ROUNDS = 2, 10, 5
 SAMPLES = 3
 
-# Time limits, in seconds.
-PIP_TIMEOUT = 1200
-PORT_TIMEOUT = 120
-READY_TIMEOUT = 600
-STOP_TIMEOUT = 20
+# Time limits, in seconds (those of pip and of the gateway's start and stop are in common.py).
 REQUEST_TIMEOUT = 300  # one HTTP request or one `apertium` run (a 20 KB text takes a few seconds)
 WORKER_TIMEOUT = 900  # the whole Python CTranslate2 worker
 MAX_ERRORS = 20  # a run stops after this many failed requests
@@ -222,27 +212,12 @@ def batches(items: list[str], size: int) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-class Skip(Exception):
-    """A part that cannot be measured; the message says why."""
-
-
 class Failure(Exception):
     """One request that did not succeed."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Processes and memory
-
-
-def proc_status_mb(pid: int | str, key: str) -> float | None:
-    """A memory line of /proc/PID/status in MB: VmHWM (peak RSS so far) or VmRSS (now)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{key}:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+# Processes (the rest of them: common.py)
 
 
 def descendants(pid: int) -> list[int]:
@@ -263,78 +238,6 @@ def descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
-@dataclass
-class ChildResult:
-    code: int
-    stdout: str
-    stderr: str
-    peak_rss_mb: float
-    timed_out: bool
-
-
-def run_child(cmd: list[str], timeout: float) -> ChildResult:
-    """Runs cmd to completion within timeout (killed after); returns its output and peak RSS,
-    taken from wait4()'s rusage of that very process."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, errors="replace")
-    out: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda n=n, s=s: out.__setitem__(n, s.read()), daemon=True)
-               for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
-    for r in readers:
-        r.start()
-    deadline = time.monotonic() + timeout
-    timed_out = False
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            timed_out = True
-            proc.kill()
-            _, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    for r in readers:
-        r.join(5)
-    return ChildResult(proc.returncode, out.get("stdout", ""), out.get("stderr", ""), usage.ru_maxrss / 1024, timed_out)
-
-
-# ---------------------------------------------------------------------------------------------
-# The benchmark virtualenv
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def ensure_venv() -> Path:
-    """The benchmark virtualenv's python, with the pinned requirements (reinstalled when the
-    requirements file changes; the stamp is the one the speech benchmark and the Makefile write)."""
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        print(f"setup: creating {VENV}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=PIP_TIMEOUT)
-    stamp = VENV / ".requirements.sha256"
-    want = sha256(REQUIREMENTS)
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        print(f"setup: installing {REQUIREMENTS.relative_to(REPO)} into {VENV}", flush=True)
-        run = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                              "-r", str(REQUIREMENTS)], capture_output=True, text=True, timeout=PIP_TIMEOUT)
-        if run.returncode != 0:
-            raise Skip(f"pip install failed: {run.stderr.strip()[-500:]}")
-        stamp.write_text(want + "\n")
-    return python
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,58 +288,28 @@ class Client:
 # The gateway
 
 
-class Gateway:
-    """One `cogway serve` on 127.0.0.1 with a fresh SQLite database, Translation service only."""
+class Gateway(common.Gateway):
+    """One `cogway serve` on 127.0.0.1 with a fresh SQLite database, Translation service only; `key`
+    is the key it creates through the admin API once ready."""
+
+    loading = "its engines"
 
     def __init__(self, binary: Path, threads: int):
-        self.admin_key = secrets.token_hex(16)
-        self.workdir = Path(tempfile.mkdtemp(prefix="cogway-bench-"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COGWAY__")}
-        env.update({
-            "COGWAY__AUTH__ADMIN_KEY": self.admin_key,
-            "COGWAY__MODELS__DIR": str(MODELS),
-            "COGWAY__MODELS__THREADS": str(threads),
+        self.threads = threads
+        super().__init__(binary)
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "COGWAY__MODELS__THREADS": str(self.threads),
             "COGWAY__SERVICES__LANGUAGE": "false",  # not part of the comparison; their models cost memory
             "COGWAY__SERVICES__SPEECH": "false",
             "COGWAY__SERVICES__TRANSLATION": "true",
             # Packages someone uploaded to the store must not add models (and memory) to the run.
             "COGWAY__TRANSLATION__USER_MODELS_DIR": str(self.workdir / "argos-user"),
-            "COGWAY__SERVER__EXIT_ON_STDIN_CLOSE": "true",  # it cannot outlive this script
-            "COGWAY__LOG__LEVEL": "warn",
-        })
-        self.log = open(self.workdir / "stderr.log", "w")
-        self.proc = subprocess.Popen(
-            [str(binary), "serve", "--host", "127.0.0.1", "--port", "0",
-             "--database", f"sqlite://{self.workdir / 'cogway.db'}"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=self.workdir, env=env,
-            text=True, errors="replace")
-        self.port = None
-        self.key = None
-        try:
-            self.port = self._wait_for_port()
-            self._wait_until_ready()
-            self.key = self._create_key()
-        except BaseException:
-            self.stop()
-            raise
+        }
 
-    def _fail(self, why: str) -> Skip:
-        tail = "\n".join((self.workdir / "stderr.log").read_text(errors="replace").strip().splitlines()[-8:])
-        return Skip(f"gateway: {why}: {tail}")
-
-    def _wait_for_port(self) -> int:
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: [lines.append(l) for l in self.proc.stdout], daemon=True)
-        reader.start()
-        deadline = time.monotonic() + PORT_TIMEOUT
-        while time.monotonic() < deadline:
-            for line in lines:
-                if m := re.search(r"cogway listening on port (\d+)", line):
-                    return int(m.group(1))
-            if self.proc.poll() is not None:
-                raise self._fail(f"exited with {self.proc.returncode} before listening")
-            time.sleep(0.1)
-        raise self._fail(f"no 'listening on port' line within {PORT_TIMEOUT} s")
+    def after_ready(self):
+        self.key = self._create_key()
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 timeout: float = 60) -> tuple[int, dict, bytes]:
@@ -452,18 +325,9 @@ class Gateway:
         finally:
             client.close()
 
-    def _wait_until_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        last = ""
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise self._fail("exited while loading its engines")
-            status, _, body = self.request("GET", "/ready", timeout=10)
-            if status == 200:
-                return
-            last = f"{status} {body[:300]!r}"
-            time.sleep(0.5)
-        raise self._fail(f"GET /ready not 200 within {READY_TIMEOUT} s (last: {last})")
+    def probe(self, path: str, timeout: float) -> tuple[int, bytes]:
+        status, _, body = self.request("GET", path, timeout=timeout)
+        return status, body
 
     def _create_key(self) -> str:
         """A key with no practical rate limit and no quota: the limiter and the usage accounting
@@ -475,24 +339,10 @@ class Gateway:
             raise self._fail(f"POST /admin/keys answered {status}: {answer[:300]!r}")
         return json.loads(answer)["key"]
 
-    def rss_mb(self, key: str = "VmRSS") -> float | None:
-        return proc_status_mb(self.proc.pid, key)
-
     def children_rss_mb(self) -> tuple[int, float]:
         """(number, total VmRSS MB) of the processes the gateway started (its Apertium pipelines)."""
         pids = descendants(self.proc.pid)
         return len(pids), sum(proc_status_mb(p, "VmRSS") or 0.0 for p in pids)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # exit_on_stdin_close: a graceful stop
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def translate_path(source: str, target: str) -> str:
@@ -864,9 +714,7 @@ def run_python_ct2(args, report: Report, python: Path | None, python_missing: st
                    "--rounds", str(args.neural_rounds)]
             child = run_child(cmd, WORKER_TIMEOUT)
         if child.code != 0:
-            why = "timed out" if child.timed_out else f"exit {child.code}"
-            tail = "\n".join(child.stderr.strip().splitlines()[-8:])
-            raise Skip(f"the ctranslate2 worker failed ({why}): {tail}")
+            raise child_failure("the ctranslate2 worker", child)
         lines = json_lines(child.stdout)
         done = next((line for line in lines if "secs" in line), None)
         if done is None:
@@ -877,7 +725,7 @@ def run_python_ct2(args, report: Report, python: Path | None, python_missing: st
         return
     result.sentences, result.secs, result.outputs = done["sentences"], done["secs"], done["outputs"]
     report.versions.update(done.get("versions", {}))
-    loaded = next((line["loaded_rss_mb"] for line in lines if "loaded_rss_mb" in line), None)
+    loaded = loaded_rss_mb(lines)
     report.memory.append(f"python ctranslate2 worker: {mb(loaded)} MB with the model loaded, peak "
                          f"{child.peak_rss_mb:.0f} MB (ru_maxrss, its interpreter included)")
     print(f"{result.sentences} sentences in {result.secs:.1f} s: {result.rate:.1f} sentences/s; "
@@ -902,7 +750,7 @@ def worker_ct2(argv: list[str]):
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(args.package / "sentencepiece.model"))
     translator = ctranslate2.Translator(str(args.package / "model"), device="cpu", inter_threads=1,
                                         intra_threads=args.threads)
-    print(json.dumps({"loaded_rss_mb": proc_status_mb("self", "VmRSS")}), flush=True)
+    print_loaded_rss()
 
     def translate(group: list[str]) -> list[str]:
         pieces = tokenizer.encode(group, out_type=str)
@@ -959,21 +807,6 @@ def neural_cells(n: Neural) -> list[str]:
     return [n.system, str(n.clients), str(n.sentences), f"{n.secs:.1f}", f"{n.rate:.1f}", str(n.errors)]
 
 
-def table(columns: list[str], lines: list[list[str]], markdown: bool, text_columns: int) -> str:
-    if markdown:
-        out = ["| " + " | ".join(columns) + " |",
-               "|" + "|".join(["---"] * text_columns + ["---:"] * (len(columns) - text_columns)) + "|"]
-        return "\n".join(out + ["| " + " | ".join(line) + " |" for line in lines])
-    rows = [columns] + lines
-    widths = [max(len(line[i]) for line in rows) for i in range(len(columns))]
-
-    def fmt(line):
-        return "  ".join(c.ljust(w) if i < text_columns else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(line, widths))).rstrip()
-
-    return "\n".join([fmt(columns), "  ".join("-" * w for w in widths)] + [fmt(line) for line in rows[1:]])
-
-
 def apertium_ratios(report: Report) -> list[str]:
     def find(workload, system):
         return next((r.run for r in report.rows if (r.workload, r.system) == (workload, system) and r.run), None)
@@ -1008,10 +841,9 @@ def neural_lines(report: Report) -> list[str]:
 
 
 def machine_lines(args, report: Report, start_load: float) -> list[str]:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), "unknown CPU")
+    cpu = cpu_model()
     binary = args.cogway_bin
-    kind = "DEBUG build: not representative" if "/debug/" in str(binary) else "release build"
+    kind = build_kind(binary)
     lines = [
         f"machine: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({cpu}), load average at the start "
         f"{start_load:.2f}",
@@ -1034,15 +866,6 @@ def machine_lines(args, report: Report, start_load: float) -> list[str]:
         if system in report.samples:
             lines.append(f"{system} on {ENGLISH[0]!r}: {report.samples[system]!r}")
     return lines
-
-
-def load_notes(start: float) -> list[str]:
-    """A warning when something besides the benchmark was using the CPU when it started (the load
-    average during the runs is mostly the benchmark's own: 8 clients, 13 Apertium processes per
-    pipeline; each progress line shows it)."""
-    if start > 0.75:
-        return [f"the 1-minute load average was {start:.2f} at the start: something else was using the CPU"]
-    return []
 
 
 def render(args, report: Report, start_load: float, markdown: bool) -> str:
@@ -1079,9 +902,7 @@ def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "worker" and sys.argv[2] == "ct2":
         worker_ct2(sys.argv[3:])
         return 0
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap = arg_parser(__doc__)
     ap.add_argument("--markdown", type=Path, help="also write the results as markdown to this file")
     ap.add_argument("--only", choices=["apertium", "neural"], help="run one half only")
     ap.add_argument("--threads", type=int, default=DEFAULT_THREADS,
@@ -1095,9 +916,7 @@ def main() -> int:
     ap.add_argument("--neural-batch", type=int, default=NEURAL_BATCH, help="sentences (elements) per request")
     ap.add_argument("--neural-rounds", type=int, default=NEURAL_ROUNDS,
                     help=f"timed passes over the {len(CHINESE)} sentences")
-    default_bin = Path(os.environ.get("COGWAY_BIN") or TARGET / "release" / "cogway")
-    ap.add_argument("--cogway-bin", type=Path, default=default_bin,
-                    help="the gateway binary (default $COGWAY_BIN, else $CARGO_TARGET_DIR/release/cogway)")
+    add_cogway_bin(ap)
     args = ap.parse_args()
     numbers = [args.threads, args.short_clients, args.long_clients, args.long_requests, args.neural_clients,
                args.neural_batch, args.neural_rounds, args.long_chars]
@@ -1128,6 +947,8 @@ def main() -> int:
     if args.only != "apertium":
         run_python_ct2(args, report, python, python_missing)
 
+    # Only the load average at the start: the one during the runs is mostly the benchmark's own (8
+    # clients, 13 Apertium processes per pipeline; each progress line shows it).
     report.notes += load_notes(start_load)
     report.notes.append(f"the whole benchmark took {time.monotonic() - started:.0f} s")
     print()
