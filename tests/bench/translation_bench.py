@@ -569,22 +569,24 @@ def measure(report: Report, workload: str, system: str, fn):
 
 
 def run_gateway_apertium(args, gateway: Gateway, report: Report):
+    run_workloads(args, report, GATEWAY, lambda: GatewayOp(gateway, "en", "es", chars))
+
+
+def run_workloads(args, report: Report, system: str, make_op):
+    """The short and long Apertium workloads for one system, each after its discarded warm-up."""
     short_inputs = [[s] for s in ENGLISH]
     long_inputs = [[long_text(args.long_chars)]]
 
-    def op():
-        return GatewayOp(gateway, "en", "es", chars)
-
     def short():
-        drive(op, short_inputs, args.short_clients, seconds=SHORT_WARMUP_SECS)  # warm-up, discarded
-        return drive(op, short_inputs, args.short_clients, seconds=args.short_secs)
+        drive(make_op, short_inputs, args.short_clients, seconds=SHORT_WARMUP_SECS)  # warm-up, discarded
+        return drive(make_op, short_inputs, args.short_clients, seconds=args.short_secs)
 
     def long():
-        drive(op, long_inputs, args.long_clients, count=args.long_clients)  # one each, discarded
-        return drive(op, long_inputs, args.long_clients, count=args.long_clients * args.long_requests)
+        drive(make_op, long_inputs, args.long_clients, count=args.long_clients)  # one each, discarded
+        return drive(make_op, long_inputs, args.long_clients, count=args.long_clients * args.long_requests)
 
-    measure(report, "short", GATEWAY, short)
-    measure(report, "long", GATEWAY, long)
+    measure(report, "short", system, short)
+    measure(report, "long", system, long)
 
 
 def run_cli(args, report: Report):
@@ -598,19 +600,7 @@ def run_cli(args, report: Report):
         for workload in ("short", "long"):
             report.rows.append(Row(workload, CLI, skipped=str(e)))
         return
-    short_inputs = [[s] for s in ENGLISH]
-    long_inputs = [[long_text(args.long_chars)]]
-
-    def short():
-        drive(cli_op, short_inputs, args.short_clients, seconds=SHORT_WARMUP_SECS)  # warm-up, discarded
-        return drive(cli_op, short_inputs, args.short_clients, seconds=args.short_secs)
-
-    def long():
-        drive(cli_op, long_inputs, args.long_clients, count=args.long_clients)  # one each, discarded
-        return drive(cli_op, long_inputs, args.long_clients, count=args.long_clients * args.long_requests)
-
-    measure(report, "short", CLI, short)
-    measure(report, "long", CLI, long)
+    run_workloads(args, report, CLI, cli_op)
 
 
 def run_gateway_neural(args, gateway: Gateway, report: Report):
