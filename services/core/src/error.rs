@@ -25,6 +25,14 @@ pub enum Code {
     UnsupportedLanguageCode,
     /// The audio in the request could not be decoded (not audio, corrupt, unsupported codec, empty).
     InvalidAudio,
+    /// The image could not be decoded (not an image, corrupt, truncated, unsupported format).
+    InvalidImageFormat,
+    /// The image is empty, too large (bytes) or its dimensions are out of range.
+    InvalidImageSize,
+    /// An image URL that is malformed, not allowed or could not be fetched.
+    InvalidImageUrl,
+    /// A visual feature this server has no model for (captions) or does not know.
+    NotSupportedVisualFeature,
     /// The `kind` of analysis is not supported.
     UnsupportedTask,
     /// The api-version is missing or not supported.
@@ -68,6 +76,10 @@ impl Code {
             | Code::UnsupportedLanguageCode
             | Code::UnsupportedTask
             | Code::InvalidAudio
+            | Code::InvalidImageFormat
+            | Code::InvalidImageSize
+            | Code::InvalidImageUrl
+            | Code::NotSupportedVisualFeature
             | Code::InvalidApiVersion => 400,
             Code::Unauthorized => 401,
             Code::Forbidden => 403,
@@ -94,6 +106,10 @@ impl Code {
             Code::UnsupportedLanguageCode => ("InvalidArgument", Some("UnsupportedLanguageCode")),
             Code::UnsupportedTask => ("InvalidRequest", Some("UnsupportedTask")),
             Code::InvalidAudio => ("InvalidRequest", Some("InvalidAudioFormat")),
+            Code::InvalidImageFormat => ("InvalidRequest", Some("InvalidImageFormat")),
+            Code::InvalidImageSize => ("InvalidRequest", Some("InvalidImageSize")),
+            Code::InvalidImageUrl => ("InvalidRequest", Some("InvalidImageUrl")),
+            Code::NotSupportedVisualFeature => ("InvalidRequest", Some("NotSupportedVisualFeature")),
             Code::InvalidApiVersion => ("InvalidRequest", Some("InvalidApiVersion")),
             Code::Unauthorized => ("401", None),
             Code::Forbidden => ("403", None),

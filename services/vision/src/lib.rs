@@ -1,0 +1,9 @@
+//! Cogway's Vision service: what is in an image (tags, objects, people, faces), the text in it
+//! (OCR), where to crop it, and image classifiers trained on the user's own pictures.
+//!
+//! Every model runs on its own worker thread with a bounded queue (see `cogway_core::worker`);
+//! this crate knows nothing of HTTP.
+
+pub mod geometry;
+pub mod image_input;
+pub mod ocr;
