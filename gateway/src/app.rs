@@ -11,6 +11,7 @@ use anyhow::Context;
 use cogway_language::{LanguageConfig, LanguageService};
 use cogway_speech::{SpeechConfig, SpeechService};
 use cogway_translation::{TranslationConfig, TranslationService};
+use cogway_vision::{VisionConfig, VisionService};
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -27,7 +28,7 @@ use crate::routes;
 use crate::settings::Settings;
 
 /// The services a key can be scoped to.
-pub const SERVICES: &[&str] = &["language", "speech", "translation"];
+pub const SERVICES: &[&str] = &["language", "speech", "translation", "vision"];
 
 /// How often usage counts are written to the database.
 const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -48,6 +49,8 @@ pub struct AppState {
     pub speech: Arc<OnceLock<Arc<SpeechService>>>,
     /// Set once the Translation engines have loaded.
     pub translation: Arc<OnceLock<Arc<TranslationService>>>,
+    /// Set once the Vision models have loaded.
+    pub vision: Arc<OnceLock<Arc<VisionService>>>,
     /// Compiled glossaries by name (filled from the database on first use).
     pub glossaries: routes::translator::glossaries::GlossaryCache,
 }
@@ -64,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(routes::language::configure)
         .configure(routes::speech::configure)
         .configure(routes::translator::configure)
+        .configure(routes::vision::configure)
         .service(web::redirect("/swagger", "/swagger/"))
         .service(SwaggerUi::new("/swagger/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
         .default_service(web::to(not_found));
@@ -92,6 +96,7 @@ impl Application {
             language: Arc::new(OnceLock::new()),
             speech: Arc::new(OnceLock::new()),
             translation: Arc::new(OnceLock::new()),
+            vision: Arc::new(OnceLock::new()),
             glossaries: Default::default(),
             keys,
             db,
@@ -106,8 +111,12 @@ impl Application {
         if state.settings.services.translation {
             load_translation(&state);
         }
+        if state.settings.services.vision {
+            load_vision(&state);
+        }
         actix_web::rt::spawn(routes::language::jobs::resume(state.clone().into_inner()));
         actix_web::rt::spawn(routes::speech::batch::resume(state.clone().into_inner()));
+        actix_web::rt::spawn(routes::vision::read::resume(state.clone().into_inner()));
 
         let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
             .with_context(|| format!("binding {}:{}", state.settings.server.host, state.settings.server.port))?;
@@ -230,6 +239,29 @@ fn load_translation(state: &web::Data<AppState>) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the translation loader");
+    }
+}
+
+/// Loads the Vision models in the background.
+fn load_vision(state: &web::Data<AppState>) {
+    let m = &state.settings.models;
+    let v = &state.settings.vision;
+    let config = VisionConfig {
+        models_dir: m.dir.clone(),
+        onnxruntime: m.onnxruntime_path(),
+        threads: m.threads,
+        queue_capacity: v.queue_capacity,
+        max_batch: v.max_batch,
+    };
+    let slot = state.vision.clone();
+    let spawned = std::thread::Builder::new().name("load-vision".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        let service = VisionService::load(&config);
+        let _ = slot.set(service);
+        tracing::info!(seconds = started.elapsed().as_secs_f32(), "vision models loaded");
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the vision model loader");
     }
 }
 

@@ -33,6 +33,8 @@ pub struct KeyInfo {
     /// Named as in the create request.
     #[serde(rename = "audioSecondsPerHour")]
     pub audio_secs_per_hour: Option<u64>,
+    /// Images analysed per hour (Vision).
+    pub images_per_hour: Option<u64>,
     pub is_admin: bool,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
@@ -52,6 +54,7 @@ pub struct NewKey {
     pub rps: Option<u32>,
     pub chars_per_hour: Option<u64>,
     pub audio_secs_per_hour: Option<u64>,
+    pub images_per_hour: Option<u64>,
     pub is_admin: bool,
 }
 
@@ -64,6 +67,7 @@ struct KeyRow {
     rps: Option<i64>,
     chars_per_hour: Option<i64>,
     audio_secs_per_hour: Option<i64>,
+    images_per_hour: Option<i64>,
     is_admin: bool,
     created_at: i64,
     revoked_at: Option<i64>,
@@ -78,6 +82,7 @@ impl From<KeyRow> for KeyInfo {
             rps: r.rps.and_then(|v| u32::try_from(v).ok()),
             chars_per_hour: r.chars_per_hour.and_then(|v| u64::try_from(v).ok()),
             audio_secs_per_hour: r.audio_secs_per_hour.and_then(|v| u64::try_from(v).ok()),
+            images_per_hour: r.images_per_hour.and_then(|v| u64::try_from(v).ok()),
             is_admin: r.is_admin,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
@@ -135,7 +140,7 @@ impl KeyStore {
         let created_at = now();
         sqlx::query(
             "INSERT INTO api_keys (id, lookup_prefix, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, \
-             is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             images_per_hour, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(key.chars().take(8).collect::<String>())
@@ -145,6 +150,7 @@ impl KeyStore {
         .bind(new.rps.map(i64::from))
         .bind(new.chars_per_hour.and_then(|v| i64::try_from(v).ok()))
         .bind(new.audio_secs_per_hour.and_then(|v| i64::try_from(v).ok()))
+        .bind(new.images_per_hour.and_then(|v| i64::try_from(v).ok()))
         .bind(new.is_admin)
         .bind(created_at)
         .execute(&self.db)
@@ -157,6 +163,7 @@ impl KeyStore {
             rps: new.rps,
             chars_per_hour: new.chars_per_hour,
             audio_secs_per_hour: new.audio_secs_per_hour,
+            images_per_hour: new.images_per_hour,
             is_admin: new.is_admin,
             created_at,
             revoked_at: None,
@@ -173,7 +180,7 @@ impl KeyStore {
         }
         let prefix: String = key.chars().take(8).collect();
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, is_admin, created_at, revoked_at \
+            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, images_per_hour, is_admin, created_at, revoked_at \
              FROM api_keys WHERE lookup_prefix = ? AND revoked_at IS NULL",
         )
         .bind(&prefix)
@@ -197,7 +204,7 @@ impl KeyStore {
     /// The live key with public id `id` (for tokens, which carry the id, not the key).
     pub async fn by_id(&self, id: &str) -> Result<Option<KeyInfo>, ServiceError> {
         let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, is_admin, created_at, revoked_at \
+            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, images_per_hour, is_admin, created_at, revoked_at \
              FROM api_keys WHERE id = ? AND revoked_at IS NULL",
         )
         .bind(id)
@@ -209,7 +216,7 @@ impl KeyStore {
 
     pub async fn list(&self) -> Result<Vec<KeyInfo>, ServiceError> {
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, is_admin, created_at, revoked_at \
+            "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, images_per_hour, is_admin, created_at, revoked_at \
              FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.db)

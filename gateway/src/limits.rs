@@ -64,6 +64,33 @@ struct Pending {
     requests: u64,
     characters: u64,
     audio_ms: u64,
+    images: u64,
+}
+
+/// What an hourly quota counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Counter {
+    Characters,
+    AudioMs,
+    Images,
+}
+
+impl Counter {
+    fn sum_sql(self) -> &'static str {
+        match self {
+            Counter::Characters => "SELECT COALESCE(SUM(characters), 0) FROM usage WHERE key_id = ? AND hour = ?",
+            Counter::AudioMs => "SELECT COALESCE(SUM(audio_ms), 0) FROM usage WHERE key_id = ? AND hour = ?",
+            Counter::Images => "SELECT COALESCE(SUM(images), 0) FROM usage WHERE key_id = ? AND hour = ?",
+        }
+    }
+
+    fn add_to(self, pending: &mut Pending, amount: u64) {
+        match self {
+            Counter::Characters => pending.characters += amount,
+            Counter::AudioMs => pending.audio_ms += amount,
+            Counter::Images => pending.images += amount,
+        }
+    }
 }
 
 /// One row of the usage report.
@@ -77,92 +104,111 @@ pub struct UsageRow {
     pub characters: i64,
     /// Seconds of audio recognized.
     pub audio_seconds: f64,
+    /// Images analysed.
+    pub images: i64,
 }
 
 pub struct Usage {
     db: Db,
     /// (key id, service, hour) -> counts not yet written.
     pending: DashMap<(String, String, i64), Pending>,
-    /// key id -> (hour, characters used in that hour), for the quota check.
-    hourly: DashMap<String, (i64, u64)>,
-    /// key id -> (hour, milliseconds of audio used in that hour), for the audio quota check.
-    hourly_audio: DashMap<String, (i64, u64)>,
+    /// (key id, counter) -> (hour, amount used in that hour), for the quota checks.
+    hourly: DashMap<(String, Counter), (i64, u64)>,
 }
 
 impl Usage {
     pub fn new(db: Db) -> Self {
-        Self { db, pending: DashMap::new(), hourly: DashMap::new(), hourly_audio: DashMap::new() }
+        Self { db, pending: DashMap::new(), hourly: DashMap::new() }
     }
 
-    /// This hour's use of one counter (`characters` or `audio_ms`) by a key: the cached value, or
-    /// what the database holds (other processes and earlier runs count too).
-    async fn used_this_hour(&self, cache: &DashMap<String, (i64, u64)>, column: &str, key_id: &str) -> u64 {
+    /// This hour's use of one counter by a key: the cached value, or what the database holds
+    /// (other processes and earlier runs count too).
+    async fn used_this_hour(&self, counter: Counter, key_id: &str) -> u64 {
         let hour = current_hour();
-        if let Some(entry) = cache.get(key_id)
+        let cache_key = (key_id.to_string(), counter);
+        if let Some(entry) = self.hourly.get(&cache_key)
             && entry.0 == hour
         {
             return entry.1;
         }
-        let sql = match column {
-            "audio_ms" => "SELECT COALESCE(SUM(audio_ms), 0) FROM usage WHERE key_id = ? AND hour = ?",
-            _ => "SELECT COALESCE(SUM(characters), 0) FROM usage WHERE key_id = ? AND hour = ?",
-        };
-        let stored: i64 = sqlx::query_scalar(sql).bind(key_id).bind(hour).fetch_one(&self.db).await.unwrap_or(0);
+        let stored: i64 =
+            sqlx::query_scalar(counter.sum_sql()).bind(key_id).bind(hour).fetch_one(&self.db).await.unwrap_or(0);
         let used = u64::try_from(stored).unwrap_or(0);
-        cache.insert(key_id.to_string(), (hour, used));
+        self.hourly.insert(cache_key, (hour, used));
         used
+    }
+
+    /// Charges one request of `amount` on `counter` to the key, refusing it (429 + Retry-After
+    /// until the next hour) when that would pass `quota`; `refusal(quota, used, retry_secs)` words
+    /// the message.
+    async fn charge_counter(
+        &self,
+        key: &KeyInfo,
+        service: &str,
+        counter: Counter,
+        amount: u64,
+        quota: Option<u64>,
+        refusal: impl Fn(u64, u64, i64) -> String,
+    ) -> Result<(), ServiceError> {
+        let hour = current_hour();
+        if let Some(quota) = quota {
+            let used = self.used_this_hour(counter, &key.id).await;
+            if used + amount > quota {
+                let retry = (hour + 1) * 3600 - now();
+                return Err(ServiceError::new(Code::QuotaExceeded, refusal(quota, used, retry))
+                    .with_retry_after(u64::try_from(retry).unwrap_or(1)));
+            }
+        }
+        let mut total = self.hourly.entry((key.id.clone(), counter)).or_insert((hour, 0));
+        if total.0 != hour {
+            *total = (hour, 0);
+        }
+        total.1 += amount;
+        drop(total);
+        let mut pending = self.pending.entry((key.id.clone(), service.to_string(), hour)).or_default();
+        pending.requests += 1;
+        counter.add_to(&mut pending, amount);
+        Ok(())
     }
 
     /// Charges one request of `characters` to the key, refusing it (429 + Retry-After until the next
     /// hour) when the key's hourly character quota would be exceeded.
     pub async fn charge(&self, key: &KeyInfo, service: &str, characters: u64) -> Result<(), ServiceError> {
-        let hour = current_hour();
-        if let Some(quota) = key.chars_per_hour {
-            let used = self.used_this_hour(&self.hourly, "characters", &key.id).await;
-            if used + characters > quota {
-                let retry = (hour + 1) * 3600 - now();
-                return Err(ServiceError::new(
-                    Code::QuotaExceeded,
-                    format!(
-                        "Out of call volume quota: this key may use {quota} characters per hour and has used \
-                         {used}. Quota will be replenished in {retry} seconds."
-                    ),
-                )
-                .with_retry_after(u64::try_from(retry).unwrap_or(1)));
-            }
-        }
-        add_this_hour(&self.hourly, &key.id, hour, characters);
-        let mut pending = self.pending.entry((key.id.clone(), service.to_string(), hour)).or_default();
-        pending.requests += 1;
-        pending.characters += characters;
-        Ok(())
+        self.charge_counter(key, service, Counter::Characters, characters, key.chars_per_hour, |quota, used, retry| {
+            format!(
+                "Out of call volume quota: this key may use {quota} characters per hour and has used \
+                 {used}. Quota will be replenished in {retry} seconds."
+            )
+        })
+        .await
     }
 
     /// Charges `seconds` of audio to the key, refusing it (429 + Retry-After until the next hour)
     /// when the key's hourly audio quota would be exceeded.
     pub async fn charge_audio(&self, key: &KeyInfo, service: &str, seconds: f64) -> Result<(), ServiceError> {
-        let hour = current_hour();
         let ms = (seconds.max(0.0) * 1000.0).ceil() as u64;
-        if let Some(quota) = key.audio_secs_per_hour {
-            let used = self.used_this_hour(&self.hourly_audio, "audio_ms", &key.id).await;
-            if used + ms > quota * 1000 {
-                let retry = (hour + 1) * 3600 - now();
-                return Err(ServiceError::new(
-                    Code::QuotaExceeded,
-                    format!(
-                        "Out of audio quota: this key may use {quota} seconds of audio per hour and has used {:.1}; \
-                         this request has {seconds:.1}. Quota will be replenished in {retry} seconds.",
-                        used as f64 / 1000.0
-                    ),
-                )
-                .with_retry_after(u64::try_from(retry).unwrap_or(1)));
-            }
-        }
-        add_this_hour(&self.hourly_audio, &key.id, hour, ms);
-        let mut pending = self.pending.entry((key.id.clone(), service.to_string(), hour)).or_default();
-        pending.requests += 1;
-        pending.audio_ms += ms;
-        Ok(())
+        let quota_ms = key.audio_secs_per_hour.map(|q| q.saturating_mul(1000));
+        self.charge_counter(key, service, Counter::AudioMs, ms, quota_ms, |quota, used, retry| {
+            format!(
+                "Out of audio quota: this key may use {} seconds of audio per hour and has used {:.1}; \
+                 this request has {seconds:.1}. Quota will be replenished in {retry} seconds.",
+                quota / 1000,
+                used as f64 / 1000.0
+            )
+        })
+        .await
+    }
+
+    /// Charges `images` analysed images to the key, refusing them (429 + Retry-After until the
+    /// next hour) when the key's hourly image quota would be exceeded.
+    pub async fn charge_images(&self, key: &KeyInfo, service: &str, images: u64) -> Result<(), ServiceError> {
+        self.charge_counter(key, service, Counter::Images, images, key.images_per_hour, |quota, used, retry| {
+            format!(
+                "Out of call volume quota: this key may analyse {quota} images per hour and has used {used}. \
+                 Quota will be replenished in {retry} seconds."
+            )
+        })
+        .await
     }
 
     /// Writes the pending counts to the database.
@@ -173,10 +219,10 @@ impl Usage {
                 continue;
             };
             let result = sqlx::query(
-                "INSERT INTO usage (key_id, service, hour, requests, characters, audio_ms) VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (key_id, service, hour) DO UPDATE SET \
+                "INSERT INTO usage (key_id, service, hour, requests, characters, audio_ms, images) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, service, hour) DO UPDATE SET \
                  requests = requests + excluded.requests, characters = characters + excluded.characters, \
-                 audio_ms = audio_ms + excluded.audio_ms",
+                 audio_ms = audio_ms + excluded.audio_ms, images = images + excluded.images",
             )
             .bind(&k.0)
             .bind(&k.1)
@@ -184,6 +230,7 @@ impl Usage {
             .bind(i64::try_from(p.requests).unwrap_or(i64::MAX))
             .bind(i64::try_from(p.characters).unwrap_or(i64::MAX))
             .bind(i64::try_from(p.audio_ms).unwrap_or(i64::MAX))
+            .bind(i64::try_from(p.images).unwrap_or(i64::MAX))
             .execute(&self.db)
             .await;
             if let Err(e) = result {
@@ -192,6 +239,7 @@ impl Usage {
                 again.requests += p.requests;
                 again.characters += p.characters;
                 again.audio_ms += p.audio_ms;
+                again.images += p.images;
             }
         }
     }
@@ -200,7 +248,7 @@ impl Usage {
     pub async fn report(&self, key_id: &str) -> Result<Vec<UsageRow>, ServiceError> {
         self.flush().await;
         sqlx::query_as(
-            "SELECT service, hour * 3600 AS hour_start, requests, characters, audio_ms / 1000.0 AS audio_seconds FROM usage \
+            "SELECT service, hour * 3600 AS hour_start, requests, characters, audio_ms / 1000.0 AS audio_seconds, images FROM usage \
              WHERE key_id = ? ORDER BY hour DESC, service LIMIT 1000",
         )
         .bind(key_id)
@@ -208,12 +256,4 @@ impl Usage {
         .await
         .map_err(|e| ServiceError::internal(format!("database: {e}")))
     }
-}
-
-fn add_this_hour(cache: &DashMap<String, (i64, u64)>, key_id: &str, hour: i64, amount: u64) {
-    let mut total = cache.entry(key_id.to_string()).or_insert((hour, 0));
-    if total.0 != hour {
-        *total = (hour, 0);
-    }
-    total.1 += amount;
 }

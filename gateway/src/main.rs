@@ -64,6 +64,9 @@ enum KeysCommand {
         /// Seconds of audio per hour (speech recognition).
         #[arg(long)]
         audio_seconds_per_hour: Option<u64>,
+        /// Images analysed per hour (vision).
+        #[arg(long)]
+        images_per_hour: Option<u64>,
         /// Make it an admin key.
         #[arg(long)]
         admin: bool,
@@ -115,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
 async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
     let store = KeyStore::new(db::connect(&settings.database.url).await?);
     match command {
-        KeysCommand::Create { name, services, rps, chars_per_hour, audio_seconds_per_hour, admin } => {
+        KeysCommand::Create { name, services, rps, chars_per_hour, audio_seconds_per_hour, images_per_hour, admin } => {
             validate_services(&services, SERVICES)?;
             anyhow::ensure!(rps != Some(0), "--rps must be at least 1");
             let (key, info) = store
@@ -125,6 +128,7 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
                     rps,
                     chars_per_hour,
                     audio_secs_per_hour: audio_seconds_per_hour,
+                    images_per_hour,
                     is_admin: admin,
                 })
                 .await?;
@@ -133,18 +137,19 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         KeysCommand::List => {
             println!(
-                "{:<14} {:<20} {:<16} {:>6} {:>14} {:>14} {:<6} {:<8}",
-                "ID", "NAME", "SERVICES", "RPS", "CHARS/HOUR", "AUDIO S/HOUR", "ADMIN", "STATE"
+                "{:<14} {:<20} {:<16} {:>6} {:>14} {:>14} {:>12} {:<6} {:<8}",
+                "ID", "NAME", "SERVICES", "RPS", "CHARS/HOUR", "AUDIO S/HOUR", "IMAGES/HOUR", "ADMIN", "STATE"
             );
             for k in store.list().await? {
                 println!(
-                    "{:<14} {:<20} {:<16} {:>6} {:>14} {:>14} {:<6} {:<8}",
+                    "{:<14} {:<20} {:<16} {:>6} {:>14} {:>14} {:>12} {:<6} {:<8}",
                     k.id,
                     k.name,
                     k.services.join(","),
                     k.rps.map_or("default".into(), |r| r.to_string()),
                     k.chars_per_hour.map_or("unlimited".into(), |c| c.to_string()),
                     k.audio_secs_per_hour.map_or("unlimited".into(), |c| c.to_string()),
+                    k.images_per_hour.map_or("unlimited".into(), |c| c.to_string()),
                     k.is_admin,
                     if k.revoked_at.is_some() { "revoked" } else { "live" }
                 );

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub shed: IntCounterVec,
     /// Seconds of audio recognized (`kind="recognized"`) and synthesized (`kind="synthesized"`).
     pub audio_seconds: CounterVec,
+    /// Images analysed by the Vision service, by feature (`tags`, `objects`, `read`, `faces`, ...).
+    pub vision_images: IntCounterVec,
     queue_depth: IntGaugeVec,
     queue_rejected: IntGaugeVec,
     batches: IntGaugeVec,
@@ -36,6 +38,8 @@ impl Metrics {
         )?;
         let audio_seconds =
             CounterVec::new(Opts::new("audio_seconds_total", "Seconds of audio recognized or synthesized"), &["kind"])?;
+        let vision_images =
+            IntCounterVec::new(Opts::new("vision_images_total", "Images analysed, by visual feature"), &["feature"])?;
         let queue_depth = IntGaugeVec::new(
             Opts::new("model_queue_depth", "Inputs waiting in or running on a model worker"),
             &["model"],
@@ -50,10 +54,22 @@ impl Metrics {
         registry.register(Box::new(inflight.clone()))?;
         registry.register(Box::new(shed.clone()))?;
         registry.register(Box::new(audio_seconds.clone()))?;
+        registry.register(Box::new(vision_images.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_rejected.clone()))?;
         registry.register(Box::new(batches.clone()))?;
-        Ok(Self { registry, requests, latency, inflight, shed, audio_seconds, queue_depth, queue_rejected, batches })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            inflight,
+            shed,
+            audio_seconds,
+            vision_images,
+            queue_depth,
+            queue_rejected,
+            batches,
+        })
     }
 
     /// Publishes a model worker's counters (called at scrape time).
@@ -82,6 +98,7 @@ pub fn service_of(path: &str) -> &'static str {
         "speech" | "cognitiveservices" | "speechtotext" => "speech",
         "translate" | "detect" | "breaksentence" | "transliterate" | "dictionary" | "languages" | "translator"
         | "libretranslate" => "translation",
+        "computervision" | "vision" | "face" | "customvision" => "vision",
         "admin" => "admin",
         "sts" => "sts",
         _ => "system",
@@ -100,6 +117,9 @@ mod tests {
         assert_eq!(service_of("/languages"), "translation");
         assert_eq!(service_of("/translator/text/v3.0/translate"), "translation");
         assert_eq!(service_of("/libretranslate/translate"), "translation");
+        assert_eq!(service_of("/computervision/imageanalysis:analyze"), "vision");
+        assert_eq!(service_of("/vision/v3.2/read/analyze"), "vision");
+        assert_eq!(service_of("/face/v1.0/detect"), "vision");
         assert_eq!(service_of("/ready"), "system");
     }
 }

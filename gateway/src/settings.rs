@@ -17,6 +17,7 @@ pub struct Settings {
     pub services: ServicesSettings,
     pub speech: SpeechSettings,
     pub translation: TranslationSettings,
+    pub vision: VisionSettings,
     pub log: LogSettings,
 }
 
@@ -96,6 +97,7 @@ pub struct ServicesSettings {
     pub language: bool,
     pub speech: bool,
     pub translation: bool,
+    pub vision: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -209,6 +211,34 @@ impl Default for TranslationSettings {
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
 #[serde(default)]
+pub struct VisionSettings {
+    /// Largest image accepted, in bytes (Azure: 20 MB).
+    pub max_image_bytes: usize,
+    /// Hosts `{"url": ...}` images may be fetched from (`name` or `*.domain`); none by default, so
+    /// the server cannot be made to reach internal addresses. Only http:// is fetched.
+    pub allowed_url_hosts: Vec<String>,
+    /// Time limit of an image URL fetch.
+    pub url_timeout_secs: u64,
+    /// Images each vision model worker queues before answering 503.
+    pub queue_capacity: usize,
+    /// Images a vision model runs together.
+    pub max_batch: usize,
+}
+
+impl Default for VisionSettings {
+    fn default() -> Self {
+        Self {
+            max_image_bytes: 20 * 1024 * 1024,
+            allowed_url_hosts: Vec::new(),
+            url_timeout_secs: 10,
+            queue_capacity: 32,
+            max_batch: 8,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
 pub struct LogSettings {
     /// `text` or `json`.
     pub format: String,
@@ -245,6 +275,7 @@ impl Default for Settings {
             services: ServicesSettings::default(),
             speech: SpeechSettings::default(),
             translation: TranslationSettings::default(),
+            vision: VisionSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -284,7 +315,7 @@ impl Default for LimitSettings {
 
 impl Default for ServicesSettings {
     fn default() -> Self {
-        Self { language: true, speech: true, translation: true }
+        Self { language: true, speech: true, translation: true, vision: true }
     }
 }
 
@@ -365,6 +396,8 @@ impl Settings {
         anyhow::ensure!(self.models.queue_capacity > 0, "models.queue_capacity must be at least 1");
         anyhow::ensure!(self.auth.token_ttl_secs > 0, "auth.token_ttl_secs must be at least 1");
         anyhow::ensure!(self.limits.default_rps > 0, "limits.default_rps must be at least 1");
+        anyhow::ensure!(self.vision.queue_capacity > 0, "vision.queue_capacity must be at least 1");
+        anyhow::ensure!(self.vision.max_image_bytes > 0, "vision.max_image_bytes must be at least 1");
         if let Some(key) = &self.auth.admin_key {
             anyhow::ensure!(key.len() >= 16, "auth.admin_key must be at least 16 characters");
         }

@@ -27,6 +27,9 @@ pub struct CreateKeyRequest {
     /// Seconds of audio per hour for speech recognition (default: unlimited).
     #[serde(default)]
     pub audio_seconds_per_hour: Option<u64>,
+    /// Images analysed per hour by the Vision routes (default: unlimited).
+    #[serde(default)]
+    pub images_per_hour: Option<u64>,
     #[serde(default)]
     pub admin: bool,
 }
@@ -60,6 +63,7 @@ pub async fn create_key(
         rps: body.rps,
         chars_per_hour: body.chars_per_hour,
         audio_secs_per_hour: body.audio_seconds_per_hour,
+        images_per_hour: body.images_per_hour,
         is_admin: body.admin,
     };
     let (key, info) = state.keys.create(&new).await?;

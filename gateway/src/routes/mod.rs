@@ -7,3 +7,4 @@ pub mod speech;
 pub mod sts;
 pub mod system;
 pub mod translator;
+pub mod vision;

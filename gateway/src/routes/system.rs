@@ -52,6 +52,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         let models = state.translation.get().map(|service| service.status());
         services.push(service_readiness("translation", models));
     }
+    if state.settings.services.vision {
+        let models = state.vision.get().map(|service| service.models());
+        services.push(service_readiness("vision", models));
+    }
     let ready = services.iter().all(|s| s.ready);
     let body = Readiness { ready, services };
     if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
@@ -95,6 +99,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
     if let Some(translation) = state.translation.get() {
         translation.each_worker(&mut |name, stats| state.metrics.set_worker(name, stats));
+    }
+    if let Some(vision) = state.vision.get() {
+        vision.each_worker(&mut |name, stats| state.metrics.set_worker(name, stats));
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

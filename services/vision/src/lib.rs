@@ -7,3 +7,6 @@
 pub mod geometry;
 pub mod image_input;
 pub mod ocr;
+pub mod service;
+
+pub use service::{VisionConfig, VisionService};

@@ -1,0 +1,189 @@
+//! Image Analysis 4.0: `POST /computervision/imageanalysis:analyze?api-version=..&features=..`.
+//!
+//! Features run concurrently on their model workers; the answer has one `<feature>Result` per
+//! feature asked for. Captions and dense captions need a captioning model, which no package
+//! registry offers: asking for them is a 400 `NotSupportedVisualFeature`, never a made-up caption.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::Code;
+use cogway_vision::ocr::layout::TextLine;
+use serde_json::{Value, json};
+
+use super::image_body::read_image;
+use super::vision_service;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::speech::{query_pairs, query_param};
+
+/// The api-versions the route answers (2023-10-01 is what the 1.0.0 SDKs send).
+pub const API_VERSIONS: &[&str] = &["2023-10-01", "2024-02-01"];
+/// The `modelVersion` reported.
+const MODEL_VERSION: &str = "2023-10-01";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    Tags,
+    Objects,
+    Read,
+    People,
+    SmartCrops,
+}
+
+impl Feature {
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Tags => "tags",
+            Feature::Objects => "objects",
+            Feature::Read => "read",
+            Feature::People => "people",
+            Feature::SmartCrops => "smartCrops",
+        }
+    }
+}
+
+fn not_supported(message: String) -> ApiError {
+    ApiError::new(Code::NotSupportedVisualFeature, message)
+}
+
+/// The `features` list: comma-separated, case-insensitive, each at most once.
+pub fn parse_features(list: &str) -> ApiResult<Vec<Feature>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let feature = match name.to_ascii_lowercase().as_str() {
+            "tags" => Feature::Tags,
+            "objects" => Feature::Objects,
+            "read" => Feature::Read,
+            "people" => Feature::People,
+            "smartcrops" => Feature::SmartCrops,
+            "caption" | "densecaptions" => {
+                return Err(not_supported(format!(
+                    "The visual feature {name:?} is not supported by this server: no captioning model is installed. \
+                     Supported features: tags, objects, read, people, smartCrops."
+                )));
+            }
+            _ => {
+                return Err(not_supported(format!(
+                    "The visual feature {name:?} is not known. Supported features: tags, objects, read, people, smartCrops."
+                )));
+            }
+        };
+        if !out.contains(&feature) {
+            out.push(feature);
+        }
+    }
+    Ok(out)
+}
+
+fn check_api_version(query: &[(String, String)]) -> ApiResult<()> {
+    match query_param(query, "api-version") {
+        Some(v) if API_VERSIONS.contains(&v) => Ok(()),
+        Some(v) => Err(ApiError::new(
+            Code::InvalidApiVersion,
+            format!("The api-version {v:?} is not supported; use one of {}.", API_VERSIONS.join(", ")),
+        )),
+        None => Err(ApiError::new(
+            Code::InvalidApiVersion,
+            format!("The api-version query parameter is required; use one of {}.", API_VERSIONS.join(", ")),
+        )),
+    }
+}
+
+/// Analyse an image.
+#[utoipa::path(post, path = "/computervision/imageanalysis:analyze", tag = "Vision",
+    params(("api-version" = String, Query, description = "2023-10-01 or 2024-02-01"),
+           ("features" = String, Query, description = "comma-separated: tags, objects, read, people, smartCrops (caption and denseCaptions answer 400 NotSupportedVisualFeature)"),
+           ("language" = Option<String>, Query, description = "en (tags and objects are named in English)"),
+           ("smartcrops-aspect-ratios" = Option<String>, Query, description = "comma-separated ratios between 0.75 and 1.8"),
+           ("model-name" = Option<String>, Query, description = "a published custom classifier")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "JPEG, PNG, BMP, GIF, TIFF or WebP up to 20 MB; or JSON {\"url\": ...} from an allowed host"),
+    responses((status = 200, description = "modelVersion, metadata and one <feature>Result per feature"),
+              (status = 400, description = "bad parameters, unsupported feature, or not a valid image"),
+              (status = 429, description = "rate limit or image quota"), (status = 503, description = "busy; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
+pub async fn analyze(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let query = query_pairs(&req);
+    check_api_version(&query)?;
+    let features = parse_features(query_param(&query, "features").unwrap_or(""))?;
+    if features.is_empty() {
+        return Err(ApiError::new(
+            Code::InvalidParameterValue,
+            "The features query parameter must name at least one visual feature, e.g. features=tags,read.",
+        ));
+    }
+    if let Some(language) = query_param(&query, "language")
+        && !language.eq_ignore_ascii_case("en")
+    {
+        return Err(ApiError::new(
+            Code::InvalidParameterValue,
+            format!("The language {language:?} is not supported; tags and objects are named in English (en)."),
+        ));
+    }
+    let service = vision_service(&state)?;
+    let picture = read_image(&state, &caller, &req, payload).await?;
+    let image = std::sync::Arc::new(picture.rgb.clone());
+    let mut body = json!({
+        "modelVersion": MODEL_VERSION,
+        "metadata": { "width": picture.width(), "height": picture.height() },
+    });
+    for feature in &features {
+        match feature {
+            Feature::Read => {
+                let lines = service.read(image.clone()).await?;
+                body["readResult"] = read_result(&lines);
+            }
+            other => {
+                return Err(not_supported(format!("The visual feature {:?} is not available yet.", other.name())));
+            }
+        }
+        state.metrics.vision_images.with_label_values(&[feature.name()]).inc();
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+fn polygon(points: &[cogway_vision::geometry::Point; 4]) -> Value {
+    Value::Array(points.iter().map(|p| json!({ "x": p.x.round() as i64, "y": p.y.round() as i64 })).collect())
+}
+
+fn round3(v: f32) -> f64 {
+    (f64::from(v) * 1000.0).round() / 1000.0
+}
+
+/// `readResult`: one block holding every line, as Image Analysis 4.0 answers for a page.
+pub fn read_result(lines: &[TextLine]) -> Value {
+    if lines.is_empty() {
+        return json!({ "blocks": [] });
+    }
+    json!({
+        "blocks": [{
+            "lines": lines.iter().map(|line| json!({
+                "text": line.text,
+                "boundingPolygon": polygon(&line.polygon),
+                "words": line.words.iter().map(|w| json!({
+                    "text": w.text,
+                    "boundingPolygon": polygon(&w.polygon),
+                    "confidence": round3(w.confidence),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_parsed_case_insensitively_and_captions_refused() {
+        assert_eq!(parse_features("Tags, read,tags").expect("parse"), vec![Feature::Tags, Feature::Read]);
+        assert_eq!(parse_features("smartCrops").expect("parse"), vec![Feature::SmartCrops]);
+        let err = parse_features("tags,caption").unwrap_err();
+        assert_eq!(err.0.code, Code::NotSupportedVisualFeature);
+        assert_eq!(parse_features("colors").unwrap_err().0.code, Code::NotSupportedVisualFeature);
+    }
+}

@@ -1,0 +1,42 @@
+//! The Vision routes: Image Analysis 4.0 (`imageanalysis:analyze`), Read v3.2 (asynchronous OCR),
+//! Face detection and custom image classifiers.
+
+pub mod analyze;
+pub mod image_body;
+pub mod read;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use cogway_core::{Code, ServiceError};
+use cogway_vision::VisionService;
+
+use crate::app::AppState;
+use crate::auth::ServiceName;
+use crate::errors::{ApiError, ApiResult};
+
+pub const SERVICE: &str = "vision";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/computervision")
+            .app_data(ServiceName(SERVICE))
+            .route("/imageanalysis:analyze", web::post().to(analyze::analyze)),
+    )
+    .service(
+        web::scope("/vision/v3.2/read")
+            .app_data(ServiceName(SERVICE))
+            .route("/analyze", web::post().to(read::submit))
+            .route("/analyzeResults/{operationId}", web::get().to(read::result)),
+    );
+}
+
+/// The loaded Vision service, or 503 while it loads, 404 when it is disabled.
+pub fn vision_service(state: &AppState) -> ApiResult<Arc<VisionService>> {
+    if !state.settings.services.vision {
+        return Err(ApiError::new(Code::NotFound, "The Vision service is disabled on this server."));
+    }
+    state.vision.get().cloned().ok_or_else(|| {
+        ApiError(ServiceError::new(Code::ModelNotReady, "The Vision models are still loading.").with_retry_after(5))
+    })
+}

@@ -1,0 +1,178 @@
+//! Computer Vision Read v3.2, the asynchronous OCR API:
+//! `POST /vision/v3.2/read/analyze` -> 202 + `Operation-Location`, then
+//! `GET /vision/v3.2/read/analyzeResults/{operationId}` until `succeeded`.
+//!
+//! The image is stored with the job (`job_blobs`) before the client hears of it, so a job a stop
+//! interrupted runs again at start-up; the image is dropped once the result is stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use cogway_core::{Code, ServiceError};
+use cogway_vision::ocr::layout::{self, TextLine};
+use serde_json::{Value, json};
+
+use super::image_body::{decode, image_bytes};
+use super::{SERVICE, vision_service};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::db::rfc3339;
+use crate::errors::{ApiError, ApiResult};
+use crate::jobs;
+
+const JOB_KIND: &str = "vision-read";
+/// Azure keeps Read results for 48 hours.
+const JOB_TTL_SECS: i64 = 48 * 3600;
+
+/// Submit an image for text extraction.
+#[utoipa::path(post, path = "/vision/v3.2/read/analyze", tag = "Vision",
+    params(("language" = Option<String>, Query, description = "accepted and ignored: the recogniser reads Latin and Chinese scripts together"),
+           ("readingOrder" = Option<String>, Query, description = "basic or natural (both give top-to-bottom, left-to-right)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "JPEG, PNG, BMP, GIF, TIFF or WebP; or JSON {\"url\": ...} from an allowed host"),
+    responses((status = 202, description = "Accepted; poll the Operation-Location header"),
+              (status = 400, description = "not an image, too large or too small"), (status = 429, description = "rate limit or image quota")),
+    security(("key" = []), ("bearer" = [])))]
+pub async fn submit(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    vision_service(&state)?;
+    let bytes = image_bytes(&state, &req, payload).await?;
+    // Decode once now, so a bad image is a 400 here and not a failed job later.
+    let picture = decode(&state, bytes.clone()).await?;
+    state.usage.charge_images(&caller.key, SERVICE, 1).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let input = json!({ "width": picture.width(), "height": picture.height() });
+    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS).await?;
+    sqlx::query("INSERT INTO job_blobs (job_id, content_type, filename, data) VALUES (?, ?, NULL, ?)")
+        .bind(&id)
+        .bind(picture.format)
+        .bind(bytes.as_ref())
+        .execute(&state.db)
+        .await?;
+    spawn(state.clone().into_inner(), id.clone());
+    let info = req.connection_info();
+    let location = format!("{}://{}/vision/v3.2/read/analyzeResults/{id}", info.scheme(), info.host());
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Operation-Location", location))
+        .insert_header(("apim-request-id", id))
+        .finish())
+}
+
+/// The state of a Read operation and, once it succeeded, the text.
+#[utoipa::path(get, path = "/vision/v3.2/read/analyzeResults/{operationId}", tag = "Vision",
+    params(("operationId" = String, Path)),
+    responses((status = 200, description = "status notStarted, running, succeeded or failed; analyzeResult.readResults when succeeded"),
+              (status = 404, description = "no such operation, or it expired (48 h)")),
+    security(("key" = []), ("bearer" = [])))]
+pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    let mut body = json!({
+        "status": row.status,
+        "createdDateTime": rfc3339(row.created_at),
+        "lastUpdatedDateTime": rfc3339(row.updated_at),
+    });
+    if let Some(result) = row.result.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()) {
+        body["analyzeResult"] = result;
+    }
+    if let Some(error) = row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
+        body["analyzeResult"] = json!({ "version": "3.2.0", "errors": [error] });
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Runs a stored Read operation in the background.
+fn spawn(state: Arc<AppState>, id: String) {
+    tokio::spawn(async move {
+        if let Err(e) = run(&state, &id).await {
+            tracing::warn!(job = %id, error = %e, "read operation failed");
+            let code = if e.code.http_status() < 500 { "InvalidImage" } else { "InternalServerError" };
+            jobs::fail(&state.db, &id, code, &e.message).await;
+            let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(&id).execute(&state.db).await;
+        }
+    });
+}
+
+async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
+    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
+    let service = loop {
+        match vision_service(state) {
+            Ok(service) => break service,
+            Err(ApiError(e)) if e.code == Code::ModelNotReady => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(ApiError(e)) => return Err(e),
+        }
+    };
+    if !jobs::claim(&state.db, id).await.map_err(dberr)? {
+        return Ok(());
+    }
+    let data: Vec<u8> = sqlx::query_scalar("SELECT data FROM job_blobs WHERE job_id = ?")
+        .bind(id)
+        .fetch_one(&state.db)
+        .await
+        .map_err(dberr)?;
+    let limits = super::image_body::limits(state);
+    let picture = tokio::task::spawn_blocking(move || cogway_vision::image_input::decode(&data, &limits))
+        .await
+        .map_err(|e| ServiceError::internal(format!("decoding thread failed: {e}")))??;
+    let (width, height) = (picture.width(), picture.height());
+    let image = Arc::new(picture.rgb);
+    let lines = loop {
+        match service.read(image.clone()).await {
+            // A busy OCR worker is not a failure of the job: wait for room.
+            Err(e) if e.code == Code::Overloaded => tokio::time::sleep(Duration::from_millis(250)).await,
+            other => break other?,
+        }
+    };
+    state.metrics.vision_images.with_label_values(&["read"]).inc();
+    jobs::finish(&state.db, id, "succeeded", &analyze_result(&lines, width, height)).await.map_err(dberr)?;
+    let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(id).execute(&state.db).await;
+    Ok(())
+}
+
+/// Runs again, at start-up, the Read operations a stop left unfinished.
+pub async fn resume(state: Arc<AppState>) {
+    for id in jobs::unfinished(&state.db, JOB_KIND).await {
+        tracing::info!(job = %id, "resuming an unfinished read operation");
+        spawn(state.clone(), id);
+    }
+}
+
+fn round2(v: f32) -> f64 {
+    (f64::from(v) * 100.0).round() / 100.0
+}
+
+fn flat_box(polygon: &[cogway_vision::geometry::Point; 4]) -> Vec<f64> {
+    layout::flat(polygon).iter().map(|v| f64::from(v.round())).collect()
+}
+
+/// Read v3.2's `analyzeResult` for one page.
+pub fn analyze_result(lines: &[TextLine], width: u32, height: u32) -> Value {
+    // The page angle: 180 when most lines were found upside down.
+    let flipped = lines.iter().filter(|l| l.upside_down).count();
+    let angle = if flipped * 2 > lines.len() { 180.0 } else { 0.0 };
+    json!({
+        "version": "3.2.0",
+        "modelVersion": "2022-04-30",
+        "readResults": [{
+            "page": 1,
+            "angle": angle,
+            "width": width,
+            "height": height,
+            "unit": "pixel",
+            "lines": lines.iter().map(|line| json!({
+                "boundingBox": flat_box(&line.polygon),
+                "appearance": { "style": { "name": "other", "confidence": 1.0 } },
+                "text": line.text,
+                "words": line.words.iter().map(|w| json!({
+                    "boundingBox": flat_box(&w.polygon),
+                    "text": w.text,
+                    "confidence": round2(w.confidence),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }],
+    })
+}

@@ -1,0 +1,82 @@
+//! The Vision service: loads the models once, each on its own worker, and answers analyses.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cogway_core::{BatchModel, ModelStatus, ServiceError, Worker, WorkerStats};
+use image::RgbImage;
+
+use crate::ocr::layout::TextLine;
+use crate::ocr::{self, OcrModel, OcrOptions, OcrWorker};
+
+#[derive(Debug, Clone)]
+pub struct VisionConfig {
+    /// Where the model store puts models (`<dir>/<model>/<file>`).
+    pub models_dir: PathBuf,
+    /// The ONNX Runtime shared library.
+    pub onnxruntime: PathBuf,
+    /// Intra-op threads of each model.
+    pub threads: usize,
+    /// Images each worker queues before answering 503.
+    pub queue_capacity: usize,
+    /// Images a worker runs together.
+    pub max_batch: usize,
+}
+
+pub struct VisionService {
+    ocr: Result<OcrWorker, ServiceError>,
+}
+
+/// Starts `model` (if it loaded) on its worker.
+pub(crate) fn start<M: BatchModel>(
+    name: &str,
+    model: Result<M, ServiceError>,
+    config: &VisionConfig,
+) -> Result<Worker<M::Input, M::Output>, ServiceError> {
+    let worker = model.and_then(|model| {
+        Worker::spawn(name, model, config.queue_capacity, config.max_batch)
+            .map_err(|e| ServiceError::internal(format!("cannot start the {name} worker: {e}")))
+    });
+    if let Err(e) = &worker {
+        tracing::warn!(model = name, error = %e, "vision model not loaded");
+    }
+    worker
+}
+
+fn status<I, O>(name: &'static str, worker: &Result<Worker<I, O>, ServiceError>) -> ModelStatus {
+    ModelStatus { name, ready: worker.is_ok(), detail: worker.as_ref().err().map(|e| e.message.clone()) }
+}
+
+fn ready<I, O>(worker: &Result<Worker<I, O>, ServiceError>) -> Result<&Worker<I, O>, ServiceError> {
+    worker.as_ref().map_err(Clone::clone)
+}
+
+impl VisionService {
+    /// Loads what it can: a missing model disables only the features that need it (they answer
+    /// 503 and `/ready` says why).
+    pub fn load(config: &VisionConfig) -> Arc<Self> {
+        let dir = |name: &str| config.models_dir.join(name);
+        let ocr = start(
+            ocr::MODEL_NAME,
+            OcrModel::load(&config.onnxruntime, &dir(ocr::MODEL_NAME), config.threads, OcrOptions::default()),
+            config,
+        );
+        Arc::new(Self { ocr })
+    }
+
+    pub fn models(&self) -> Vec<ModelStatus> {
+        vec![status(ocr::MODEL_NAME, &self.ocr)]
+    }
+
+    /// Calls `f` with each running worker's name and counters (for metrics).
+    pub fn each_worker(&self, f: &mut dyn FnMut(&str, &WorkerStats)) {
+        if let Ok(w) = &self.ocr {
+            f(w.name(), w.stats());
+        }
+    }
+
+    /// The text lines of an image, in reading order.
+    pub async fn read(&self, image: Arc<RgbImage>) -> Result<Vec<TextLine>, ServiceError> {
+        ready(&self.ocr)?.call(image).await
+    }
+}

@@ -1,0 +1,231 @@
+//! The Vision service against the real binary and the real models: text drawn by the test and
+//! read back (Image Analysis 4.0 and Read v3.2), photos from Debian's darknet package, the
+//! image limits and Azure's error shapes.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use ab_glyph::{FontVec, PxScale};
+use common::{ADMIN_KEY, Server, azure_error, shared, status_json};
+use image::{ImageFormat, Rgb, RgbImage};
+use serde_json::{Value, json};
+
+const KEY: &str = "Ocp-Apim-Subscription-Key";
+const ANALYZE: &str = "/computervision/imageanalysis:analyze?api-version=2024-02-01";
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+fn font() -> FontVec {
+    FontVec::try_from_vec(std::fs::read(FONT).expect("DejaVu Sans (Debian fonts-dejavu-core)")).unwrap()
+}
+
+/// Black text lines on white, 48 px high, one per 110 px.
+fn text_image(lines: &[&str], width: u32, height: u32) -> RgbImage {
+    let mut image = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    let font = font();
+    for (i, line) in lines.iter().enumerate() {
+        imageproc::drawing::draw_text_mut(
+            &mut image,
+            Rgb([0, 0, 0]),
+            40,
+            50 + 110 * i as i32,
+            PxScale::from(48.0),
+            &font,
+            line,
+        );
+    }
+    image
+}
+
+fn encode(image: &RgbImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+fn analyze_bytes(server: &Server, features: &str, bytes: Vec<u8>) -> (u16, Value) {
+    status_json(
+        server
+            .post(&format!("{ANALYZE}&features={features}"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .unwrap(),
+    )
+}
+
+fn read_lines(body: &Value) -> Vec<String> {
+    body["readResult"]["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["lines"].as_array().cloned().unwrap_or_default())
+        .map(|l| l["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Every point of every word polygon lies inside the image, and words run left to right.
+fn check_word_polygons(body: &Value, width: f64, height: f64) {
+    for line in body["readResult"]["blocks"][0]["lines"].as_array().unwrap() {
+        let mut last_x = -1.0;
+        for word in line["words"].as_array().unwrap() {
+            let points = word["boundingPolygon"].as_array().unwrap();
+            assert_eq!(points.len(), 4, "{word}");
+            for p in points {
+                let (x, y) = (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
+                assert!((0.0..=width).contains(&x) && (0.0..=height).contains(&y), "{word}");
+            }
+            let left = points[0]["x"].as_f64().unwrap();
+            assert!(left > last_x, "words out of order: {line}");
+            last_x = left;
+            let confidence = word["confidence"].as_f64().unwrap();
+            assert!(confidence > 0.5 && confidence <= 1.0, "{word}");
+        }
+    }
+}
+
+#[test]
+fn reads_drawn_text_exactly_with_word_polygons() {
+    let image = text_image(&["HELLO 2026", "Invoice 42 total 19.99"], 900, 300);
+    let (status, body) = analyze_bytes(shared(), "read", encode(&image, ImageFormat::Png));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(read_lines(&body), ["HELLO 2026", "Invoice 42 total 19.99"], "{body}");
+    assert_eq!(body["metadata"], json!({ "width": 900, "height": 300 }));
+    check_word_polygons(&body, 900.0, 300.0);
+    // "HELLO" sits where it was drawn: from x = 40, in the first 110 px band.
+    let hello = &body["readResult"]["blocks"][0]["lines"][0]["words"][0];
+    assert_eq!(hello["text"], "HELLO");
+    let x0 = hello["boundingPolygon"][0]["x"].as_f64().unwrap();
+    let y2 = hello["boundingPolygon"][2]["y"].as_f64().unwrap();
+    assert!((25.0..=60.0).contains(&x0) && (90.0..=135.0).contains(&y2), "{hello}");
+}
+
+#[test]
+fn reads_text_turned_upside_down() {
+    let image = image::imageops::rotate180(&text_image(&["Invoice 42 total 19.99"], 800, 200));
+    let (status, body) = analyze_bytes(shared(), "read", encode(&image, ImageFormat::Jpeg));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(read_lines(&body), ["Invoice 42 total 19.99"], "{body}");
+}
+
+#[test]
+fn read_v32_runs_as_an_operation() {
+    let server = shared();
+    let image = text_image(&["HELLO 2026"], 600, 160);
+    let r = server
+        .post("/vision/v3.2/read/analyze")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "application/octet-stream")
+        .body(encode(&image, ImageFormat::Png))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["Operation-Location"].to_str().unwrap().to_string();
+    assert!(location.contains("/vision/v3.2/read/analyzeResults/"), "{location}");
+    let path = &location[location.find("/vision/").unwrap()..];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let (status, body) = status_json(server.get(path).header(KEY, ADMIN_KEY).send().unwrap());
+        assert_eq!(status, 200, "{body}");
+        match body["status"].as_str().unwrap() {
+            "succeeded" => break body,
+            "notStarted" | "running" => {}
+            other => panic!("operation {other}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "read operation did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let page = &body["analyzeResult"]["readResults"][0];
+    assert_eq!(
+        (page["width"].as_u64(), page["height"].as_u64(), page["unit"].as_str()),
+        (Some(600), Some(160), Some("pixel"))
+    );
+    assert_eq!(page["lines"][0]["text"], "HELLO 2026", "{body}");
+    assert_eq!(page["lines"][0]["boundingBox"].as_array().unwrap().len(), 8);
+    assert_eq!(page["lines"][0]["words"][1]["text"], "2026");
+    // Another key cannot see it.
+    let (other, _) = server.create_key(json!({ "name": "read-other", "services": ["vision"] }));
+    assert_eq!(server.get(path).header(KEY, other).send().unwrap().status(), 404);
+}
+
+fn error_of(server: &Server, features: &str, bytes: Vec<u8>) -> (u16, String) {
+    let (status, body) = analyze_bytes(server, features, bytes);
+    let err = azure_error(&body);
+    assert_eq!(err["code"], "InvalidRequest", "{body}");
+    (status, err["innererror"]["code"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn bad_images_get_azure_400s() {
+    let server = shared();
+    let png = encode(&text_image(&["x"], 200, 100), ImageFormat::Png);
+    assert_eq!(error_of(server, "read", Vec::new()), (400, "InvalidImageSize".into()));
+    assert_eq!(error_of(server, "read", b"certainly not an image".to_vec()), (400, "InvalidImageFormat".into()));
+    let mut truncated = encode(&text_image(&["x"], 200, 100), ImageFormat::Jpeg);
+    truncated.truncate(truncated.len() / 3);
+    assert_eq!(error_of(server, "read", truncated), (400, "InvalidImageFormat".into()));
+    let tiny = encode(&RgbImage::new(20, 20), ImageFormat::Png);
+    assert_eq!(error_of(server, "read", tiny), (400, "InvalidImageSize".into()));
+    // A BMP header claiming 20,000 x 20,000 pixels: refused before any pixel is allocated.
+    let mut bomb = encode(&RgbImage::new(64, 64), ImageFormat::Bmp);
+    bomb[18..22].copy_from_slice(&20_000i32.to_le_bytes());
+    bomb[22..26].copy_from_slice(&20_000i32.to_le_bytes());
+    assert_eq!(error_of(server, "read", bomb), (400, "InvalidImageSize".into()));
+    // Over 20 MB.
+    let mut huge = png.clone();
+    huge.resize(20 * 1024 * 1024 + 10, 0);
+    assert_eq!(error_of(server, "read", huge), (400, "InvalidImageSize".into()));
+    assert_eq!(error_of(server, "caption", png.clone()), (400, "NotSupportedVisualFeature".into()));
+    assert_eq!(error_of(server, "tags,denseCaptions", png.clone()), (400, "NotSupportedVisualFeature".into()));
+    // No api-version; an unknown one.
+    for path in [
+        "/computervision/imageanalysis:analyze?features=read",
+        "/computervision/imageanalysis:analyze?api-version=1999-01-01&features=read",
+    ] {
+        let (status, body) = status_json(server.post(path).header(KEY, ADMIN_KEY).body(png.clone()).send().unwrap());
+        assert_eq!(status, 400, "{body}");
+        azure_error(&body);
+    }
+}
+
+#[test]
+fn image_urls_are_refused_unless_their_host_is_allowed() {
+    let server = shared();
+    let (status, body) = status_json(
+        server
+            .post(&format!("{ANALYZE}&features=read"))
+            .header(KEY, ADMIN_KEY)
+            .json(&json!({ "url": "http://169.254.169.254/latest/meta-data" }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(azure_error(&body)["innererror"]["code"], "InvalidImageUrl");
+}
+
+#[test]
+fn image_quota_is_per_key_and_hour() {
+    let server = shared();
+    let (key, _) = server.create_key(json!({ "name": "images", "services": ["vision"], "imagesPerHour": 1 }));
+    let png = encode(&text_image(&["quota"], 300, 120), ImageFormat::Png);
+    let send = || {
+        server
+            .post(&format!("{ANALYZE}&features=read"))
+            .header(KEY, &key)
+            .header("Content-Type", "image/png")
+            .body(png.clone())
+            .send()
+            .unwrap()
+    };
+    assert_eq!(send().status(), 200);
+    let refused = send();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("Retry-After"));
+    // A key without vision may not call it.
+    let (speech_only, _) = server.create_key(json!({ "name": "no-vision", "services": ["speech"] }));
+    let r = server.post(&format!("{ANALYZE}&features=read")).header(KEY, speech_only).body(png).send().unwrap();
+    assert_eq!(r.status(), 403);
+}
