@@ -6,6 +6,7 @@
 //! orientation is applied, so a photo taken sideways is analysed the way it is shown.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use cogway_core::{Code, ServiceError};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
@@ -29,7 +30,8 @@ impl Default for ImageLimits {
 /// A decoded image ready for the models.
 #[derive(Debug, Clone)]
 pub struct Picture {
-    pub rgb: RgbImage,
+    /// Shared with the model workers without copying.
+    pub rgb: Arc<RgbImage>,
     pub format: &'static str,
 }
 
@@ -94,7 +96,7 @@ pub fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<Picture, ServiceErro
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
-    Ok(Picture { rgb: image.into_rgb8(), format })
+    Ok(Picture { rgb: Arc::new(image.into_rgb8()), format })
 }
 
 fn check_dimensions(width: u32, height: u32, limits: &ImageLimits) -> Result<(), ServiceError> {

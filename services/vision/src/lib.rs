@@ -4,9 +4,14 @@
 //! Every model runs on its own worker thread with a bounded queue (see `cogway_core::worker`);
 //! this crate knows nothing of HTTP.
 
+pub mod classifier;
+pub mod custom;
+pub mod faces;
 pub mod geometry;
 pub mod image_input;
 pub mod ocr;
 pub mod service;
+pub mod smart_crops;
+pub mod tags;
 
 pub use service::{VisionConfig, VisionService};

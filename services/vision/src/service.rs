@@ -6,8 +6,14 @@ use std::sync::Arc;
 use cogway_core::{BatchModel, ModelStatus, ServiceError, Worker, WorkerStats};
 use image::RgbImage;
 
+use crate::classifier::{self, Classification, ClassifierModel, ClassifierWorker};
+use crate::faces::{self, Face, FaceModel, FaceWorker};
 use crate::ocr::layout::TextLine;
 use crate::ocr::{self, OcrModel, OcrOptions, OcrWorker};
+use crate::tags::{Labels, Tag};
+
+/// Tags less likely than this are not reported.
+const TAG_MIN_CONFIDENCE: f32 = 0.2;
 
 #[derive(Debug, Clone)]
 pub struct VisionConfig {
@@ -25,6 +31,9 @@ pub struct VisionConfig {
 
 pub struct VisionService {
     ocr: Result<OcrWorker, ServiceError>,
+    classifier: Result<ClassifierWorker, ServiceError>,
+    labels: Result<Labels, ServiceError>,
+    faces: Result<FaceWorker, ServiceError>,
 }
 
 /// Starts `model` (if it loaded) on its worker.
@@ -61,11 +70,28 @@ impl VisionService {
             OcrModel::load(&config.onnxruntime, &dir(ocr::MODEL_NAME), config.threads, OcrOptions::default()),
             config,
         );
-        Arc::new(Self { ocr })
+        let classifier_dir = dir(classifier::MODEL_NAME);
+        let classifier = start(
+            classifier::MODEL_NAME,
+            ClassifierModel::load(&config.onnxruntime, &classifier_dir, config.threads),
+            config,
+        );
+        let labels = Labels::load(&classifier_dir);
+        let faces = start(
+            faces::MODEL_NAME,
+            FaceModel::load(&config.onnxruntime, &dir(faces::MODEL_NAME), config.threads),
+            config,
+        );
+        Arc::new(Self { ocr, classifier, labels, faces })
     }
 
     pub fn models(&self) -> Vec<ModelStatus> {
-        vec![status(ocr::MODEL_NAME, &self.ocr)]
+        let mut classifier = status(classifier::MODEL_NAME, &self.classifier);
+        if let (true, Err(e)) = (classifier.ready, &self.labels) {
+            classifier.ready = false;
+            classifier.detail = Some(e.message.clone());
+        }
+        vec![status(ocr::MODEL_NAME, &self.ocr), classifier, status(faces::MODEL_NAME, &self.faces)]
     }
 
     /// Calls `f` with each running worker's name and counters (for metrics).
@@ -73,10 +99,33 @@ impl VisionService {
         if let Ok(w) = &self.ocr {
             f(w.name(), w.stats());
         }
+        if let Ok(w) = &self.classifier {
+            f(w.name(), w.stats());
+        }
+        if let Ok(w) = &self.faces {
+            f(w.name(), w.stats());
+        }
     }
 
     /// The text lines of an image, in reading order.
     pub async fn read(&self, image: Arc<RgbImage>) -> Result<Vec<TextLine>, ServiceError> {
         ready(&self.ocr)?.call(image).await
+    }
+
+    /// ImageNet probabilities and the embedding of an image.
+    pub async fn classify(&self, image: Arc<RgbImage>) -> Result<Classification, ServiceError> {
+        ready(&self.classifier)?.call(image).await
+    }
+
+    /// Tags: the classes the image most likely shows and the broader tags they roll up to.
+    pub async fn tags(&self, image: Arc<RgbImage>) -> Result<Vec<Tag>, ServiceError> {
+        let labels = self.labels.as_ref().map_err(Clone::clone)?;
+        let classification = self.classify(image).await?;
+        Ok(labels.tags(&classification.probabilities, TAG_MIN_CONFIDENCE))
+    }
+
+    /// Faces, largest first.
+    pub async fn faces(&self, image: Arc<RgbImage>) -> Result<Vec<Face>, ServiceError> {
+        ready(&self.faces)?.call(image).await
     }
 }

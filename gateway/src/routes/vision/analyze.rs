@@ -6,7 +6,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
+use cogway_vision::geometry::BBox;
 use cogway_vision::ocr::layout::TextLine;
+use cogway_vision::smart_crops::{self, Region};
 use serde_json::{Value, json};
 
 use super::image_body::read_image;
@@ -124,26 +126,75 @@ pub async fn analyze(
             format!("The language {language:?} is not supported; tags and objects are named in English (en)."),
         ));
     }
+    let ratios = match query_param(&query, "smartcrops-aspect-ratios") {
+        Some(list) => parse_ratios(list)?,
+        None => Vec::new(),
+    };
     let service = vision_service(&state)?;
     let picture = read_image(&state, &caller, &req, payload).await?;
-    let image = std::sync::Arc::new(picture.rgb.clone());
+    let image = picture.rgb.clone();
+    let wants = |f: Feature| features.contains(&f);
+    // Each model is asked once, all of them at the same time.
+    let tags = async { if wants(Feature::Tags) { service.tags(image.clone()).await.map(Some) } else { Ok(None) } };
+    let faces =
+        async { if wants(Feature::SmartCrops) { service.faces(image.clone()).await.map(Some) } else { Ok(None) } };
+    let lines = async { if wants(Feature::Read) { service.read(image.clone()).await.map(Some) } else { Ok(None) } };
+    let (tags, faces, lines) = futures_util::try_join!(tags, faces, lines)?;
     let mut body = json!({
         "modelVersion": MODEL_VERSION,
         "metadata": { "width": picture.width(), "height": picture.height() },
     });
+    if let Some(tags) = tags {
+        body["tagsResult"] = json!({ "values": tags.iter().map(|t| json!({ "name": t.name, "confidence": round3(t.confidence) })).collect::<Vec<_>>() });
+    }
+    if let Some(lines) = lines {
+        body["readResult"] = read_result(&lines);
+    }
+    if let Some(faces) = faces {
+        let regions: Vec<Region> = faces.iter().map(|f| Region { rect: f.rect, weight: 3.0 }).collect();
+        let ratios = if ratios.is_empty() {
+            vec![smart_crops::default_ratio(picture.width(), picture.height())]
+        } else {
+            ratios
+        };
+        let crops = web::block(move || smart_crops::crops(&image, &ratios, &regions))
+            .await
+            .map_err(|e| ApiError(cogway_core::ServiceError::internal(format!("smart crops: {e}"))))?;
+        body["smartCropsResult"] = json!({ "values": crops.iter().map(|c| json!({
+            "aspectRatio": (f64::from(c.aspect_ratio) * 100.0).round() / 100.0,
+            "boundingBox": bounding_box(&c.rect),
+        })).collect::<Vec<_>>() });
+    }
     for feature in &features {
-        match feature {
-            Feature::Read => {
-                let lines = service.read(image.clone()).await?;
-                body["readResult"] = read_result(&lines);
-            }
-            other => {
-                return Err(not_supported(format!("The visual feature {:?} is not available yet.", other.name())));
-            }
-        }
         state.metrics.vision_images.with_label_values(&[feature.name()]).inc();
     }
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// `smartcrops-aspect-ratios`: up to 5 ratios (width / height) between 0.75 and 1.8.
+pub fn parse_ratios(list: &str) -> ApiResult<Vec<f32>> {
+    let bad = |why: String| ApiError::new(Code::InvalidParameterValue, why);
+    let mut out = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let ratio: f32 = item.parse().map_err(|_| bad(format!("The aspect ratio {item:?} is not a number.")))?;
+        if !(smart_crops::MIN_RATIO..=smart_crops::MAX_RATIO).contains(&ratio) {
+            return Err(bad(format!(
+                "The aspect ratio {item} is out of range: ratios must be between {} and {}.",
+                smart_crops::MIN_RATIO,
+                smart_crops::MAX_RATIO
+            )));
+        }
+        out.push(ratio);
+    }
+    if out.len() > 5 {
+        return Err(bad("At most 5 aspect ratios may be requested.".into()));
+    }
+    Ok(out)
+}
+
+fn bounding_box(rect: &BBox) -> Value {
+    let (x, y, w, h) = rect.rounded();
+    json!({ "x": x, "y": y, "w": w, "h": h })
 }
 
 fn polygon(points: &[cogway_vision::geometry::Point; 4]) -> Value {
@@ -185,5 +236,13 @@ mod tests {
         let err = parse_features("tags,caption").unwrap_err();
         assert_eq!(err.0.code, Code::NotSupportedVisualFeature);
         assert_eq!(parse_features("colors").unwrap_err().0.code, Code::NotSupportedVisualFeature);
+    }
+
+    #[test]
+    fn aspect_ratios_are_checked() {
+        assert_eq!(parse_ratios("0.9, 1.33").expect("parse"), vec![0.9, 1.33]);
+        assert!(parse_ratios("2.5").is_err());
+        assert!(parse_ratios("wide").is_err());
+        assert!(parse_ratios("1,1,1,1,1,1").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! Face detection and custom image classifiers.
 
 pub mod analyze;
+pub mod face;
 pub mod image_body;
 pub mod read;
 
@@ -28,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(ServiceName(SERVICE))
             .route("/analyze", web::post().to(read::submit))
             .route("/analyzeResults/{operationId}", web::get().to(read::result)),
-    );
+    )
+    .service(web::scope("/face/v1.0").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)));
 }
 
 /// The loaded Vision service, or 503 while it loads, 404 when it is disabled.

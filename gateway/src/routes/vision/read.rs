@@ -119,7 +119,7 @@ async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
         .await
         .map_err(|e| ServiceError::internal(format!("decoding thread failed: {e}")))??;
     let (width, height) = (picture.width(), picture.height());
-    let image = Arc::new(picture.rgb);
+    let image = picture.rgb;
     let lines = loop {
         match service.read(image.clone()).await {
             // A busy OCR worker is not a failure of the job: wait for room.
