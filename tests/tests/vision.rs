@@ -229,3 +229,185 @@ fn image_quota_is_per_key_and_hour() {
     let r = server.post(&format!("{ANALYZE}&features=read")).header(KEY, speech_only).body(png).send().unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// A small deterministic generator, so the drawn training images differ but every run is alike.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, below: u32) -> u32 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) % u64::from(below)) as u32
+    }
+}
+
+/// "circle": a filled disc of a warm colour somewhere on a light background; "stripes": cool
+/// horizontal bands of random widths.
+fn drawn(kind: &str, rng: &mut Lcg) -> Vec<u8> {
+    let (w, h) = (160 + rng.next(100), 160 + rng.next(100));
+    let mut image = RgbImage::from_pixel(w, h, Rgb([235 + rng.next(20) as u8, 235, 230]));
+    if kind == "circle" {
+        let r = (40 + rng.next(30)) as i32;
+        let (cx, cy) = (r + rng.next(w - 2 * r as u32) as i32, r + rng.next(h - 2 * r as u32) as i32);
+        let colour = Rgb([200 + rng.next(55) as u8, rng.next(80) as u8, rng.next(60) as u8]);
+        imageproc::drawing::draw_filled_circle_mut(&mut image, (cx, cy), r, colour);
+    } else {
+        let mut y = 0;
+        while y < h {
+            let band = 8 + rng.next(16);
+            let colour = Rgb([rng.next(60) as u8, 60 + rng.next(100) as u8, 180 + rng.next(75) as u8]);
+            for yy in y..(y + band).min(h) {
+                for x in 0..w {
+                    image.put_pixel(x, yy, colour);
+                }
+            }
+            y += band * 2;
+        }
+    }
+    encode(&image, ImageFormat::Png)
+}
+
+const TRAINING: &str = "/customvision/v3.3/training/projects";
+
+#[test]
+fn a_custom_classifier_learns_drawn_classes_and_survives_a_restart() {
+    let db = common::fresh_db_path();
+    let server = Server::start_with(db.clone(), &[]);
+    let (status, project) =
+        status_json(server.post(&format!("{TRAINING}?name=shapes")).header(KEY, ADMIN_KEY).send().unwrap());
+    assert_eq!(status, 200, "{project}");
+    let id = project["id"].as_str().unwrap().to_string();
+    let mut rng = Lcg(42);
+    // Circles one by one; stripes as one multipart form.
+    for _ in 0..6 {
+        let r = server
+            .post(&format!("{TRAINING}/{id}/images?tag=circle"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(drawn("circle", &mut rng))
+            .send()
+            .unwrap();
+        let (status, body) = status_json(r);
+        assert_eq!((status, body["isBatchSuccessful"].as_bool()), (200, Some(true)), "{body}");
+    }
+    let mut form = reqwest::blocking::multipart::Form::new().text("tag", "stripes");
+    for i in 0..6 {
+        let part = reqwest::blocking::multipart::Part::bytes(drawn("stripes", &mut rng)).file_name(format!("s{i}.png"));
+        form = form.part(format!("file{i}"), part);
+    }
+    let (status, body) = status_json(
+        server.post(&format!("{TRAINING}/{id}/images")).header(KEY, ADMIN_KEY).multipart(form).send().unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["images"].as_array().unwrap().len(), 6, "{body}");
+    let (_, tags) = status_json(server.get(&format!("{TRAINING}/{id}/tags")).header(KEY, ADMIN_KEY).send().unwrap());
+    assert_eq!(
+        tags,
+        json!([{ "id": "circle", "name": "circle", "imageCount": 6 }, { "id": "stripes", "name": "stripes", "imageCount": 6 }])
+    );
+
+    let (status, iteration) =
+        status_json(server.post(&format!("{TRAINING}/{id}/train")).header(KEY, ADMIN_KEY).send().unwrap());
+    assert_eq!(status, 200, "{iteration}");
+    assert_eq!(iteration["status"], "Completed");
+    let iteration_id = iteration["id"].as_str().unwrap().to_string();
+    let (_, perf) = status_json(
+        server
+            .get(&format!("{TRAINING}/{id}/iterations/{iteration_id}/performance"))
+            .header(KEY, ADMIN_KEY)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(perf["heldOut"], 2, "{perf}");
+    assert_eq!(perf["precision"], 1.0, "{perf}");
+    let r = server
+        .post(&format!("{TRAINING}/{id}/iterations/{iteration_id}/publish?publishName=shapes-v1"))
+        .header(KEY, ADMIN_KEY)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.stop();
+
+    // After a restart on the same database: fresh drawings are told apart.
+    let server = Server::start_with(db, &[]);
+    let mut fresh = Lcg(7);
+    for kind in ["circle", "stripes", "circle", "stripes"] {
+        let r = server
+            .post(&format!("/customvision/v3.0/Prediction/{id}/classify/iterations/shapes-v1/image"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(drawn(kind, &mut fresh))
+            .send()
+            .unwrap();
+        let (status, body) = status_json(r);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["predictions"][0]["tagName"], kind, "{body}");
+        assert!(body["predictions"][0]["probability"].as_f64().unwrap() > 0.5, "{body}");
+    }
+    let (status, body) = status_json(
+        server
+            .post(&format!("{ANALYZE}&model-name=shapes-v1"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(drawn("stripes", &mut fresh))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["customModelResult"]["tagsResult"]["values"][0]["name"], "stripes", "{body}");
+    // Another key sees neither the project nor the published model.
+    let (other, _) = server.create_key(json!({ "name": "cv-other", "services": ["vision"] }));
+    assert_eq!(server.get(&format!("{TRAINING}/{id}")).header(KEY, &other).send().unwrap().status(), 404);
+    // Deleting the project deletes its images and iterations.
+    assert_eq!(
+        server
+            .request(reqwest::Method::DELETE, &format!("{TRAINING}/{id}"))
+            .header(KEY, ADMIN_KEY)
+            .send()
+            .unwrap()
+            .status(),
+        204
+    );
+    let r = server
+        .post(&format!("{ANALYZE}&model-name=shapes-v1"))
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "application/octet-stream")
+        .body(drawn("circle", &mut fresh))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    server.stop();
+}
+
+#[test]
+fn training_needs_two_tags_with_images() {
+    let server = shared();
+    let (_, project) =
+        status_json(server.post(&format!("{TRAINING}?name=lonely")).header(KEY, ADMIN_KEY).send().unwrap());
+    let id = project["id"].as_str().unwrap();
+    let mut rng = Lcg(1);
+    for _ in 0..2 {
+        server
+            .post(&format!("{TRAINING}/{id}/images?tag=circle"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "image/png")
+            .body(drawn("circle", &mut rng))
+            .send()
+            .unwrap();
+    }
+    let (status, body) =
+        status_json(server.post(&format!("{TRAINING}/{id}/train")).header(KEY, ADMIN_KEY).send().unwrap());
+    assert_eq!(status, 400, "{body}");
+    azure_error(&body);
+    // An upload that is not an image is reported per image, not stored.
+    let (status, body) = status_json(
+        server
+            .post(&format!("{TRAINING}/{id}/images?tag=circle"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(b"not an image".to_vec())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["isBatchSuccessful"], false);
+    assert_eq!(body["images"][0]["status"], "ErrorImageFormat");
+}

@@ -28,7 +28,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use super::form::read_form;
 use super::recognition::ticks;
 use super::{SERVICE, custom, speech_service, whisper_language};
 use crate::app::AppState;
@@ -37,6 +36,7 @@ use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
 use crate::jobs::{self, JobRow};
 use crate::routes::body::content_type;
+use crate::routes::form::read_form;
 
 const JOB_KIND: &str = "transcription";
 /// Transcriptions (and their audio) are kept for a week.

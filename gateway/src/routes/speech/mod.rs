@@ -3,7 +3,6 @@
 
 pub mod batch;
 pub mod custom;
-pub mod form;
 pub mod openai;
 pub mod recognition;
 pub mod synthesis;

@@ -11,13 +11,13 @@ use cogway_speech::tts::ssml::{Document, Item, Prosody, VoiceBlock};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::form::read_form;
 use super::synthesis::{self, DEFAULT_VOICE};
 use super::{custom, decode_and_charge, speech_service, whisper_language};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_json;
+use crate::routes::form::read_form;
 
 /// OpenAI's limit on `input` of the speech route.
 const MAX_SPEECH_INPUT: usize = 4096;

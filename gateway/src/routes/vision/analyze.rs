@@ -97,7 +97,7 @@ fn check_api_version(query: &[(String, String)]) -> ApiResult<()> {
            ("features" = String, Query, description = "comma-separated: tags, objects, read, people, smartCrops (caption and denseCaptions answer 400 NotSupportedVisualFeature)"),
            ("language" = Option<String>, Query, description = "en (tags and objects are named in English)"),
            ("smartcrops-aspect-ratios" = Option<String>, Query, description = "comma-separated ratios between 0.75 and 1.8"),
-           ("model-name" = Option<String>, Query, description = "a published custom classifier")),
+           ("model-name" = Option<String>, Query, description = "a published custom classifier: its tags come back in customModelResult")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "JPEG, PNG, BMP, GIF, TIFF or WebP up to 20 MB; or JSON {\"url\": ...} from an allowed host"),
     responses((status = 200, description = "modelVersion, metadata and one <feature>Result per feature"),
               (status = 400, description = "bad parameters, unsupported feature, or not a valid image"),
@@ -112,7 +112,8 @@ pub async fn analyze(
     let query = query_pairs(&req);
     check_api_version(&query)?;
     let features = parse_features(query_param(&query, "features").unwrap_or(""))?;
-    if features.is_empty() {
+    let model_name = query_param(&query, "model-name").map(str::trim).filter(|m| !m.is_empty());
+    if features.is_empty() && model_name.is_none() {
         return Err(ApiError::new(
             Code::InvalidParameterValue,
             "The features query parameter must name at least one visual feature, e.g. features=tags,read.",
@@ -131,6 +132,10 @@ pub async fn analyze(
         None => Vec::new(),
     };
     let service = vision_service(&state)?;
+    let custom = match model_name {
+        Some(name) => Some(super::custom::published(&state, &caller.key, name).await?.2),
+        None => None,
+    };
     let picture = read_image(&state, &caller, &req, payload).await?;
     let image = picture.rgb.clone();
     let wants = |f: Feature| features.contains(&f);
@@ -139,7 +144,10 @@ pub async fn analyze(
     let faces =
         async { if wants(Feature::SmartCrops) { service.faces(image.clone()).await.map(Some) } else { Ok(None) } };
     let lines = async { if wants(Feature::Read) { service.read(image.clone()).await.map(Some) } else { Ok(None) } };
-    let (tags, faces, lines) = futures_util::try_join!(tags, faces, lines)?;
+    let embedding = async {
+        if custom.is_some() { service.classify(image.clone()).await.map(|c| Some(c.embedding)) } else { Ok(None) }
+    };
+    let (tags, faces, lines, embedding) = futures_util::try_join!(tags, faces, lines, embedding)?;
     let mut body = json!({
         "modelVersion": MODEL_VERSION,
         "metadata": { "width": picture.width(), "height": picture.height() },
@@ -149,6 +157,15 @@ pub async fn analyze(
     }
     if let Some(lines) = lines {
         body["readResult"] = read_result(&lines);
+    }
+    if let (Some(classifier), Some(embedding)) = (&custom, &embedding) {
+        let values: Vec<Value> = classifier
+            .predict(embedding)
+            .iter()
+            .map(|p| json!({ "name": p.tag, "confidence": round3(p.probability) }))
+            .collect();
+        body["customModelResult"] = json!({ "tagsResult": { "values": values }, "objectsResult": { "values": [] } });
+        state.metrics.vision_images.with_label_values(&["custom"]).inc();
     }
     if let Some(faces) = faces {
         let regions: Vec<Region> = faces.iter().map(|f| Region { rect: f.rect, weight: 3.0 }).collect();

@@ -2,6 +2,7 @@
 //! Face detection and custom image classifiers.
 
 pub mod analyze;
+pub mod custom;
 pub mod face;
 pub mod image_body;
 pub mod read;
@@ -30,7 +31,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/analyze", web::post().to(read::submit))
             .route("/analyzeResults/{operationId}", web::get().to(read::result)),
     )
-    .service(web::scope("/face/v1.0").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)));
+    .service(web::scope("/face/v1.0").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)))
+    .service(
+        web::scope("/customvision/v3.3/training/projects")
+            .app_data(ServiceName(SERVICE))
+            .route("", web::post().to(custom::create_project))
+            .route("", web::get().to(custom::list_projects))
+            .route("/{projectId}", web::get().to(custom::get_project))
+            .route("/{projectId}", web::delete().to(custom::delete_project))
+            .route("/{projectId}/images", web::post().to(custom::add_images))
+            .route("/{projectId}/tags", web::get().to(custom::list_tags))
+            .route("/{projectId}/train", web::post().to(custom::train))
+            .route("/{projectId}/iterations", web::get().to(custom::list_iterations))
+            .route("/{projectId}/iterations/{iterationId}/performance", web::get().to(custom::performance))
+            .route("/{projectId}/iterations/{iterationId}/publish", web::post().to(custom::publish)),
+    )
+    .service(
+        web::scope("/customvision/v3.0/Prediction")
+            .app_data(ServiceName(SERVICE))
+            .route("/{projectId}/classify/iterations/{publishedName}/image", web::post().to(custom::classify_image)),
+    );
 }
 
 /// The loaded Vision service, or 503 while it loads, 404 when it is disabled.

@@ -1,5 +1,5 @@
-//! Reading `multipart/form-data` uploads (OpenAI audio routes, batch transcription) with a size
-//! limit on the whole form, into named text fields and one file.
+//! Reading `multipart/form-data` uploads (OpenAI audio routes, batch transcription, custom vision
+//! images) with a size limit on the whole form, into named text fields and files.
 
 use actix_multipart::Multipart;
 use actix_web::HttpRequest;
@@ -22,6 +22,8 @@ pub struct UploadedFile {
 pub struct Form {
     fields: Vec<(String, String)>,
     pub file: Option<UploadedFile>,
+    /// The other parts that carry a file name, in order.
+    pub files: Vec<UploadedFile>,
 }
 
 impl Form {
@@ -53,7 +55,7 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload, limit: usize, f
     if !content_type(req).to_ascii_lowercase().starts_with("multipart/form-data") {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,
-            "The Content-Type must be multipart/form-data with the audio in a `file` field.",
+            format!("The Content-Type must be multipart/form-data with the upload in a `{file_field}` field."),
         ));
     }
     let declared = req
@@ -86,6 +88,8 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload, limit: usize, f
         used += bytes.len();
         if name == file_field {
             form.file = Some(UploadedFile { bytes, content_type: field_type, filename });
+        } else if filename.is_some() {
+            form.files.push(UploadedFile { bytes, content_type: field_type, filename });
         } else {
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
                 ApiError::new(Code::InvalidParameterValue, format!("The field {name:?} is not UTF-8 text."))
