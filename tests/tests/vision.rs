@@ -411,3 +411,91 @@ fn training_needs_two_tags_with_images() {
     assert_eq!(body["isBatchSuccessful"], false);
     assert_eq!(body["images"][0]["status"], "ErrorImageFormat");
 }
+
+fn photo(name: &str) -> Vec<u8> {
+    let path = common::models_dir().join("darknet-photos").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make models`)", path.display()))
+}
+
+fn tag_names(body: &Value) -> Vec<String> {
+    body["tagsResult"]["values"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn tags_name_what_the_photo_shows_and_roll_up() {
+    let server = shared();
+    let (status, body) = analyze_bytes(server, "tags", photo("eagle.jpg"));
+    assert_eq!(status, 200, "{body}");
+    let tags = tag_names(&body);
+    assert!(tags.iter().any(|t| t == "bird"), "{tags:?}");
+    assert!(tags.iter().any(|t| t == "animal"), "{tags:?}");
+    assert_eq!(body["metadata"], json!({ "width": 773, "height": 512 }));
+    let (status, body) = analyze_bytes(server, "tags", photo("dog.jpg"));
+    assert_eq!(status, 200, "{body}");
+    let tags = tag_names(&body);
+    assert!(tags.iter().any(|t| t == "dog"), "{tags:?}");
+    // Most confident first, every confidence a probability.
+    let confidences: Vec<f64> =
+        body["tagsResult"]["values"].as_array().unwrap().iter().map(|t| t["confidence"].as_f64().unwrap()).collect();
+    assert!(confidences.windows(2).all(|w| w[0] >= w[1]) && confidences.iter().all(|c| (0.0..=1.0).contains(c)));
+}
+
+#[test]
+fn smart_crops_keep_the_requested_shape_inside_the_image() {
+    let server = shared();
+    let (status, body) = status_json(
+        server
+            .post(&format!("{ANALYZE}&features=smartCrops&smartcrops-aspect-ratios=1.0,1.5"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(photo("giraffe.jpg"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let crops = body["smartCropsResult"]["values"].as_array().unwrap();
+    assert_eq!(crops.len(), 2, "{body}");
+    for (crop, ratio) in crops.iter().zip([1.0, 1.5]) {
+        assert_eq!(crop["aspectRatio"].as_f64().unwrap(), ratio);
+        let b = &crop["boundingBox"];
+        let (x, y, w, h) =
+            (b["x"].as_f64().unwrap(), b["y"].as_f64().unwrap(), b["w"].as_f64().unwrap(), b["h"].as_f64().unwrap());
+        assert!(x >= 0.0 && y >= 0.0 && x + w <= 500.0 && y + h <= 500.0, "{crop}");
+        assert!((w / h - ratio).abs() < 0.02, "{crop}");
+    }
+    let (status, body) = status_json(
+        server
+            .post(&format!("{ANALYZE}&features=smartCrops&smartcrops-aspect-ratios=3.0"))
+            .header(KEY, ADMIN_KEY)
+            .body(photo("giraffe.jpg"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{body}");
+}
+
+#[test]
+fn no_faces_are_found_on_animal_photos() {
+    let server = shared();
+    for name in ["dog.jpg", "eagle.jpg", "giraffe.jpg"] {
+        let r = server
+            .post("/face/v1.0/detect?returnFaceLandmarks=true")
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(photo(name))
+            .send()
+            .unwrap();
+        let (status, body) = status_json(r);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, json!([]), "{name}");
+    }
+    let (status, body) = status_json(
+        server
+            .post("/face/v1.0/detect?returnFaceAttributes=age")
+            .header(KEY, ADMIN_KEY)
+            .body(photo("dog.jpg"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{body}");
+}
