@@ -499,3 +499,41 @@ fn no_faces_are_found_on_animal_photos() {
     );
     assert_eq!(status, 400, "{body}");
 }
+
+fn object_names(body: &Value) -> Vec<String> {
+    body["objectsResult"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["tags"][0]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn objects_and_people_are_found_on_real_photos() {
+    let server = shared();
+    let (status, body) = analyze_bytes(server, "objects,people", photo("dog.jpg"));
+    assert_eq!(status, 200, "{body}");
+    let names = object_names(&body);
+    assert!(names.contains(&"dog".to_string()) && names.contains(&"bicycle".to_string()), "{names:?}");
+    // The dog is in the lower left quarter of the 768 x 576 photo.
+    let dog =
+        body["objectsResult"]["values"].as_array().unwrap().iter().find(|o| o["tags"][0]["name"] == "dog").unwrap();
+    let b = &dog["boundingBox"];
+    let (cx, cy) = (
+        b["x"].as_f64().unwrap() + b["w"].as_f64().unwrap() / 2.0,
+        b["y"].as_f64().unwrap() + b["h"].as_f64().unwrap() / 2.0,
+    );
+    assert!(cx < 384.0 && cy > 288.0, "{dog}");
+    assert_eq!(body["peopleResult"]["values"], json!([]), "{body}");
+
+    let (status, body) = analyze_bytes(server, "people", photo("person.jpg"));
+    assert_eq!(status, 200, "{body}");
+    let people = body["peopleResult"]["values"].as_array().unwrap();
+    assert_eq!(people.len(), 1, "{body}");
+    assert!(people[0]["confidence"].as_f64().unwrap() > 0.5, "{body}");
+    assert!(body.get("objectsResult").is_none(), "only what was asked: {body}");
+
+    let (_, body) = analyze_bytes(server, "people", photo("kite.jpg"));
+    assert!(body["peopleResult"]["values"].as_array().unwrap().len() >= 3, "{body}");
+}

@@ -9,6 +9,7 @@ pub mod custom;
 pub mod faces;
 pub mod geometry;
 pub mod image_input;
+pub mod objects;
 pub mod ocr;
 pub mod service;
 pub mod smart_crops;

@@ -8,6 +8,7 @@ use image::RgbImage;
 
 use crate::classifier::{self, Classification, ClassifierModel, ClassifierWorker};
 use crate::faces::{self, Face, FaceModel, FaceWorker};
+use crate::objects::{self, DetectedObject, ObjectModel, ObjectWorker};
 use crate::ocr::layout::TextLine;
 use crate::ocr::{self, OcrModel, OcrOptions, OcrWorker};
 use crate::tags::{Labels, Tag};
@@ -34,6 +35,7 @@ pub struct VisionService {
     classifier: Result<ClassifierWorker, ServiceError>,
     labels: Result<Labels, ServiceError>,
     faces: Result<FaceWorker, ServiceError>,
+    objects: Result<ObjectWorker, ServiceError>,
 }
 
 /// Starts `model` (if it loaded) on its worker.
@@ -82,7 +84,12 @@ impl VisionService {
             FaceModel::load(&config.onnxruntime, &dir(faces::MODEL_NAME), config.threads),
             config,
         );
-        Arc::new(Self { ocr, classifier, labels, faces })
+        let objects = start(
+            objects::MODEL_NAME,
+            ObjectModel::load(&config.onnxruntime, &dir(objects::MODEL_NAME), config.threads),
+            config,
+        );
+        Arc::new(Self { ocr, classifier, labels, faces, objects })
     }
 
     pub fn models(&self) -> Vec<ModelStatus> {
@@ -91,7 +98,12 @@ impl VisionService {
             classifier.ready = false;
             classifier.detail = Some(e.message.clone());
         }
-        vec![status(ocr::MODEL_NAME, &self.ocr), classifier, status(faces::MODEL_NAME, &self.faces)]
+        vec![
+            status(ocr::MODEL_NAME, &self.ocr),
+            classifier,
+            status(faces::MODEL_NAME, &self.faces),
+            status(objects::MODEL_NAME, &self.objects),
+        ]
     }
 
     /// Calls `f` with each running worker's name and counters (for metrics).
@@ -103,6 +115,9 @@ impl VisionService {
             f(w.name(), w.stats());
         }
         if let Ok(w) = &self.faces {
+            f(w.name(), w.stats());
+        }
+        if let Ok(w) = &self.objects {
             f(w.name(), w.stats());
         }
     }
@@ -127,5 +142,10 @@ impl VisionService {
     /// Faces, largest first.
     pub async fn faces(&self, image: Arc<RgbImage>) -> Result<Vec<Face>, ServiceError> {
         ready(&self.faces)?.call(image).await
+    }
+
+    /// COCO objects (people included), per-class NMS applied.
+    pub async fn objects(&self, image: Arc<RgbImage>) -> Result<Vec<DetectedObject>, ServiceError> {
+        ready(&self.objects)?.call(image).await
     }
 }

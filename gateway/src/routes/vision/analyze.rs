@@ -7,6 +7,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
 use cogway_vision::geometry::BBox;
+use cogway_vision::objects;
 use cogway_vision::ocr::layout::TextLine;
 use cogway_vision::smart_crops::{self, Region};
 use serde_json::{Value, json};
@@ -144,10 +145,19 @@ pub async fn analyze(
     let faces =
         async { if wants(Feature::SmartCrops) { service.faces(image.clone()).await.map(Some) } else { Ok(None) } };
     let lines = async { if wants(Feature::Read) { service.read(image.clone()).await.map(Some) } else { Ok(None) } };
+    let detections = async {
+        if wants(Feature::Objects) || wants(Feature::People) || wants(Feature::SmartCrops) {
+            service.objects(image.clone()).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
     let embedding = async {
         if custom.is_some() { service.classify(image.clone()).await.map(|c| Some(c.embedding)) } else { Ok(None) }
     };
-    let (tags, faces, lines, embedding) = futures_util::try_join!(tags, faces, lines, embedding)?;
+    let (tags, faces, lines, embedding, detections) =
+        futures_util::try_join!(tags, faces, lines, embedding, detections)?;
+    let detections = detections.unwrap_or_default();
     let mut body = json!({
         "modelVersion": MODEL_VERSION,
         "metadata": { "width": picture.width(), "height": picture.height() },
@@ -157,6 +167,18 @@ pub async fn analyze(
     }
     if let Some(lines) = lines {
         body["readResult"] = read_result(&lines);
+    }
+    if wants(Feature::Objects) {
+        body["objectsResult"] = json!({ "values": detections.iter().map(|o| json!({
+            "boundingBox": bounding_box(&o.rect),
+            "tags": [{ "name": o.name, "confidence": round3(o.confidence) }],
+        })).collect::<Vec<_>>() });
+    }
+    if wants(Feature::People) {
+        body["peopleResult"] = json!({ "values": detections.iter().filter(|o| o.name == objects::PERSON).map(|o| json!({
+            "boundingBox": bounding_box(&o.rect),
+            "confidence": round3(o.confidence),
+        })).collect::<Vec<_>>() });
     }
     if let (Some(classifier), Some(embedding)) = (&custom, &embedding) {
         let values: Vec<Value> = classifier
@@ -168,7 +190,12 @@ pub async fn analyze(
         state.metrics.vision_images.with_label_values(&["custom"]).inc();
     }
     if let Some(faces) = faces {
-        let regions: Vec<Region> = faces.iter().map(|f| Region { rect: f.rect, weight: 3.0 }).collect();
+        // Faces matter most, then people, then other objects.
+        let mut regions: Vec<Region> = faces.iter().map(|f| Region { rect: f.rect, weight: 3.0 }).collect();
+        regions.extend(detections.iter().map(|o| Region {
+            rect: o.rect,
+            weight: if o.name == objects::PERSON { 1.5 } else { 1.0 } * o.confidence,
+        }));
         let ratios = if ratios.is_empty() {
             vec![smart_crops::default_ratio(picture.width(), picture.height())]
         } else {
