@@ -145,8 +145,9 @@ fn round2(v: f32) -> f64 {
     (f64::from(v) * 100.0).round() / 100.0
 }
 
-fn flat_box(polygon: &[cogway_vision::geometry::Point; 4]) -> Vec<f64> {
-    layout::flat(polygon).iter().map(|v| f64::from(v.round())).collect()
+/// Read v3.2's 8-number `boundingBox`, in whole pixels as Azure answers.
+fn flat_box(polygon: &[cogway_vision::geometry::Point; 4]) -> Vec<i64> {
+    layout::flat(polygon).iter().map(|v| v.round() as i64).collect()
 }
 
 /// Read v3.2's `analyzeResult` for one page.
