@@ -537,3 +537,26 @@ fn objects_and_people_are_found_on_real_photos() {
     let (_, body) = analyze_bytes(server, "people", photo("kite.jpg"));
     assert!(body["peopleResult"]["values"].as_array().unwrap().len() >= 3, "{body}");
 }
+
+#[test]
+fn every_vision_route_is_404_when_the_service_is_off() {
+    let server = Server::start_with(common::fresh_db_path(), &[("COGWAY__SERVICES__VISION", "false")]);
+    let png = encode(&text_image(&["off"], 200, 100), ImageFormat::Png);
+    for path in [
+        format!("{ANALYZE}&features=read"),
+        "/vision/v3.2/read/analyze".into(),
+        "/face/v1.0/detect".into(),
+        format!("{TRAINING}?name=x"),
+    ] {
+        let r = server
+            .post(&path)
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "image/png")
+            .body(png.clone())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    assert_eq!(server.get(TRAINING).header(KEY, ADMIN_KEY).send().unwrap().status(), 404);
+    server.stop();
+}

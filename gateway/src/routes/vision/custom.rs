@@ -57,6 +57,7 @@ fn project_json(p: &ProjectRow) -> Value {
 }
 
 async fn load_project(state: &AppState, key: &KeyInfo, id: &str) -> ApiResult<ProjectRow> {
+    super::enabled(state)?;
     let row: Option<ProjectRow> =
         sqlx::query_as("SELECT id, name, description, key_id, created_at FROM vision_projects WHERE id = ?")
             .bind(id)
@@ -84,6 +85,7 @@ pub async fn create_project(
     state: web::Data<AppState>,
     query: web::Query<CreateProject>,
 ) -> ApiResult<HttpResponse> {
+    super::enabled(&state)?;
     let name = query.name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::new(Code::InvalidParameterValue, "A project needs a name of 1 to 200 characters."));
@@ -110,6 +112,7 @@ pub async fn create_project(
 #[utoipa::path(get, path = "/customvision/v3.3/training/projects", tag = "Custom vision",
     responses((status = 200, description = "projects")), security(("key" = []), ("bearer" = [])))]
 pub async fn list_projects(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    super::enabled(&state)?;
     let rows: Vec<ProjectRow> = sqlx::query_as(
         "SELECT id, name, description, key_id, created_at FROM vision_projects WHERE key_id = ? OR ? ORDER BY created_at",
     )
@@ -522,6 +525,7 @@ pub async fn publish(
 
 /// A published classifier the key may use: (project id, iteration id, classifier).
 pub async fn published(state: &AppState, key: &KeyInfo, name: &str) -> ApiResult<(String, String, Classifier)> {
+    super::enabled(state)?;
     let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
         "SELECT i.project_id, i.id, i.model, p.key_id FROM vision_iterations i \
          JOIN vision_projects p ON p.id = i.project_id WHERE i.published_name = ?",

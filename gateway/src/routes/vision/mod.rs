@@ -53,11 +53,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// 404 when the Vision service is disabled (routes that need no model check only this).
+pub fn enabled(state: &AppState) -> ApiResult<()> {
+    if state.settings.services.vision {
+        Ok(())
+    } else {
+        Err(ApiError::new(Code::NotFound, "The Vision service is disabled on this server."))
+    }
+}
+
 /// The loaded Vision service, or 503 while it loads, 404 when it is disabled.
 pub fn vision_service(state: &AppState) -> ApiResult<Arc<VisionService>> {
-    if !state.settings.services.vision {
-        return Err(ApiError::new(Code::NotFound, "The Vision service is disabled on this server."));
-    }
+    enabled(state)?;
     state.vision.get().cloned().ok_or_else(|| {
         ApiError(ServiceError::new(Code::ModelNotReady, "The Vision models are still loading.").with_retry_after(5))
     })

@@ -69,6 +69,7 @@ pub async fn submit(
               (status = 404, description = "no such operation, or it expired (48 h)")),
     security(("key" = []), ("bearer" = [])))]
 pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    super::enabled(&state)?;
     let id = path.into_inner();
     let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
     let mut body = json!({
@@ -135,6 +136,9 @@ async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
 
 /// Runs again, at start-up, the Read operations a stop left unfinished.
 pub async fn resume(state: Arc<AppState>) {
+    if !state.settings.services.vision {
+        return; // they wait for a start with the service on
+    }
     for id in jobs::unfinished(&state.db, JOB_KIND).await {
         tracing::info!(job = %id, "resuming an unfinished read operation");
         spawn(state.clone(), id);
