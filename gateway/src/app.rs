@@ -252,6 +252,11 @@ fn load_vision(state: &web::Data<AppState>) {
         threads: m.threads,
         queue_capacity: v.queue_capacity,
         max_batch: v.max_batch,
+        ocr: cogway_vision::ocr::OcrOptions {
+            min_side: v.ocr_min_side,
+            max_side: v.ocr_max_side,
+            ..Default::default()
+        },
     };
     let slot = state.vision.clone();
     let spawned = std::thread::Builder::new().name("load-vision".into()).spawn(move || {

@@ -223,6 +223,11 @@ pub struct VisionSettings {
     pub queue_capacity: usize,
     /// Images a vision model runs together.
     pub max_batch: usize,
+    /// OCR: the text detector sees the image with its shorter side scaled up to at least this
+    /// (small text is found better) ...
+    pub ocr_min_side: u32,
+    /// ... and its longer side scaled down to at most this (time and memory).
+    pub ocr_max_side: u32,
 }
 
 impl Default for VisionSettings {
@@ -233,6 +238,8 @@ impl Default for VisionSettings {
             url_timeout_secs: 10,
             queue_capacity: 32,
             max_batch: 8,
+            ocr_min_side: 320,
+            ocr_max_side: 2400,
         }
     }
 }
@@ -398,6 +405,10 @@ impl Settings {
         anyhow::ensure!(self.limits.default_rps > 0, "limits.default_rps must be at least 1");
         anyhow::ensure!(self.vision.queue_capacity > 0, "vision.queue_capacity must be at least 1");
         anyhow::ensure!(self.vision.max_image_bytes > 0, "vision.max_image_bytes must be at least 1");
+        anyhow::ensure!(
+            (32..=8192).contains(&self.vision.ocr_max_side) && self.vision.ocr_min_side <= self.vision.ocr_max_side,
+            "vision.ocr_max_side must be 32 to 8192 and at least vision.ocr_min_side"
+        );
         if let Some(key) = &self.auth.admin_key {
             anyhow::ensure!(key.len() >= 16, "auth.admin_key must be at least 16 characters");
         }

@@ -560,3 +560,16 @@ fn every_vision_route_is_404_when_the_service_is_off() {
     assert_eq!(server.get(TRAINING).header(KEY, ADMIN_KEY).send().unwrap().status(), 404);
     server.stop();
 }
+
+#[test]
+fn reads_small_print() {
+    // 14 and 18 px letters on a 1200 x 500 page: the detector's input is the page's own size.
+    let mut image = RgbImage::from_pixel(1200, 500, Rgb([255, 255, 255]));
+    let font = font();
+    let lines = ["Customer: Example Trading Ltd, 12 Harbour Road", "Total amount due: 1,234.56 EUR"];
+    imageproc::drawing::draw_text_mut(&mut image, Rgb([0, 0, 0]), 60, 100, PxScale::from(18.0), &font, lines[0]);
+    imageproc::drawing::draw_text_mut(&mut image, Rgb([0, 0, 0]), 60, 300, PxScale::from(14.0), &font, lines[1]);
+    let (status, body) = analyze_bytes(shared(), "read", encode(&image, ImageFormat::Png));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(read_lines(&body), lines, "{body}");
+}

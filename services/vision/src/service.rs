@@ -28,6 +28,8 @@ pub struct VisionConfig {
     pub queue_capacity: usize,
     /// Images a worker runs together.
     pub max_batch: usize,
+    /// Text detector input limits.
+    pub ocr: OcrOptions,
 }
 
 pub struct VisionService {
@@ -69,7 +71,7 @@ impl VisionService {
         let dir = |name: &str| config.models_dir.join(name);
         let ocr = start(
             ocr::MODEL_NAME,
-            OcrModel::load(&config.onnxruntime, &dir(ocr::MODEL_NAME), config.threads, OcrOptions::default()),
+            OcrModel::load(&config.onnxruntime, &dir(ocr::MODEL_NAME), config.threads, config.ocr),
             config,
         );
         let classifier_dir = dir(classifier::MODEL_NAME);
