@@ -6,7 +6,7 @@ VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech bench-translation clean-cache
+.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech bench-translation bench-vision bench-venv clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -50,8 +50,18 @@ bench-speech: setup release
 # against Python CTranslate2 on the same Argos model (pinned in tests/bench/requirements.txt, installed
 # into $(BENCH_VENV); the stamp is the one the benchmark scripts check). Extra flags:
 # make bench-translation BENCH_ARGS="--markdown FILE".
-bench-translation: setup release
+bench-translation: setup release bench-venv
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/translation_bench.py $(BENCH_ARGS)
+
+# Tags, objects and read through the gateway (1 and 4 clients) against onnxruntime on the same ONNX
+# files and against rapidocr 3.10.0 (installed into $(BENCH_VENV) from tests/bench/requirements.txt).
+# Extra flags: make bench-vision BENCH_ARGS="--markdown FILE".
+bench-vision: setup release bench-venv
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/vision_bench.py $(BENCH_ARGS)
+
+# The benchmarks' baselines (pinned in tests/bench/requirements.txt) in $(BENCH_VENV); the stamp is
+# the one the benchmark scripts check.
+bench-venv:
 	test -x $(BENCH_VENV)/bin/python || $(VENV)/bin/python -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tests/bench/requirements.txt
 	sha256sum tests/bench/requirements.txt | cut -d' ' -f1 > $(BENCH_VENV)/.requirements.sha256
-	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/translation_bench.py $(BENCH_ARGS)

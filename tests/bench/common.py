@@ -1,4 +1,4 @@
-"""What the benchmark scripts of this folder share (speech_bench.py, translation_bench.py).
+"""What the benchmark scripts of this folder share (speech_bench.py, translation_bench.py, vision_bench.py).
 
 Paths and time limits, processes and their memory (from /proc and wait4()), the benchmark virtualenv,
 a `cogway serve` gateway on 127.0.0.1 with a fresh SQLite database, table rendering, load-average
@@ -7,17 +7,20 @@ their orchestrating part and from their workers in the benchmark virtualenv alik
 """
 import argparse
 import hashlib
+import http.client
 import json
+import math
 import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +32,8 @@ VENV = CACHE / "bench-venv"
 REQUIREMENTS = HERE / "requirements.txt"
 
 # Time limits, in seconds.
+REQUEST_TIMEOUT = 300  # one HTTP request to the gateway
+MAX_ERRORS = 20  # a load run stops after this many failed requests
 PIP_TIMEOUT = 1200
 PORT_TIMEOUT = 120
 READY_TIMEOUT = 600
@@ -298,3 +303,155 @@ def add_cogway_bin(ap: argparse.ArgumentParser):
     default_bin = Path(os.environ.get("COGWAY_BIN") or TARGET / "release" / "cogway")
     ap.add_argument("--cogway-bin", type=Path, default=default_bin,
                     help="the gateway binary (default $COGWAY_BIN, else $CARGO_TARGET_DIR/release/cogway)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+class Failure(Exception):
+    """One request that did not succeed."""
+
+
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1:port (one per client thread; never via a proxy)."""
+
+    def __init__(self, port: int, timeout: float = REQUEST_TIMEOUT):
+        self.port, self.timeout = port, timeout
+        self.conn: http.client.HTTPConnection | None = None
+        self._connect()
+
+    def _connect(self):
+        self.close()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        self.conn.connect()
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None) -> tuple[int, dict, bytes]:
+        """(status, headers with lower-case names, body). A connection the server closed while idle
+        is opened again and the request sent once more."""
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                resp = self.conn.getresponse()
+                data = resp.read()
+                if resp.will_close:
+                    self._connect()
+                return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
+                if attempt == 2:
+                    raise Failure(f"{method} {path}: {e!r}") from e
+                self._connect()
+            except (OSError, http.client.HTTPException) as e:
+                self._connect()
+                raise Failure(f"{method} {path}: {e!r}") from e
+        raise AssertionError("unreachable")
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The load generator
+
+
+@dataclass
+class Run:
+    clients: int
+    latencies: list[float] = field(default_factory=list)  # seconds per successful request
+    units: int = 0  # characters (Apertium) or sentences (neural) of the successful requests
+    elapsed: float = 0.0  # start to the last completion
+    errors: int = 0
+    first_error: str | None = None
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def units_rate(self) -> float:
+        return self.units / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else math.nan
+
+    @property
+    def p99(self) -> float:
+        """Nearest rank: the smallest latency at or above 99 % of them."""
+        if not self.latencies:
+            return math.nan
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def drive(make_op, inputs: list, clients: int, seconds: float | None = None, count: int | None = None,
+          max_errors: int = MAX_ERRORS) -> Run:
+    """Runs a closed loop: `clients` threads, each with its own op = make_op() (op(input) -> units,
+    op.close() if it has one), send back to back. Inputs are taken in turn from the cycle of
+    `inputs`. No request starts after `seconds`, or after `count` requests in all."""
+    assert seconds is not None or count is not None
+    run = Run(clients)
+    lock = threading.Lock()
+    state = {"next": 0, "deadline": math.inf, "stop": False}
+    barrier = threading.Barrier(clients + 1)
+    ends: list[float] = []
+
+    def take():
+        with lock:
+            i = state["next"]
+            if state["stop"] or (count is not None and i >= count) or time.perf_counter() >= state["deadline"]:
+                return None
+            state["next"] = i + 1
+        return inputs[i % len(inputs)]
+
+    def client():
+        op = None
+        try:
+            op = make_op()
+        except Exception as e:  # counted below; the barrier must still be passed
+            with lock:
+                run.errors += 1
+                run.first_error = run.first_error or f"client setup: {e!r}"
+                state["stop"] = True
+        barrier.wait()
+        try:
+            while op is not None and (item := take()) is not None:
+                started = time.perf_counter()
+                try:
+                    units = op(item)
+                except Exception as e:  # Failure, or a connection that could not be opened again
+                    with lock:
+                        run.errors += 1
+                        run.first_error = run.first_error or (str(e) if isinstance(e, Failure) else repr(e))
+                        if run.errors >= max_errors:
+                            state["stop"] = True
+                    continue
+                done = time.perf_counter()
+                with lock:
+                    run.latencies.append(done - started)
+                    run.units += units
+                    ends.append(done)
+        finally:
+            if op is not None and hasattr(op, "close"):
+                op.close()
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    if seconds is not None:
+        state["deadline"] = start + seconds
+    barrier.wait()
+    for t in threads:
+        t.join()
+    run.elapsed = (max(ends) if ends else time.perf_counter()) - start
+    return run

@@ -60,16 +60,13 @@ Environment: COGWAY_BIN (the gateway; default $CARGO_TARGET_DIR/release/cogway),
 The orchestrating part uses the standard library only.
 """
 import argparse
-import http.client
 import json
 import math
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -77,8 +74,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # common.py, also for `worker ct2` in the virtualenv
 import common
-from common import (MODELS, Skip, add_cogway_bin, arg_parser, build_kind, child_failure, cpu_model, ensure_venv,
-                    json_lines, load_notes, loaded_rss_mb, print_loaded_rss, proc_status_mb, run_child, table)
+from common import (MODELS, Client, Failure, Run, Skip, add_cogway_bin, arg_parser, build_kind, child_failure,
+                    cpu_model, drive, ensure_venv, json_lines, load_notes, loaded_rss_mb, print_loaded_rss,
+                    proc_status_mb, run_child, table)
 
 ARGOS_PACKAGE = MODELS / "argos-zh-en" / "zh_en.argosmodel"
 ARGOS_ROOT = "translate-zh_en-1_9"  # the folder inside the zip
@@ -91,9 +89,8 @@ NEURAL_CLIENTS, NEURAL_BATCH, NEURAL_ROUNDS = 2, 10, 5
 SAMPLES = 3
 
 # Time limits, in seconds (those of pip and of the gateway's start and stop are in common.py).
-REQUEST_TIMEOUT = 300  # one HTTP request or one `apertium` run (a 20 KB text takes a few seconds)
+REQUEST_TIMEOUT = 300  # one `apertium` run (a 20 KB text takes a few seconds); HTTP requests: common.py
 WORKER_TIMEOUT = 900  # the whole Python CTranslate2 worker
-MAX_ERRORS = 20  # a run stops after this many failed requests
 
 # ~50 ordinary English sentences: the short workload takes them in turn; the long text joins them.
 ENGLISH = [
@@ -212,10 +209,6 @@ def batches(items: list[str], size: int) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-class Failure(Exception):
-    """One request that did not succeed."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Processes (the rest of them: common.py)
 
@@ -238,50 +231,6 @@ def descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# HTTP
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection to 127.0.0.1:port (one per client thread; never via a proxy)."""
-
-    def __init__(self, port: int, timeout: float = REQUEST_TIMEOUT):
-        self.port, self.timeout = port, timeout
-        self.conn: http.client.HTTPConnection | None = None
-        self._connect()
-
-    def _connect(self):
-        self.close()
-        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        self.conn.connect()
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict | None = None) -> tuple[int, dict, bytes]:
-        """(status, headers with lower-case names, body). A connection the server closed while idle
-        is opened again and the request sent once more."""
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=body, headers=headers or {})
-                resp = self.conn.getresponse()
-                data = resp.read()
-                if resp.will_close:
-                    self._connect()
-                return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
-                if attempt == 2:
-                    raise Failure(f"{method} {path}: {e!r}") from e
-                self._connect()
-            except (OSError, http.client.HTTPException) as e:
-                self._connect()
-                raise Failure(f"{method} {path}: {e!r}") from e
-        raise AssertionError("unreachable")
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,107 +326,6 @@ def apertium_cli(text: str) -> str:
     if run.returncode != 0 or not out.strip():
         raise Failure(f"{' '.join(APERTIUM_CMD)} exited {run.returncode}: {run.stderr.decode(errors='replace')[-300:]}")
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# The load generator
-
-
-@dataclass
-class Run:
-    clients: int
-    latencies: list[float] = field(default_factory=list)  # seconds per successful request
-    units: int = 0  # characters (Apertium) or sentences (neural) of the successful requests
-    elapsed: float = 0.0  # start to the last completion
-    errors: int = 0
-    first_error: str | None = None
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def units_rate(self) -> float:
-        return self.units / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.latencies) if self.latencies else math.nan
-
-    @property
-    def p99(self) -> float:
-        """Nearest rank: the smallest latency at or above 99 % of them."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
-
-
-def drive(make_op, inputs: list, clients: int, seconds: float | None = None, count: int | None = None) -> Run:
-    """Runs a closed loop: `clients` threads, each with its own op = make_op() (op(input) -> units,
-    op.close() if it has one), send back to back. Inputs are taken in turn from the cycle of
-    `inputs`. No request starts after `seconds`, or after `count` requests in all."""
-    assert seconds is not None or count is not None
-    run = Run(clients)
-    lock = threading.Lock()
-    state = {"next": 0, "deadline": math.inf, "stop": False}
-    barrier = threading.Barrier(clients + 1)
-    ends: list[float] = []
-
-    def take():
-        with lock:
-            i = state["next"]
-            if state["stop"] or (count is not None and i >= count) or time.perf_counter() >= state["deadline"]:
-                return None
-            state["next"] = i + 1
-        return inputs[i % len(inputs)]
-
-    def client():
-        op = None
-        try:
-            op = make_op()
-        except Exception as e:  # counted below; the barrier must still be passed
-            with lock:
-                run.errors += 1
-                run.first_error = run.first_error or f"client setup: {e!r}"
-                state["stop"] = True
-        barrier.wait()
-        try:
-            while op is not None and (item := take()) is not None:
-                started = time.perf_counter()
-                try:
-                    units = op(item)
-                except Exception as e:  # Failure, or a connection that could not be opened again
-                    with lock:
-                        run.errors += 1
-                        run.first_error = run.first_error or (str(e) if isinstance(e, Failure) else repr(e))
-                        if run.errors >= MAX_ERRORS:
-                            state["stop"] = True
-                    continue
-                done = time.perf_counter()
-                with lock:
-                    run.latencies.append(done - started)
-                    run.units += units
-                    ends.append(done)
-        finally:
-            if op is not None and hasattr(op, "close"):
-                op.close()
-
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    start = time.perf_counter()
-    if seconds is not None:
-        state["deadline"] = start + seconds
-    barrier.wait()
-    for t in threads:
-        t.join()
-    run.elapsed = (max(ends) if ends else time.perf_counter()) - start
-    return run
 
 
 class GatewayOp:
