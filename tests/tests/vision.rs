@@ -573,3 +573,42 @@ fn reads_small_print() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(read_lines(&body), lines, "{body}");
 }
+
+#[test]
+fn a_group_photo_gives_every_face_with_landmarks() {
+    let path = common::models_dir().join("face-photos").join("group.jpg");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make models`)", path.display()));
+    let r = shared()
+        .post("/face/v1.0/detect?returnFaceLandmarks=true&detectionModel=detection_03")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
+    assert_eq!(status, 200, "{body}");
+    let faces = body.as_array().unwrap();
+    // Five people sit on the staircase, every face visible.
+    assert_eq!(faces.len(), 5, "{body}");
+    let mut last_area = f64::MAX;
+    for face in faces {
+        assert!(face["faceId"].as_str().is_some_and(|id| id.len() == 36), "{face}");
+        let rect = &face["faceRectangle"];
+        let (left, top, width, height) = (
+            rect["left"].as_f64().unwrap(),
+            rect["top"].as_f64().unwrap(),
+            rect["width"].as_f64().unwrap(),
+            rect["height"].as_f64().unwrap(),
+        );
+        assert!(width > 60.0 && height > 60.0 && left + width <= 1920.0 && top + height <= 1398.0, "{face}");
+        assert!(width * height <= last_area, "largest first: {body}");
+        last_area = width * height;
+        let marks = &face["faceLandmarks"];
+        for name in ["pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight"] {
+            let (px, py) = (marks[name]["x"].as_f64().unwrap(), marks[name]["y"].as_f64().unwrap());
+            assert!(px >= left && px <= left + width && py >= top && py <= top + height, "{name} outside: {face}");
+        }
+        // Eyes above the mouth.
+        assert!(marks["pupilLeft"]["y"].as_f64().unwrap() < marks["mouthLeft"]["y"].as_f64().unwrap(), "{face}");
+    }
+}

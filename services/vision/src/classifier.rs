@@ -47,7 +47,7 @@ pub fn center_crop(image: &RgbImage) -> RgbImage {
         ((image.width() as f32 * scale).round() as u32).max(INPUT_SIZE),
         ((image.height() as f32 * scale).round() as u32).max(INPUT_SIZE),
     );
-    let resized = image::imageops::resize(image, w, h, image::imageops::FilterType::Triangle);
+    let resized = crate::resize::resize(image, w, h);
     let (x, y) = ((w - INPUT_SIZE) / 2, (h - INPUT_SIZE) / 2);
     image::imageops::crop_imm(&resized, x, y, INPUT_SIZE, INPUT_SIZE).to_image()
 }

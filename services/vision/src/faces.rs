@@ -77,7 +77,7 @@ impl FaceModel {
             ((image.width() as f32 * scale).round() as u32).clamp(1, w),
             ((image.height() as f32 * scale).round() as u32).clamp(1, h),
         );
-        let resized = image::imageops::resize(image, rw, rh, image::imageops::FilterType::Triangle);
+        let resized = crate::resize::resize(image, rw, rh);
         let mut input = Array4::<f32>::zeros((1, 3, h as usize, w as usize));
         for (x, y, p) in resized.enumerate_pixels() {
             for c in 0..3 {

@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod image_input;
 pub mod objects;
 pub mod ocr;
+pub mod resize;
 pub mod service;
 pub mod smart_crops;
 pub mod tags;

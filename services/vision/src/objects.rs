@@ -99,7 +99,7 @@ impl ObjectModel {
     }
 
     pub fn detect(&mut self, image: &RgbImage) -> Result<Vec<DetectedObject>, ServiceError> {
-        let resized = image::imageops::resize(image, INPUT, INPUT, image::imageops::FilterType::Triangle);
+        let resized = crate::resize::resize(image, INPUT, INPUT);
         let side = INPUT as usize;
         let mut input = Array4::<f32>::zeros((1, 3, side, side));
         for (x, y, p) in resized.enumerate_pixels() {

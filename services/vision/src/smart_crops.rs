@@ -46,7 +46,7 @@ pub fn crops(image: &RgbImage, ratios: &[f32], regions: &[Region]) -> Vec<Crop> 
 }
 
 fn importance(image: &RgbImage, gw: usize, gh: usize, regions: &[Region]) -> Vec<f32> {
-    let small = image::imageops::resize(image, gw as u32, gh as u32, image::imageops::FilterType::Triangle);
+    let small = crate::resize::resize(image, gw as u32, gh as u32);
     let luma = |x: usize, y: usize| {
         let p = small.get_pixel(x as u32, y as u32).0;
         0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])

@@ -94,7 +94,7 @@ pub fn input_size(width: u32, height: u32, min_side: u32, max_side: u32) -> (u32
 
 /// The detector's input tensor: the image resized to `size`, BGR, normalised to [-1, 1].
 pub fn input_tensor(image: &RgbImage, size: (u32, u32)) -> Array4<f32> {
-    let resized = image::imageops::resize(image, size.0, size.1, image::imageops::FilterType::Triangle);
+    let resized = crate::resize::resize(image, size.0, size.1);
     let (w, h) = (size.0 as usize, size.1 as usize);
     let mut tensor = Array4::<f32>::zeros((1, 3, h, w));
     for (x, y, pixel) in resized.enumerate_pixels() {
