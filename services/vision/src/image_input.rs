@@ -145,6 +145,56 @@ mod tests {
     }
 
     #[test]
+    fn decodes_every_accepted_format() {
+        let img = RgbImage::from_fn(80, 60, |x, _| image::Rgb([if x < 40 { 250 } else { 5 }, 120, 30]));
+        for (format, name) in [
+            (ImageFormat::Jpeg, "JPEG"),
+            (ImageFormat::Bmp, "BMP"),
+            (ImageFormat::Gif, "GIF"),
+            (ImageFormat::Tiff, "TIFF"),
+            (ImageFormat::WebP, "WebP"),
+        ] {
+            let mut out = Cursor::new(Vec::new());
+            match format {
+                // GIF and WebP encoders take RGBA.
+                ImageFormat::Gif | ImageFormat::WebP => {
+                    DynamicImage::ImageRgb8(img.clone()).into_rgba8().write_to(&mut out, format)
+                }
+                _ => img.write_to(&mut out, format),
+            }
+            .expect("encode");
+            let picture = decode(out.get_ref(), &ImageLimits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((picture.width(), picture.height(), picture.format), (80, 60, name));
+            let left = picture.rgb.get_pixel(10, 30).0;
+            let right = picture.rgb.get_pixel(70, 30).0;
+            assert!(left[0] > 200 && right[0] < 60, "{name}: {left:?} {right:?}");
+        }
+    }
+
+    #[test]
+    fn applies_the_exif_orientation() {
+        // An 80 x 60 JPEG whose EXIF says "rotate 90 degrees clockwise to display" (orientation 6).
+        let img = RgbImage::from_fn(80, 60, |x, _| image::Rgb([if x < 40 { 250 } else { 5 }, 120, 30]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).expect("encode");
+        let jpeg = out.into_inner();
+        let mut exif = b"Exif\0\0II*\0".to_vec();
+        exif.extend_from_slice(&8u32.to_le_bytes()); // offset of the first IFD
+        exif.extend_from_slice(&1u16.to_le_bytes()); // one entry:
+        exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]); // Orientation, SHORT, 1, 6
+        exif.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+        let mut with_exif = jpeg[..2].to_vec(); // SOI
+        with_exif.extend_from_slice(&[0xFF, 0xE1]);
+        with_exif.extend_from_slice(&(exif.len() as u16 + 2).to_be_bytes());
+        with_exif.extend_from_slice(&exif);
+        with_exif.extend_from_slice(&jpeg[2..]);
+        let picture = decode(&with_exif, &ImageLimits::default()).expect("decodes");
+        assert_eq!((picture.width(), picture.height()), (60, 80));
+        // The left (red) half of the stored image is now the top half.
+        assert!(picture.rgb.get_pixel(30, 10).0[0] > 200 && picture.rgb.get_pixel(30, 70).0[0] < 60);
+    }
+
+    #[test]
     fn refuses_bad_input_with_400_codes() {
         let limits = ImageLimits::default();
         assert_eq!(decode(b"", &limits).unwrap_err().code, Code::InvalidImageSize);
