@@ -31,7 +31,7 @@ apertium_pairs=(apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-eo-en 
   apertium-es-ro apertium-oc-es apertium-spa-cat apertium-eo-es apertium-eo-fr)
 command -v apertium >/dev/null || need_apt+=(apertium lttoolbox)
 for pair in "${apertium_pairs[@]}"; do
-  dpkg-query -W -f="${Status}" "$pair" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pair")
+  dpkg-query -W -f='${Status}' "$pair" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pair")
 done
 # Debian's python3 needs python3-venv for `python3 -m venv` (ensurepip); pyenv's Python has it.
 if ! command -v python3 >/dev/null; then
