@@ -612,3 +612,51 @@ fn a_group_photo_gives_every_face_with_landmarks() {
         assert!(marks["pupilLeft"]["y"].as_f64().unwrap() < marks["mouthLeft"]["y"].as_f64().unwrap(), "{face}");
     }
 }
+
+#[test]
+fn a_zip_of_tag_folders_uploads_labelled_images() {
+    let server = shared();
+    let (_, project) =
+        status_json(server.post(&format!("{TRAINING}?name=zipped")).header(KEY, ADMIN_KEY).send().unwrap());
+    let id = project["id"].as_str().unwrap();
+    let mut rng = Lcg(5);
+    let mut archive = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for kind in ["circle", "stripes"] {
+        for i in 0..3 {
+            archive.start_file(format!("{kind}/{i}.png"), zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut archive, &drawn(kind, &mut rng)).unwrap();
+        }
+    }
+    archive.start_file("README.txt", zip::write::SimpleFileOptions::default()).unwrap(); // outside a tag folder: skipped
+    std::io::Write::write_all(&mut archive, b"not an image").unwrap();
+    let bytes = archive.finish().unwrap().into_inner();
+    let (status, body) = status_json(
+        server
+            .post(&format!("{TRAINING}/{id}/images"))
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/zip")
+            .body(bytes)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["isBatchSuccessful"].as_bool(), body["images"].as_array().unwrap().len()),
+        (Some(true), 6),
+        "{body}"
+    );
+    let (_, tags) = status_json(server.get(&format!("{TRAINING}/{id}/tags")).header(KEY, ADMIN_KEY).send().unwrap());
+    assert_eq!(
+        tags,
+        json!([{ "id": "circle", "name": "circle", "imageCount": 3 }, { "id": "stripes", "name": "stripes", "imageCount": 3 }])
+    );
+    // A body that is not a zip is a 400, not a crash.
+    let r = server
+        .post(&format!("{TRAINING}/{id}/images"))
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "application/zip")
+        .body(b"PK not really".to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
