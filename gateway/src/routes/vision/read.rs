@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
+use cogway_vision::image_input::Picture;
 use cogway_vision::ocr::layout::{self, TextLine};
 use serde_json::{Value, json};
 
@@ -53,7 +54,7 @@ pub async fn submit(
         .bind(bytes.as_ref())
         .execute(&state.db)
         .await?;
-    spawn(state.clone().into_inner(), id.clone());
+    spawn(state.clone().into_inner(), id.clone(), Some(picture));
     let info = req.connection_info();
     let location = format!("{}://{}/vision/v3.2/read/analyzeResults/{id}", info.scheme(), info.host());
     Ok(HttpResponse::Accepted()
@@ -86,10 +87,11 @@ pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Runs a stored Read operation in the background.
-fn spawn(state: Arc<AppState>, id: String) {
+/// Runs a stored Read operation in the background: on the image decoded at submission, or (for an
+/// operation resumed at start-up) on the stored one.
+fn spawn(state: Arc<AppState>, id: String, picture: Option<Arc<Picture>>) {
     tokio::spawn(async move {
-        if let Err(e) = run(&state, &id).await {
+        if let Err(e) = run(&state, &id, picture).await {
             tracing::warn!(job = %id, error = %e, "read operation failed");
             let code = if e.code.http_status() < 500 { "InvalidImage" } else { "InternalServerError" };
             jobs::fail(&state.db, &id, code, &e.message).await;
@@ -98,7 +100,7 @@ fn spawn(state: Arc<AppState>, id: String) {
     });
 }
 
-async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
+async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Result<(), ServiceError> {
     let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
     let service = loop {
         match vision_service(state) {
@@ -110,17 +112,19 @@ async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
     if !jobs::claim(&state.db, id).await.map_err(dberr)? {
         return Ok(());
     }
-    let data: Vec<u8> = sqlx::query_scalar("SELECT data FROM job_blobs WHERE job_id = ?")
-        .bind(id)
-        .fetch_one(&state.db)
-        .await
-        .map_err(dberr)?;
-    let limits = super::image_body::limits(state);
-    let picture = tokio::task::spawn_blocking(move || cogway_vision::image_input::decode(&data, &limits))
-        .await
-        .map_err(|e| ServiceError::internal(format!("decoding thread failed: {e}")))??;
+    let picture = match picture {
+        Some(picture) => picture,
+        None => {
+            let data: Vec<u8> = sqlx::query_scalar("SELECT data FROM job_blobs WHERE job_id = ?")
+                .bind(id)
+                .fetch_one(&state.db)
+                .await
+                .map_err(dberr)?;
+            decode(state, data.into()).await.map_err(|e| e.0)?
+        }
+    };
     let (width, height) = (picture.width(), picture.height());
-    let image = picture.rgb;
+    let image = picture.rgb.clone();
     let lines = loop {
         match service.read(image.clone()).await {
             // A busy OCR worker is not a failure of the job: wait for room.
@@ -141,7 +145,7 @@ pub async fn resume(state: Arc<AppState>) {
     }
     for id in jobs::unfinished(&state.db, JOB_KIND).await {
         tracing::info!(job = %id, "resuming an unfinished read operation");
-        spawn(state.clone(), id);
+        spawn(state.clone(), id, None);
     }
 }
 

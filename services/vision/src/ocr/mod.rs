@@ -62,6 +62,21 @@ pub struct OcrModel {
 /// Images in, their text lines out.
 pub type OcrWorker = cogway_core::Worker<Arc<RgbImage>, Vec<TextLine>>;
 
+/// Writes `image` into item `n` of an NCHW tensor as PP-OCR's models take it: BGR (they were
+/// trained on OpenCV's channel order), scaled to [-1, 1]. Pixels beyond the tensor are skipped.
+pub fn put_bgr(tensor: &mut Array4<f32>, n: usize, image: &RgbImage) {
+    let (_, _, h, w) = tensor.dim();
+    for (x, y, pixel) in image.enumerate_pixels() {
+        let (x, y) = (x as usize, y as usize);
+        if x >= w || y >= h {
+            continue;
+        }
+        for c in 0..3 {
+            tensor[[n, c, y, x]] = f32::from(pixel.0[2 - c]) / 127.5 - 1.0;
+        }
+    }
+}
+
 fn fail(what: &str, e: &dyn std::fmt::Display) -> ServiceError {
     ServiceError::internal(format!("OCR {what}: {e}"))
 }
@@ -179,13 +194,7 @@ impl OcrModel {
         for chunk in items.chunks(REC_BATCH * 2) {
             let mut input = Array4::<f32>::zeros((chunk.len(), 3, LINE_HEIGHT as usize, CLS_WIDTH as usize));
             for (n, (slot, text_box)) in chunk.iter().enumerate() {
-                let crop = crop_line(images[*slot].1, text_box, LINE_HEIGHT, CLS_WIDTH).image;
-                for (x, y, pixel) in crop.enumerate_pixels() {
-                    for c in 0..3 {
-                        let value = f32::from(pixel.0[2 - c]) / 255.0;
-                        input[[n, c, y as usize, x as usize]] = (value - 0.5) / 0.5;
-                    }
-                }
+                put_bgr(&mut input, n, &crop_line(images[*slot].1, text_box, LINE_HEIGHT, CLS_WIDTH).image);
             }
             let (shape, probs) = run_first(&mut self.cls, &input, "orientation classifier")?;
             let classes = shape.last().copied().unwrap_or(2).max(1);

@@ -58,15 +58,7 @@ pub fn input_tensor(crops: &[&RgbImage]) -> Array4<f32> {
     let width = crops.iter().map(|c| c.width()).max().unwrap_or(1).max(MIN_BATCH_WIDTH) as usize;
     let mut tensor = Array4::<f32>::zeros((crops.len(), 3, LINE_HEIGHT as usize, width));
     for (n, crop) in crops.iter().enumerate() {
-        for (x, y, pixel) in crop.enumerate_pixels() {
-            if y >= LINE_HEIGHT {
-                continue;
-            }
-            for c in 0..3 {
-                let value = f32::from(pixel.0[2 - c]) / 255.0;
-                tensor[[n, c, y as usize, x as usize]] = (value - 0.5) / 0.5;
-            }
-        }
+        super::put_bgr(&mut tensor, n, crop);
     }
     tensor
 }

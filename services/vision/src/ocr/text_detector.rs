@@ -97,13 +97,7 @@ pub fn input_tensor(image: &RgbImage, size: (u32, u32)) -> Array4<f32> {
     let resized = crate::resize::resize(image, size.0, size.1);
     let (w, h) = (size.0 as usize, size.1 as usize);
     let mut tensor = Array4::<f32>::zeros((1, 3, h, w));
-    for (x, y, pixel) in resized.enumerate_pixels() {
-        for c in 0..3 {
-            // PP-OCR models are trained on OpenCV's BGR order.
-            let value = f32::from(pixel.0[2 - c]) / 255.0;
-            tensor[[0, c, y as usize, x as usize]] = (value - 0.5) / 0.5;
-        }
-    }
+    super::put_bgr(&mut tensor, 0, &resized);
     tensor
 }
 
