@@ -184,6 +184,7 @@ def deb_tree(archive: Path, dest: Path):
 
 def extract_member(archives: list[Path], member: str, dest: Path):
     """Copy one member, from the first archive that has it, to dest, keeping its executable bit."""
+    dest.parent.mkdir(parents=True, exist_ok=True)  # names may have folders ("ner/model")
     for archive in archives:
         if archive.suffix == ".deb":
             with tempfile.TemporaryDirectory(dir=dest.parent) as tree:

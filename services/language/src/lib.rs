@@ -4,7 +4,9 @@
 pub mod classify;
 pub mod detect;
 pub mod embeddings;
+pub mod entities;
 pub mod keyphrases;
+pub mod ner;
 pub mod pii;
 pub mod sentences;
 pub mod sentiment;

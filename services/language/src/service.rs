@@ -7,6 +7,8 @@ use cogway_core::{Code, ModelStatus, ServiceError, Worker};
 
 use crate::detect::{DetectedLanguage, Detector};
 use crate::embeddings::{self, Embedder, EmbeddingModel};
+use crate::entities::{NamedEntity, azure_category};
+use crate::ner::{self, EntityRecognizer};
 use crate::sentences::sentence_spans;
 use crate::sentiment::{self, DocumentSentiment};
 use crate::summarize::{self, RankedSentence, SortBy};
@@ -34,6 +36,7 @@ pub struct LanguageConfig {
 pub struct LanguageService {
     detector: Detector,
     embedder: Result<Embedder, ServiceError>,
+    recognizer: Result<EntityRecognizer, ServiceError>,
 }
 
 impl LanguageService {
@@ -50,7 +53,12 @@ impl LanguageService {
         if let Err(e) = &embedder {
             tracing::warn!(error = %e, "embedding model not loaded");
         }
-        Arc::new(Self { detector, embedder })
+        let recognizer = EntityRecognizer::load(&config.models_dir.join(ner::MODEL_NAME))
+            .map_err(|e| ServiceError::internal(format!("cannot load {}: {e}", ner::MODEL_NAME)));
+        if let Err(e) = &recognizer {
+            tracing::warn!(error = %e, "entity recognition model not loaded");
+        }
+        Arc::new(Self { detector, embedder, recognizer })
     }
 
     pub fn models(&self) -> Vec<ModelStatus> {
@@ -62,6 +70,11 @@ impl LanguageService {
                 name: embeddings::MODEL_NAME,
                 ready: self.embedder.is_ok(),
                 detail: self.embedder.as_ref().err().map(|e| e.message.clone()),
+            },
+            ModelStatus {
+                name: ner::MODEL_NAME,
+                ready: self.recognizer.is_ok(),
+                detail: self.recognizer.as_ref().err().map(|e| e.message.clone()),
             },
         ]
     }
@@ -95,7 +108,34 @@ impl LanguageService {
         if language.is_empty() || language.len() > 10 {
             return Err(unsupported(language, "PII recognition"));
         }
-        Ok(pii::recognize(text, only))
+        // Names, organisations and the places that end an address come from the English NER
+        // model; for other languages (or without the model) the rules stand alone.
+        let names = match (&self.recognizer, require_language(language, &["en"], "")) {
+            (Ok(recognizer), Ok(())) => recognizer.recognize_document(text),
+            _ => Vec::new(),
+        };
+        Ok(pii::recognize_with_names(text, only, &names))
+    }
+
+    /// Named entities (Azure's `EntityRecognition`): spaCy's English model, OntoNotes labels
+    /// mapped to Azure categories. English only.
+    pub fn entities(&self, text: &str, language: &str) -> Result<Vec<NamedEntity>, ServiceError> {
+        require_language(language, &["en"], "Entity recognition")?;
+        let recognizer = self.recognizer.as_ref().map_err(|_| ServiceError::model_not_ready(ner::MODEL_NAME))?;
+        Ok(recognizer
+            .recognize_document(text)
+            .into_iter()
+            .filter_map(|e| {
+                let (category, subcategory) = azure_category(&e.label, &text[e.start..e.end])?;
+                Some(NamedEntity {
+                    start: e.start,
+                    end: e.end,
+                    category,
+                    subcategory,
+                    confidence: f64::from(e.confidence),
+                })
+            })
+            .collect())
     }
 
     /// Embeds texts through the worker (batched with concurrent callers).

@@ -27,6 +27,7 @@ pub enum Kind {
     LanguageDetection,
     SentimentAnalysis,
     KeyPhraseExtraction,
+    EntityRecognition,
     PiiEntityRecognition,
     ExtractiveSummarization,
     CustomSingleLabelClassification,
@@ -38,6 +39,7 @@ impl Kind {
             "LanguageDetection" => Self::LanguageDetection,
             "SentimentAnalysis" => Self::SentimentAnalysis,
             "KeyPhraseExtraction" => Self::KeyPhraseExtraction,
+            "EntityRecognition" => Self::EntityRecognition,
             "PiiEntityRecognition" => Self::PiiEntityRecognition,
             "ExtractiveSummarization" => Self::ExtractiveSummarization,
             "CustomSingleLabelClassification" => Self::CustomSingleLabelClassification,
@@ -52,7 +54,7 @@ impl Kind {
                 Code::UnsupportedTask,
                 format!(
                     "The kind '{name}' is not supported. Supported: LanguageDetection, SentimentAnalysis, \
-                     KeyPhraseExtraction, PiiEntityRecognition, ExtractiveSummarization, \
+                     KeyPhraseExtraction, EntityRecognition, PiiEntityRecognition, ExtractiveSummarization, \
                      CustomSingleLabelClassification."
                 ),
             )
@@ -64,6 +66,7 @@ impl Kind {
             Self::LanguageDetection => "LanguageDetection",
             Self::SentimentAnalysis => "SentimentAnalysis",
             Self::KeyPhraseExtraction => "KeyPhraseExtraction",
+            Self::EntityRecognition => "EntityRecognition",
             Self::PiiEntityRecognition => "PiiEntityRecognition",
             Self::ExtractiveSummarization => "ExtractiveSummarization",
             Self::CustomSingleLabelClassification => "CustomSingleLabelClassification",
@@ -75,7 +78,7 @@ impl Kind {
         match self {
             Self::LanguageDetection => 1000,
             Self::SentimentAnalysis | Self::KeyPhraseExtraction => 10,
-            Self::PiiEntityRecognition => 5,
+            Self::EntityRecognition | Self::PiiEntityRecognition => 5,
             Self::ExtractiveSummarization | Self::CustomSingleLabelClassification => 25,
         }
     }
@@ -272,7 +275,11 @@ pub async fn analyze(
 ) -> ApiResult<serde_json::Value> {
     let unit = options.string_index_type;
     match kind {
-        Kind::LanguageDetection | Kind::SentimentAnalysis | Kind::KeyPhraseExtraction | Kind::PiiEntityRecognition => {
+        Kind::LanguageDetection
+        | Kind::SentimentAnalysis
+        | Kind::KeyPhraseExtraction
+        | Kind::EntityRecognition
+        | Kind::PiiEntityRecognition => {
             let (service, documents, options) = (service.clone(), documents.to_vec(), options.clone());
             web::block(move || analyze_cpu(&service, kind, &documents, &options))
                 .await
@@ -342,7 +349,7 @@ pub async fn analyze(
     }
 }
 
-/// The analyses that need no model worker: detection, sentiment, key phrases and PII.
+/// The analyses that need no model worker: detection, sentiment, key phrases, entities and PII.
 fn analyze_cpu(
     service: &LanguageService,
     kind: Kind,
@@ -393,6 +400,28 @@ fn analyze_cpu(
             Ok(KeyPhraseDocument {
                 id: doc.id.clone(),
                 key_phrases: service.key_phrases(&doc.text, language_of(doc))?,
+                warnings: Vec::new(),
+            })
+        })),
+        Kind::EntityRecognition => to_json(collect(documents, |doc| {
+            let found = service.entities(&doc.text, language_of(doc))?;
+            let mapper = OffsetMapper::new(&doc.text, unit);
+            Ok(EntityDocument {
+                id: doc.id.clone(),
+                entities: found
+                    .iter()
+                    .map(|e| {
+                        let (offset, length) = mapper.span(e.start, e.end);
+                        Entity {
+                            text: doc.text[e.start..e.end].to_string(),
+                            category: e.category.into(),
+                            subcategory: e.subcategory.map(str::to_string),
+                            offset,
+                            length,
+                            confidence_score: (e.confidence * 100.0).round() / 100.0,
+                        }
+                    })
+                    .collect(),
                 warnings: Vec::new(),
             })
         })),

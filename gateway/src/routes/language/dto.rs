@@ -27,7 +27,7 @@ pub struct AnalysisInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyzeTextRequest {
-    /// LanguageDetection, SentimentAnalysis, KeyPhraseExtraction, PiiEntityRecognition,
+    /// LanguageDetection, SentimentAnalysis, KeyPhraseExtraction, EntityRecognition, PiiEntityRecognition,
     /// ExtractiveSummarization or CustomSingleLabelClassification.
     pub kind: String,
     #[serde(default)]
@@ -132,6 +132,14 @@ pub struct Entity {
     pub offset: usize,
     pub length: usize,
     pub confidence_score: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityDocument {
+    pub id: String,
+    pub entities: Vec<Entity>,
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/languages", web::post().to(v31::languages))
             .route("/sentiment", web::post().to(v31::sentiment))
             .route("/keyPhrases", web::post().to(v31::key_phrases))
+            .route("/entities/recognition/general", web::post().to(v31::entities))
             .route("/entities/recognition/pii", web::post().to(v31::pii)),
     )
     .service(

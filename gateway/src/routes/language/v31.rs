@@ -57,6 +57,14 @@ pub async fn key_phrases(
     run(c, s, r, p, Kind::KeyPhraseExtraction).await
 }
 
+/// Named entities (v3.1).
+#[utoipa::path(post, path = "/text/analytics/v3.1/entities/recognition/general", tag = "Language (v3.1)",
+    request_body = DocumentsRequest, responses((status = 200, description = "documents, errors, modelVersion")),
+    security(("key" = [])))]
+pub async fn entities(c: Caller, s: web::Data<AppState>, r: HttpRequest, p: web::Payload) -> ApiResult<HttpResponse> {
+    run(c, s, r, p, Kind::EntityRecognition).await
+}
+
 /// PII entities (v3.1).
 #[utoipa::path(post, path = "/text/analytics/v3.1/entities/recognition/pii", tag = "Language (v3.1)",
     request_body = DocumentsRequest, responses((status = 200, description = "documents, errors, modelVersion")),

@@ -5,8 +5,12 @@
 //! ("phone", "SSN", "IBAN", ...) raise. Weak patterns (nine bare digits, Luhn-valid numbers with
 //! no known issuer, SWIFT codes) only report a match when such a context word is present.
 //! Precision is favoured over recall throughout.
+//!
+//! People and organisations come from the NER model ([`crate::ner`]); addresses from a street
+//! rule carried over the places the model finds after it (`names`).
 
 mod context;
+mod names;
 mod patterns;
 mod validators;
 
@@ -42,6 +46,9 @@ pub enum PiiCategory {
     ABARoutingNumber,
     SWIFTCode,
     DateTime,
+    Person,
+    Organization,
+    Address,
 }
 
 const ALL: &[PiiCategory] = &[
@@ -56,6 +63,9 @@ const ALL: &[PiiCategory] = &[
     PiiCategory::ABARoutingNumber,
     PiiCategory::SWIFTCode,
     PiiCategory::DateTime,
+    PiiCategory::Person,
+    PiiCategory::Organization,
+    PiiCategory::Address,
 ];
 
 impl PiiCategory {
@@ -73,6 +83,9 @@ impl PiiCategory {
             Self::ABARoutingNumber => "ABARoutingNumber",
             Self::SWIFTCode => "SWIFTCode",
             Self::DateTime => "DateTime",
+            Self::Person => "Person",
+            Self::Organization => "Organization",
+            Self::Address => "Address",
         }
     }
 
@@ -100,7 +113,10 @@ impl PiiCategory {
             Self::URL => 7,
             Self::IPAddress => 8,
             Self::PhoneNumber => 9,
-            Self::DateTime => 10,
+            Self::Address => 10,
+            Self::DateTime => 11,
+            Self::Person => 12,
+            Self::Organization => 13,
         }
     }
 }
@@ -112,7 +128,15 @@ impl PiiCategory {
 /// specific category. Overlaps are resolved before filtering, so restricting the categories
 /// never turns the digits of an IBAN into a phone number.
 pub fn recognize(text: &str, only: Option<&[PiiCategory]>) -> Vec<PiiEntity> {
-    let mut kept = resolve_overlaps(patterns::find_all(text));
+    recognize_with_names(text, only, &[])
+}
+
+/// [`recognize`], plus people, organisations and addresses from the entities the NER model found
+/// in `text` (see [`crate::ner`]).
+pub fn recognize_with_names(text: &str, only: Option<&[PiiCategory]>, names: &[crate::ner::Entity]) -> Vec<PiiEntity> {
+    let mut candidates = patterns::find_all(text);
+    names::find(text, names, &mut candidates);
+    let mut kept = resolve_overlaps(candidates);
     if let Some(only) = only {
         kept.retain(|e| only.contains(&e.category));
     }

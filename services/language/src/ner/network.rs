@@ -1,0 +1,275 @@
+//! The entity recognizer's network, as thinc runs it: hash embeddings of four lexical features,
+//! a maxout reduction, four residual window-maxout layers, a projection, then the parser's
+//! "precomputable affine" hidden layer over three context tokens and the output layer.
+
+use ndarray::{Array2, ArrayView2, Axis, Slice};
+
+use super::NerError;
+use super::hashing::embedding_keys;
+use super::msgpack_file::{Array, Node};
+
+/// Zero rows thinc puts around each document before the window layers.
+const ENCODER_PAD: usize = 4;
+const LAYER_NORM_EPS: f32 = 1e-8;
+
+struct HashEmbed {
+    table: Array2<f32>,
+    seed: u32,
+}
+
+/// `maxout >> layernorm`: W is stored as (nO * nP, nI).
+struct MaxoutNorm {
+    w: Array2<f32>,
+    b: Vec<f32>,
+    pieces: usize,
+    gain: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+struct Linear {
+    w: Array2<f32>,
+    b: Vec<f32>,
+}
+
+/// The parser's hidden layer, precomputed per token for each of the `features` context slots.
+struct Lower {
+    /// (features * hidden * pieces, width)
+    w: Array2<f32>,
+    b: Vec<f32>,
+    /// Used for a context slot with no token: (features, hidden * pieces).
+    pad: Vec<f32>,
+    features: usize,
+    hidden: usize,
+    pieces: usize,
+}
+
+pub(crate) struct Network {
+    embeds: Vec<HashEmbed>,
+    reduce: MaxoutNorm,
+    encoders: Vec<MaxoutNorm>,
+    project: Linear,
+    lower: Lower,
+    upper: Linear,
+}
+
+fn matrix(a: Array, rows: usize, what: &str) -> Result<Array2<f32>, NerError> {
+    let len = a.data.len();
+    if rows == 0 || !len.is_multiple_of(rows) {
+        return Err(NerError::Format(format!("{what}: {len} values do not make {rows} rows")));
+    }
+    Array2::from_shape_vec((rows, len / rows), a.data).map_err(|e| NerError::Format(format!("{what}: {e}")))
+}
+
+fn dims(a: &Array, expected: usize, what: &str) -> Result<(), NerError> {
+    if a.shape.len() == expected {
+        Ok(())
+    } else {
+        Err(NerError::Format(format!("{what}: shape {:?}, expected {expected} dimensions", a.shape)))
+    }
+}
+
+impl MaxoutNorm {
+    fn load(maxout: &Node, norm: &Node) -> Result<Self, NerError> {
+        let w = maxout.param("W")?;
+        dims(&w, 3, "maxout W")?;
+        let (outputs, pieces) = (w.shape[0], w.shape[1]);
+        Ok(Self {
+            w: matrix(w, outputs * pieces, "maxout W")?,
+            b: maxout.param("b")?.data,
+            pieces,
+            gain: norm.param("G")?.data,
+            shift: norm.param("b")?.data,
+        })
+    }
+
+    fn outputs(&self) -> usize {
+        self.w.nrows() / self.pieces
+    }
+
+    fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let z = x.dot(&self.w.t());
+        let outputs = self.outputs();
+        let mut y = Array2::<f32>::zeros((x.nrows(), outputs));
+        for (zrow, mut yrow) in z.outer_iter().zip(y.outer_iter_mut()) {
+            for o in 0..outputs {
+                let base = o * self.pieces;
+                let mut best = f32::NEG_INFINITY;
+                for p in 0..self.pieces {
+                    best = best.max(zrow[base + p] + self.b[base + p]);
+                }
+                yrow[o] = best;
+            }
+            let n = outputs as f32;
+            let mean = yrow.sum() / n;
+            let var = yrow.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n + LAYER_NORM_EPS;
+            let scale = var.sqrt().recip();
+            for (o, v) in yrow.iter_mut().enumerate() {
+                *v = (*v - mean) * scale * self.gain[o] + self.shift[o];
+            }
+        }
+        y
+    }
+}
+
+impl Linear {
+    fn load(node: &Node) -> Result<Self, NerError> {
+        let w = node.param("W")?;
+        dims(&w, 2, "linear W")?;
+        let rows = w.shape[0];
+        Ok(Self { w: matrix(w, rows, "linear W")?, b: node.param("b")?.data })
+    }
+
+    fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut y = x.dot(&self.w.t());
+        for mut row in y.outer_iter_mut() {
+            row.iter_mut().zip(&self.b).for_each(|(v, b)| *v += b);
+        }
+        y
+    }
+}
+
+/// Concatenates each row with its neighbours (zeros past the ends): thinc's `expand_window(1)`.
+fn window(x: &Array2<f32>) -> Array2<f32> {
+    let (n, width) = x.dim();
+    let mut out = Array2::<f32>::zeros((n, 3 * width));
+    for (i, mut row) in out.outer_iter_mut().enumerate() {
+        for (part, source) in [i.checked_sub(1), Some(i), Some(i + 1).filter(|&j| j < n)].into_iter().enumerate() {
+            if let Some(j) = source {
+                row.slice_axis_mut(Axis(0), Slice::from(part * width..(part + 1) * width)).assign(&x.row(j));
+            }
+        }
+    }
+    out
+}
+
+/// A document's tokens after the network's token layers: the hidden layer's contribution of
+/// every token in every context slot.
+pub(crate) struct TokenScores {
+    /// (tokens, features * hidden * pieces)
+    precomputed: Array2<f32>,
+}
+
+impl Network {
+    /// Picks the layers out of the model file by kind and walk order, checking their shapes fit.
+    pub fn load(nodes: &[Node]) -> Result<Self, NerError> {
+        fn named<'a>(nodes: &'a [Node], name: &'a str) -> impl Iterator<Item = &'a Node> {
+            nodes.iter().filter(move |n| n.name == name)
+        }
+        let mut embeds: Vec<(u64, HashEmbed)> = named(nodes, "hashembed")
+            .map(|node| {
+                let table = node.param("E")?;
+                dims(&table, 2, "hashembed E")?;
+                let rows = table.shape[0];
+                let seed = node.attr("seed").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+                let column = node.attr("column").and_then(|v| v.as_u64()).unwrap_or(0);
+                Ok((column, HashEmbed { table: matrix(table, rows, "hashembed E")?, seed }))
+            })
+            .collect::<Result<_, NerError>>()?;
+        embeds.sort_by_key(|(column, _)| *column);
+        let embeds: Vec<HashEmbed> = embeds.into_iter().map(|(_, e)| e).collect();
+        let maxouts: Vec<&Node> = named(nodes, "maxout").collect();
+        let norms: Vec<&Node> = named(nodes, "layernorm").collect();
+        let linears: Vec<&Node> = named(nodes, "linear").collect();
+        let lower = named(nodes, "precomputable_affine").next();
+        let (Some(lower), [upper, project], true, true) =
+            (lower, linears.as_slice(), maxouts.len() == norms.len(), maxouts.len() >= 2)
+        else {
+            return Err(NerError::Format("the model file is not spaCy's TransitionBasedParser with Tok2Vec".into()));
+        };
+        let reduce = MaxoutNorm::load(maxouts[0], norms[0])?;
+        let encoders =
+            maxouts[1..].iter().zip(&norms[1..]).map(|(m, n)| MaxoutNorm::load(m, n)).collect::<Result<Vec<_>, _>>()?;
+        let project = Linear::load(project)?;
+        let upper = Linear::load(upper)?;
+        let w = lower.param("W")?;
+        dims(&w, 4, "precomputable_affine W")?;
+        let (features, hidden, pieces) = (w.shape[0], w.shape[1], w.shape[2]);
+        let lower = Lower {
+            w: matrix(w, features * hidden * pieces, "precomputable_affine W")?,
+            b: lower.param("b")?.data,
+            pad: lower.param("pad")?.data,
+            features,
+            hidden,
+            pieces,
+        };
+        let width = reduce.outputs();
+        let embed_width: usize = embeds.iter().map(|e| e.table.ncols()).sum();
+        let consistent = embeds.len() == 4
+            && reduce.w.ncols() == embed_width
+            && encoders.iter().all(|e| e.w.ncols() == 3 * width && e.outputs() == width)
+            && project.w.ncols() == width
+            && lower.w.ncols() == project.w.nrows()
+            && lower.b.len() == hidden * pieces
+            && lower.pad.len() == features * hidden * pieces
+            && upper.w.ncols() == hidden;
+        if !consistent {
+            return Err(NerError::Format("the model's layer shapes do not fit together".into()));
+        }
+        Ok(Self { embeds, reduce, encoders, project, lower, upper })
+    }
+
+    pub fn classes(&self) -> usize {
+        self.upper.w.nrows()
+    }
+
+    pub fn context_slots(&self) -> usize {
+        self.lower.features
+    }
+
+    /// Runs the token layers over one document, given each token's four feature ids
+    /// (NORM, PREFIX, SUFFIX, SHAPE).
+    pub fn tokens(&self, features: &[[u64; 4]]) -> TokenScores {
+        let n = features.len();
+        let embed_width: usize = self.embeds.iter().map(|e| e.table.ncols()).sum();
+        let mut embedded = Array2::<f32>::zeros((n, embed_width));
+        for (t, ids) in features.iter().enumerate() {
+            let mut offset = 0;
+            for (embed, &id) in self.embeds.iter().zip(ids) {
+                let (rows, width) = embed.table.dim();
+                let mut row = embedded.row_mut(t);
+                let mut target = row.slice_axis_mut(Axis(0), Slice::from(offset..offset + width));
+                for key in embedding_keys(id, embed.seed) {
+                    target += &embed.table.row(key as usize % rows);
+                }
+                offset += width;
+            }
+        }
+        let reduced = self.reduce.forward(embedded.view());
+        let width = reduced.ncols();
+        let mut x = Array2::<f32>::zeros((n + 2 * ENCODER_PAD, width));
+        let rows = Slice::from(ENCODER_PAD..ENCODER_PAD + n);
+        x.slice_axis_mut(Axis(0), rows).assign(&reduced);
+        for encoder in &self.encoders {
+            x += &encoder.forward(window(&x).view());
+        }
+        let tokvecs = self.project.forward(x.slice_axis(Axis(0), rows));
+        TokenScores { precomputed: tokvecs.dot(&self.lower.w.t()) }
+    }
+
+    /// The scores of every action for one state, given its context tokens (-1: none).
+    pub fn score(&self, tokens: &TokenScores, context: &[i64], hidden: &mut Vec<f32>, out: &mut [f32]) {
+        let lower = &self.lower;
+        let slot = lower.hidden * lower.pieces;
+        hidden.clear();
+        hidden.extend_from_slice(&lower.b);
+        for (f, &token) in context.iter().enumerate().take(lower.features) {
+            let row = if token >= 0 {
+                tokens.precomputed.index_axis(Axis(0), token as usize).to_slice().map(|r| &r[f * slot..(f + 1) * slot])
+            } else {
+                Some(&lower.pad[f * slot..(f + 1) * slot])
+            };
+            if let Some(row) = row {
+                hidden.iter_mut().zip(row).for_each(|(h, v)| *h += v);
+            }
+        }
+        let maxed: Vec<f32> = hidden
+            .chunks_exact(lower.pieces)
+            .map(|pieces| pieces.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .collect();
+        for (o, (row, b)) in self.upper.w.outer_iter().zip(&self.upper.b).enumerate() {
+            if let Some(slot) = out.get_mut(o) {
+                *slot = row.iter().zip(&maxed).map(|(w, h)| w * h).sum::<f32>() + b;
+            }
+        }
+    }
+}
