@@ -111,6 +111,51 @@ def assert_redacted(original, redacted, entities):
             assert after == before, f"position {i} changed: {before!r} -> {after!r} in {redacted!r}"
 
 
+def test_recognize_entities(client):
+    text = "Satya Nadella visited Berlin on Monday to meet engineers from Microsoft."
+    result = only_result(client.recognize_entities([text]))
+    found = {(e.category, e.text) for e in result.entities}
+    for expected in (("Person", "Satya Nadella"), ("Location", "Berlin"), ("DateTime", "Monday"),
+                     ("Organization", "Microsoft")):
+        assert expected in found, f"{expected} missing from {sorted(found)}"
+    for entity in result.entities:
+        assert text[entity.offset : entity.offset + entity.length] == entity.text
+        assert 0.0 < entity.confidence_score <= 1.0
+    berlin = next(e for e in result.entities if e.text == "Berlin")
+    assert berlin.subcategory == "GPE"
+    monday = next(e for e in result.entities if e.text == "Monday")
+    assert monday.subcategory == "Date"
+
+
+def test_recognize_entities_quantities_and_offsets(client):
+    text = "Zoë paid €4.2 million — 35% more than in 2023 — for the 3rd café in Zürich."
+    result = only_result(client.recognize_entities([text]))
+    found = {(e.category, e.subcategory, e.text) for e in result.entities}
+    assert ("Quantity", "Percentage", "35%") in found, sorted(found)
+    assert ("Quantity", "Ordinal", "3rd") in found, sorted(found)
+    assert ("Location", "GPE", "Zürich") in found, sorted(found)
+    for entity in result.entities:
+        assert entity.offset == text.index(entity.text)
+
+
+def test_recognize_entities_other_language_is_a_document_error(client):
+    results = client.recognize_entities([{"id": "1", "text": "Angela Merkel besuchte Paris.", "language": "de"}])
+    assert results[0].is_error
+    assert results[0].error.code in {"UnsupportedLanguageCode", "InvalidArgument"}, results[0].error
+
+
+def test_recognize_pii_people_organisations_addresses(client):
+    text = ("Maria Lopez works for Contoso Pharmaceuticals in Seattle; write to her at "
+            "1600 Pennsylvania Avenue NW, Washington, DC 20500.")
+    result = only_result(client.recognize_pii_entities([text]))
+    found = {(e.category, e.text) for e in result.entities}
+    assert ("Person", "Maria Lopez") in found, sorted(found)
+    assert ("Organization", "Contoso Pharmaceuticals") in found, sorted(found)
+    assert ("Address", "1600 Pennsylvania Avenue NW, Washington, DC 20500") in found, sorted(found)
+    assert "Maria Lopez" not in result.redacted_text
+    assert_redacted(text, result.redacted_text, result.entities)
+
+
 def test_recognize_pii_entities(client):
     email = "john.doe@example.com"
     phone = "(206) 555-0142"

@@ -200,6 +200,54 @@ fn the_v31_routes_answer_in_the_same_shapes() {
     let (_, body) =
         post("/text/analytics/v3.1/entities/recognition/pii", json!([{ "id": "1", "text": "write to a@contoso.com" }]));
     assert_eq!(body["documents"][0]["redactedText"], "write to *************");
+    let (status, body) = post(
+        "/text/analytics/v3.1/entities/recognition/general",
+        json!([{ "id": "1", "text": "Ada Lovelace was born in London in 1815." }]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let found: Vec<(&str, &str)> = body["documents"][0]["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["category"].as_str().unwrap(), e["text"].as_str().unwrap()))
+        .collect();
+    assert!(found.contains(&("Person", "Ada Lovelace")), "{found:?}");
+    assert!(found.contains(&("Location", "London")), "{found:?}");
+    assert!(found.contains(&("DateTime", "1815")), "{found:?}");
+}
+
+#[test]
+fn named_entities_with_categories_and_utf16_offsets() {
+    let text = "🙂 Satya Nadella visited Berlin on Monday to meet engineers from Microsoft.";
+    let (status, body) = shared().analyze(
+        "EntityRecognition",
+        json!([{ "id": "1", "text": text, "language": "en" }, { "id": "2", "text": "Bonjour Paris", "language": "fr" }]),
+        json!({ "stringIndexType": "Utf16CodeUnit" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["kind"], "EntityRecognitionResults");
+    let entities = first_doc(&body)["entities"].as_array().unwrap();
+    let find = |category: &str, t: &str| {
+        entities
+            .iter()
+            .find(|e| e["category"] == category && e["text"] == t)
+            .unwrap_or_else(|| panic!("{category} {t}: {entities:?}"))
+    };
+    let person = find("Person", "Satya Nadella");
+    // The emoji is two UTF-16 code units, then a space.
+    assert_eq!(person["offset"], 3);
+    assert_eq!(person["length"], 13);
+    assert_eq!(find("Location", "Berlin")["subcategory"], "GPE");
+    assert_eq!(find("DateTime", "Monday")["subcategory"], "Date");
+    find("Organization", "Microsoft");
+    for e in entities {
+        let score = e["confidenceScore"].as_f64().unwrap();
+        assert!(score > 0.0 && score <= 1.0, "{e}");
+    }
+    let errors = body["results"]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(errors[0]["id"], "2");
+    assert_eq!(errors[0]["error"]["innererror"]["code"], "UnsupportedLanguageCode");
 }
 
 /// Labelled texts written for this test: three topics, twelve examples each.

@@ -6,8 +6,30 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{PiiCategory, PiiEntity};
+use super::{PiiCategory, PiiEntity, context};
 use crate::ner::Entity;
+
+/// Below this the small model's PERSON/ORG guesses are mostly wrong ("Email" as a person).
+const MIN_NAME_CONFIDENCE: f32 = 0.6;
+
+/// A name that is one of the rules' own context words ("SSN", "IBAN", "Email") labels a value,
+/// it is not one.
+fn is_context_word(name: &str) -> bool {
+    let word = name.trim().to_lowercase();
+    [
+        context::PHONE,
+        context::CARD,
+        context::IBAN,
+        context::SSN,
+        context::ITIN,
+        context::ABA,
+        context::SWIFT,
+        context::EMAIL,
+        context::URL,
+    ]
+    .iter()
+    .any(|list| list.contains(&word.as_str()))
+}
 
 /// A house number, up to five capitalised words and a street type, with an optional unit.
 static STREET: LazyLock<Regex> = LazyLock::new(|| {
@@ -40,6 +62,9 @@ pub(super) fn find(text: &str, names: &[Entity], out: &mut Vec<PiiEntity>) {
             "ORG" => PiiCategory::Organization,
             _ => continue,
         };
+        if name.confidence < MIN_NAME_CONFIDENCE || is_context_word(&text[name.start..name.end]) {
+            continue;
+        }
         out.push(entity(category, name.start, name.end, f64::from(name.confidence)));
     }
     let places: Vec<&Entity> = names.iter().filter(|e| matches!(e.label.as_str(), "GPE" | "LOC")).collect();
@@ -94,6 +119,17 @@ mod tests {
             "{found:?}"
         );
         assert_eq!(found.len(), 3, "{found:?}");
+    }
+
+    #[test]
+    fn unsure_names_and_rule_keywords_are_not_pii() {
+        let text = "Email a@b.co, SSN 123-45-6789";
+        let mut unsure = ent(text, "Email", "PERSON");
+        unsure.confidence = 0.49;
+        let names = [unsure, ent(text, "SSN", "ORG")];
+        let mut out = Vec::new();
+        find(text, &names, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
