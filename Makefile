@@ -6,7 +6,7 @@ VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech bench-translation bench-vision bench-venv clean-cache
+.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech bench-translation bench-vision bench-ner bench-venv clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -58,6 +58,12 @@ bench-translation: setup release bench-venv
 # Extra flags: make bench-vision BENCH_ARGS="--markdown FILE".
 bench-vision: setup release bench-venv
 	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/vision_bench.py $(BENCH_ARGS)
+
+# The Rust NER port (release example ner_lines) against spaCy 3.8 itself, NER alone and the full
+# pipeline, on the agreement test's corpus. Extra flags: make bench-ner BENCH_ARGS="--passes 20".
+bench-ner: setup
+	cargo build --release -p cogway-language --example ner_lines
+	$(VENV)/bin/python tests/bench/ner_bench.py $(BENCH_ARGS)
 
 # The benchmarks' baselines (pinned in tests/bench/requirements.txt) in $(BENCH_VENV); the stamp is
 # the one the benchmark scripts check.

@@ -1,5 +1,6 @@
 //! The lexical features the network hashes, computed as spaCy computes a lexeme's attributes:
-//! NORM (a tokenizer exception's norm, else the `lexeme_norm` lookup, else the lowercase form),
+//! NORM (a tokenizer exception's norm, else the `lexeme_norm` lookup, else spaCy's base norms,
+//! else the lowercase form),
 //! PREFIX (first character), SUFFIX (last three characters) and SHAPE.
 
 use std::collections::HashMap;
@@ -33,11 +34,62 @@ impl NormTable {
     }
 }
 
+/// spaCy's language-independent norms (punctuation variants and currency symbols), consulted
+/// after the `lexeme_norm` table and before lowercasing. Data of spaCy 3.8
+/// (spacy/lang/norm_exceptions.py): the pipeline package does not carry it.
+const BASE_NORMS: &[(&str, &str)] = &[
+    ("'s", "'s"),
+    ("'S", "'s"),
+    ("’s", "'s"),
+    ("’S", "'s"),
+    ("’", "'"),
+    ("‘", "'"),
+    ("´", "'"),
+    ("`", "'"),
+    ("”", "\""),
+    ("“", "\""),
+    ("''", "\""),
+    ("``", "\""),
+    ("´´", "\""),
+    ("„", "\""),
+    ("»", "\""),
+    ("«", "\""),
+    ("‘‘", "\""),
+    ("’’", "\""),
+    ("？", "?"),
+    ("！", "!"),
+    ("，", ","),
+    ("；", ";"),
+    ("：", ":"),
+    ("。", "."),
+    ("।", "."),
+    ("…", "..."),
+    ("—", "-"),
+    ("–", "-"),
+    ("--", "-"),
+    ("---", "-"),
+    ("——", "-"),
+    ("€", "$"),
+    ("£", "$"),
+    ("¥", "$"),
+    ("฿", "$"),
+    ("US$", "$"),
+    ("C$", "$"),
+    ("A$", "$"),
+    ("₺", "$"),
+    ("₹", "$"),
+    ("৳", "$"),
+    ("₩", "$"),
+    ("Mex$", "$"),
+    ("₣", "$"),
+    ("E£", "$"),
+];
+
 /// The four feature ids of a token, in the model's column order (NORM, PREFIX, SUFFIX, SHAPE).
 pub(crate) fn feature_ids(orth: &str, exception_norm: Option<&str>, norms: &NormTable) -> [u64; 4] {
     let norm = match exception_norm {
         Some(n) => string_id(n),
-        None => match norms.get(orth) {
+        None => match norms.get(orth).or_else(|| BASE_NORMS.iter().find(|(k, _)| *k == orth).map(|(_, v)| *v)) {
             Some(n) => string_id(n),
             None => string_id(&orth.to_lowercase()),
         },

@@ -21,7 +21,7 @@ pub const MODEL_NAME: &str = "spacy-en-core-web-sm";
 use biluo::{Actions, TokenFlags};
 use lexeme::NormTable;
 use network::Network;
-use tokenizer::Tokenizer;
+use tokenizer::{Token, Tokenizer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NerError {
@@ -80,17 +80,34 @@ impl EntityRecognizer {
         self.tokenizer.tokenize(text).iter().map(|t| (t.start, t.end)).collect()
     }
 
-    /// Finds the entities of a document, with its sentences found by Unicode sentence boundaries
-    /// (spaCy takes them from its dependency parser; an entity never spans two sentences).
+    /// Finds the entities of a document. spaCy's pipeline takes sentence boundaries from its
+    /// dependency parser (not ported); here a sentence starts after a token made only of
+    /// sentence-final punctuation (".", "?!", "…": abbreviations such as "St." or "U.S." are single
+    /// tokens of the tokenizer's special cases, so they never end a sentence) when the next
+    /// token begins with a capital letter, a digit or an opening quote.
     pub fn recognize_document(&self, text: &str) -> Vec<Entity> {
-        let starts: Vec<usize> = crate::sentences::sentence_spans(text).into_iter().map(|(s, _)| s).collect();
-        self.recognize(text, &starts)
+        let tokens = self.tokenizer.tokenize(text);
+        let word = |t: &Token| &text[t.start..t.end];
+        let mut starts = vec![false; tokens.len()];
+        for (i, pair) in tokens.windows(2).enumerate() {
+            starts[i + 1] = word(&pair[0]).chars().all(|c| matches!(c, '.' | '!' | '?' | '…'))
+                && word(&pair[1])
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || "\"“‘'(".contains(c));
+        }
+        self.run(text, &tokens, &starts)
     }
 
     /// Finds the entities of `text`. `sentence_starts` are byte offsets where a sentence begins
     /// (an entity never runs across one); tokens starting there are marked.
     pub fn recognize(&self, text: &str, sentence_starts: &[usize]) -> Vec<Entity> {
         let tokens = self.tokenizer.tokenize(text);
+        let starts: Vec<bool> = tokens.iter().map(|t| sentence_starts.contains(&t.start)).collect();
+        self.run(text, &tokens, &starts)
+    }
+
+    fn run(&self, text: &str, tokens: &[Token], sentence_starts: &[bool]) -> Vec<Entity> {
         if tokens.is_empty() {
             return Vec::new();
         }
@@ -98,10 +115,11 @@ impl EntityRecognizer {
             tokens.iter().map(|t| lexeme::feature_ids(&text[t.start..t.end], t.norm.as_deref(), &self.norms)).collect();
         let flags: Vec<TokenFlags> = tokens
             .iter()
+            .zip(sentence_starts)
             .enumerate()
-            .map(|(i, t)| TokenFlags {
+            .map(|(i, (t, &start))| TokenFlags {
                 is_space: text[t.start..t.end].chars().all(lexeme::py_isspace),
-                sent_start: i > 0 && sentence_starts.binary_search(&t.start).is_ok(),
+                sent_start: i > 0 && start,
             })
             .collect();
         let scores = self.network.tokens(&features);
