@@ -86,17 +86,29 @@ impl EntityRecognizer {
     /// tokens of the tokenizer's special cases, so they never end a sentence) when the next
     /// token begins with a capital letter, a digit or an opening quote.
     pub fn recognize_document(&self, text: &str) -> Vec<Entity> {
-        let tokens = self.tokenizer.tokenize(text);
-        let word = |t: &Token| &text[t.start..t.end];
-        let mut starts = vec![false; tokens.len()];
-        for (i, pair) in tokens.windows(2).enumerate() {
-            starts[i + 1] = word(&pair[0]).chars().all(|c| matches!(c, '.' | '!' | '?' | '…'))
-                && word(&pair[1])
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || "\"“‘'(".contains(c));
-        }
-        self.run(text, &tokens, &starts)
+        self.recognize_documents(&[text]).pop().unwrap_or_default()
+    }
+
+    /// [`Self::recognize_document`] for several documents at once: the network runs them as
+    /// one batch, which is faster than one at a time and gives the same entities.
+    pub fn recognize_documents(&self, texts: &[&str]) -> Vec<Vec<Entity>> {
+        let docs: Vec<(Vec<Token>, Vec<bool>)> = texts
+            .iter()
+            .map(|text| {
+                let tokens = self.tokenizer.tokenize(text);
+                let word = |t: &Token| &text[t.start..t.end];
+                let mut starts = vec![false; tokens.len()];
+                for (i, pair) in tokens.windows(2).enumerate() {
+                    starts[i + 1] = word(&pair[0]).chars().all(|c| matches!(c, '.' | '!' | '?' | '…'))
+                        && word(&pair[1])
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || "\"“‘'(".contains(c));
+                }
+                (tokens, starts)
+            })
+            .collect();
+        self.run(texts, &docs)
     }
 
     /// Finds the entities of `text`. `sentence_starts` are byte offsets where a sentence begins
@@ -104,36 +116,48 @@ impl EntityRecognizer {
     pub fn recognize(&self, text: &str, sentence_starts: &[usize]) -> Vec<Entity> {
         let tokens = self.tokenizer.tokenize(text);
         let starts: Vec<bool> = tokens.iter().map(|t| sentence_starts.contains(&t.start)).collect();
-        self.run(text, &tokens, &starts)
+        self.run(&[text], &[(tokens, starts)]).pop().unwrap_or_default()
     }
 
-    fn run(&self, text: &str, tokens: &[Token], sentence_starts: &[bool]) -> Vec<Entity> {
-        if tokens.is_empty() {
-            return Vec::new();
-        }
-        let features: Vec<[u64; 4]> =
-            tokens.iter().map(|t| lexeme::feature_ids(&text[t.start..t.end], t.norm.as_deref(), &self.norms)).collect();
-        let flags: Vec<TokenFlags> = tokens
+    fn run(&self, texts: &[&str], docs: &[(Vec<Token>, Vec<bool>)]) -> Vec<Vec<Entity>> {
+        let features: Vec<Vec<[u64; 4]>> = texts
             .iter()
-            .zip(sentence_starts)
-            .enumerate()
-            .map(|(i, (t, &start))| TokenFlags {
-                is_space: text[t.start..t.end].chars().all(lexeme::py_isspace),
-                sent_start: i > 0 && start,
+            .zip(docs)
+            .map(|(text, (tokens, _))| {
+                tokens
+                    .iter()
+                    .map(|t| lexeme::feature_ids(&text[t.start..t.end], t.norm.as_deref(), &self.norms))
+                    .collect()
             })
             .collect();
         let scores = self.network.tokens(&features);
         let mut hidden = Vec::new();
-        let spans = biluo::decode(&self.actions.actions, &flags, |context, out| {
-            self.network.score(&scores, &context, &mut hidden, out)
-        });
-        spans
-            .into_iter()
-            .map(|span| Entity {
-                start: tokens[span.start].start,
-                end: tokens[span.end - 1].end,
-                label: self.actions.labels[span.label].clone(),
-                confidence: span.confidence,
+        texts
+            .iter()
+            .zip(docs)
+            .zip(&scores)
+            .map(|((text, (tokens, sentence_starts)), scores)| {
+                let flags: Vec<TokenFlags> = tokens
+                    .iter()
+                    .zip(sentence_starts)
+                    .enumerate()
+                    .map(|(i, (t, &start))| TokenFlags {
+                        is_space: text[t.start..t.end].chars().all(lexeme::py_isspace),
+                        sent_start: i > 0 && start,
+                    })
+                    .collect();
+                let spans = biluo::decode(&self.actions.actions, &flags, |context, out| {
+                    self.network.score(scores, &context, &mut hidden, out)
+                });
+                spans
+                    .into_iter()
+                    .map(|span| Entity {
+                        start: tokens[span.start].start,
+                        end: tokens[span.end - 1].end,
+                        label: self.actions.labels[span.label].clone(),
+                        confidence: span.confidence,
+                    })
+                    .collect()
             })
             .collect()
     }

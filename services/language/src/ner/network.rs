@@ -216,17 +216,20 @@ impl Network {
         self.lower.features
     }
 
-    /// Runs the token layers over one document, given each token's four feature ids
-    /// (NORM, PREFIX, SUFFIX, SHAPE).
-    pub fn tokens(&self, features: &[[u64; 4]]) -> TokenScores {
-        let n = features.len();
+    /// Runs the token layers over a batch of documents, given each token's four feature ids
+    /// (NORM, PREFIX, SUFFIX, SHAPE). The documents go through the window layers as one matrix,
+    /// laid out as thinc lays out a batch: four zero rows before, between and after them, which
+    /// is exactly enough that no document sees another (four layers of window one). Batching
+    /// changes no result; it makes the matrix products large enough to run at full speed.
+    pub fn tokens(&self, docs: &[Vec<[u64; 4]>]) -> Vec<TokenScores> {
+        let total: usize = docs.iter().map(Vec::len).sum();
         let embed_width: usize = self.embeds.iter().map(|e| e.table.ncols()).sum();
-        let mut embedded = Array2::<f32>::zeros((n, embed_width));
-        for (t, ids) in features.iter().enumerate() {
+        let mut embedded = Array2::<f32>::zeros((total, embed_width));
+        for (t, ids) in docs.iter().flatten().enumerate() {
+            let mut row = embedded.row_mut(t);
             let mut offset = 0;
             for (embed, &id) in self.embeds.iter().zip(ids) {
                 let (rows, width) = embed.table.dim();
-                let mut row = embedded.row_mut(t);
                 let mut target = row.slice_axis_mut(Axis(0), Slice::from(offset..offset + width));
                 for key in embedding_keys(id, embed.seed) {
                     target += &embed.table.row(key as usize % rows);
@@ -236,14 +239,43 @@ impl Network {
         }
         let reduced = self.reduce.forward(embedded.view());
         let width = reduced.ncols();
-        let mut x = Array2::<f32>::zeros((n + 2 * ENCODER_PAD, width));
-        let rows = Slice::from(ENCODER_PAD..ENCODER_PAD + n);
-        x.slice_axis_mut(Axis(0), rows).assign(&reduced);
+        // Where each document's rows start in the padded layout.
+        let mut starts = Vec::with_capacity(docs.len());
+        let mut at = ENCODER_PAD;
+        for doc in docs {
+            starts.push(at);
+            at += doc.len() + ENCODER_PAD;
+        }
+        let mut x = Array2::<f32>::zeros((at, width));
+        let mut from = 0;
+        for (doc, &start) in docs.iter().zip(&starts) {
+            let n = doc.len();
+            x.slice_axis_mut(Axis(0), Slice::from(start..start + n))
+                .assign(&reduced.slice_axis(Axis(0), Slice::from(from..from + n)));
+            from += n;
+        }
         for encoder in &self.encoders {
             x += &encoder.forward(window(&x).view());
         }
-        let tokvecs = self.project.forward(x.slice_axis(Axis(0), rows));
-        TokenScores { precomputed: tokvecs.dot(&self.lower.w.t()) }
+        let mut tokvecs = Array2::<f32>::zeros((total, width));
+        let mut to = 0;
+        for (doc, &start) in docs.iter().zip(&starts) {
+            let n = doc.len();
+            tokvecs
+                .slice_axis_mut(Axis(0), Slice::from(to..to + n))
+                .assign(&x.slice_axis(Axis(0), Slice::from(start..start + n)));
+            to += n;
+        }
+        let precomputed = self.project.forward(tokvecs.view()).dot(&self.lower.w.t());
+        let mut from = 0;
+        docs.iter()
+            .map(|doc| {
+                let n = doc.len();
+                let rows = precomputed.slice_axis(Axis(0), Slice::from(from..from + n)).to_owned();
+                from += n;
+                TokenScores { precomputed: rows }
+            })
+            .collect()
     }
 
     /// The scores of every action for one state, given its context tokens (-1: none).

@@ -6,6 +6,7 @@
 //! The rule patterns are Python regular expressions with look-around, so they run on fancy-regex.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use fancy_regex::Regex;
 use rmpv::Value;
@@ -44,7 +45,12 @@ pub(crate) struct Tokenizer {
     /// Special cases whose text the affix rules would split, as the token texts they split into,
     /// indexed by the first of those.
     rejoin: HashMap<String, Vec<Vec<String>>>,
+    /// Chunks already split (the affix and infix patterns are the tokenizer's cost), as spaCy
+    /// caches them; bounded, so unusual text cannot grow it without limit.
+    cache: Mutex<HashMap<String, Pieces>>,
 }
+
+const CACHE_ENTRIES: usize = 100_000;
 
 fn compile(root: &Value, key: &str) -> Result<Option<Regex>, NerError> {
     match get(root, key) {
@@ -70,6 +76,7 @@ impl Tokenizer {
             url_match: compile(&root, "url_match")?,
             specials: HashMap::new(),
             rejoin: HashMap::new(),
+            cache: Mutex::new(HashMap::new()),
         };
         let faster_heuristics = !matches!(get(&root, "faster_heuristics"), Some(Value::Boolean(false)));
         let exceptions = get(&root, "exceptions").and_then(Value::as_map).map(Vec::as_slice).unwrap_or_default();
@@ -172,7 +179,8 @@ impl Tokenizer {
         let chunk = &text[start..end];
         let pieces = match self.special(chunk, specials) {
             Some(special) => special_pieces(special, 0),
-            None => self.split(chunk, specials),
+            None if specials => self.split_cached(chunk),
+            None => self.split(chunk, false),
         };
         out.extend(pieces.into_iter().map(|(s, e, norm)| Token {
             start: start + s,
@@ -180,6 +188,19 @@ impl Tokenizer {
             space_after: false,
             norm,
         }));
+    }
+
+    fn split_cached(&self, chunk: &str) -> Pieces {
+        if let Some(pieces) = self.cache.lock().ok().and_then(|cache| cache.get(chunk).cloned()) {
+            return pieces;
+        }
+        let pieces = self.split(chunk, true);
+        if let Ok(mut cache) = self.cache.lock()
+            && cache.len() < CACHE_ENTRIES
+        {
+            cache.insert(chunk.to_string(), pieces.clone());
+        }
+        pieces
     }
 
     /// Peels prefixes and suffixes, then splits the core on infixes.
