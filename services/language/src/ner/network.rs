@@ -88,26 +88,29 @@ impl MaxoutNorm {
 
     fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let z = x.dot(&self.w.t());
-        let outputs = self.outputs();
+        let (outputs, pieces) = (self.outputs(), self.pieces);
         let mut y = Array2::<f32>::zeros((x.nrows(), outputs));
-        for (zrow, mut yrow) in z.outer_iter().zip(y.outer_iter_mut()) {
-            for o in 0..outputs {
-                let base = o * self.pieces;
-                let mut best = f32::NEG_INFINITY;
-                for p in 0..self.pieces {
-                    best = best.max(zrow[base + p] + self.b[base + p]);
+        // Both are fresh standard-layout arrays, so their data are contiguous rows.
+        if let (Some(zs), Some(ys)) = (z.as_slice(), y.as_slice_mut()) {
+            for (zrow, yrow) in zs.chunks_exact(outputs * pieces).zip(ys.chunks_exact_mut(outputs)) {
+                for ((out, zp), bp) in yrow.iter_mut().zip(zrow.chunks_exact(pieces)).zip(self.b.chunks_exact(pieces)) {
+                    *out = zp.iter().zip(bp).map(|(z, b)| z + b).fold(f32::NEG_INFINITY, f32::max);
                 }
-                yrow[o] = best;
-            }
-            let n = outputs as f32;
-            let mean = yrow.sum() / n;
-            let var = yrow.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n + LAYER_NORM_EPS;
-            let scale = var.sqrt().recip();
-            for (o, v) in yrow.iter_mut().enumerate() {
-                *v = (*v - mean) * scale * self.gain[o] + self.shift[o];
+                layer_norm(yrow, &self.gain, &self.shift);
             }
         }
         y
+    }
+}
+
+/// thinc's LayerNorm: (x - mean) / sqrt(var + 1e-8) * G + b over one row.
+fn layer_norm(row: &mut [f32], gain: &[f32], shift: &[f32]) {
+    let n = row.len() as f32;
+    let mean = row.iter().sum::<f32>() / n;
+    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n + LAYER_NORM_EPS;
+    let scale = var.sqrt().recip();
+    for ((v, g), b) in row.iter_mut().zip(gain).zip(shift) {
+        *v = (*v - mean) * scale * g + b;
     }
 }
 
@@ -284,24 +287,26 @@ impl Network {
         let slot = lower.hidden * lower.pieces;
         hidden.clear();
         hidden.extend_from_slice(&lower.b);
+        let rows = tokens.precomputed.as_slice().unwrap_or(&[]);
+        let stride = lower.features * slot;
         for (f, &token) in context.iter().enumerate().take(lower.features) {
-            let row = if token >= 0 {
-                tokens.precomputed.index_axis(Axis(0), token as usize).to_slice().map(|r| &r[f * slot..(f + 1) * slot])
+            let part = if token >= 0 {
+                let at = token as usize * stride + f * slot;
+                rows.get(at..at + slot)
             } else {
-                Some(&lower.pad[f * slot..(f + 1) * slot])
+                lower.pad.get(f * slot..(f + 1) * slot)
             };
-            if let Some(row) = row {
-                hidden.iter_mut().zip(row).for_each(|(h, v)| *h += v);
+            if let Some(part) = part {
+                hidden.iter_mut().zip(part).for_each(|(h, v)| *h += v);
             }
         }
         let maxed: Vec<f32> = hidden
             .chunks_exact(lower.pieces)
             .map(|pieces| pieces.iter().copied().fold(f32::NEG_INFINITY, f32::max))
             .collect();
-        for (o, (row, b)) in self.upper.w.outer_iter().zip(&self.upper.b).enumerate() {
-            if let Some(slot) = out.get_mut(o) {
-                *slot = row.iter().zip(&maxed).map(|(w, h)| w * h).sum::<f32>() + b;
-            }
+        let weights = self.upper.w.as_slice().unwrap_or(&[]);
+        for ((slot, row), b) in out.iter_mut().zip(weights.chunks_exact(lower.hidden)).zip(&self.upper.b) {
+            *slot = row.iter().zip(&maxed).map(|(w, h)| w * h).sum::<f32>() + b;
         }
     }
 }
