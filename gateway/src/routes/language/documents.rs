@@ -410,17 +410,7 @@ fn analyze_cpu(
                 id: doc.id.clone(),
                 entities: found
                     .iter()
-                    .map(|e| {
-                        let (offset, length) = mapper.span(e.start, e.end);
-                        Entity {
-                            text: doc.text[e.start..e.end].to_string(),
-                            category: e.category.into(),
-                            subcategory: e.subcategory.map(str::to_string),
-                            offset,
-                            length,
-                            confidence_score: (e.confidence * 100.0).round() / 100.0,
-                        }
-                    })
+                    .map(|e| entity(&doc.text, &mapper, (e.start, e.end), e.category, e.subcategory, e.confidence))
                     .collect(),
                 warnings: Vec::new(),
             })
@@ -434,15 +424,8 @@ fn analyze_cpu(
                 entities: found
                     .iter()
                     .map(|e| {
-                        let (offset, length) = mapper.span(e.start, e.end);
-                        Entity {
-                            text: doc.text[e.start..e.end].to_string(),
-                            category: e.category.azure_name().into(),
-                            subcategory: e.subcategory.map(str::to_string),
-                            offset,
-                            length,
-                            confidence_score: (e.confidence * 100.0).round() / 100.0,
-                        }
+                        let category = e.category.azure_name();
+                        entity(&doc.text, &mapper, (e.start, e.end), category, e.subcategory, e.confidence)
                     })
                     .collect(),
                 warnings: Vec::new(),
@@ -451,6 +434,26 @@ fn analyze_cpu(
         Kind::ExtractiveSummarization | Kind::CustomSingleLabelClassification => {
             Err(ApiError::new(Code::Internal, "this analysis needs the embedding worker"))
         }
+    }
+}
+
+/// One entity of a response: its text, Azure offsets and a two-decimal confidence.
+fn entity(
+    text: &str,
+    mapper: &OffsetMapper,
+    (start, end): (usize, usize),
+    category: &str,
+    subcategory: Option<&str>,
+    confidence: f64,
+) -> Entity {
+    let (offset, length) = mapper.span(start, end);
+    Entity {
+        text: text[start..end].to_string(),
+        category: category.into(),
+        subcategory: subcategory.map(str::to_string),
+        offset,
+        length,
+        confidence_score: (confidence * 100.0).round() / 100.0,
     }
 }
 
