@@ -351,4 +351,16 @@ fn a_missing_model_is_reported_and_only_its_analyses_fail() {
         s.analyze("LanguageDetection", json!([{ "id": "1", "text": "Das ist ein deutscher Satz." }]), json!({}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"]["documents"][0]["detectedLanguage"]["iso6391Name"], "de");
+
+    // No NER model: entity recognition is a 503 for the request; PII falls back to its rules.
+    let ner = models.iter().find(|m| m["name"] == "spacy-en-core-web-sm").unwrap();
+    assert_eq!(ner["ready"], false);
+    let (status, body) =
+        s.analyze("EntityRecognition", json!([{ "id": "1", "text": "Ada Lovelace lived in London." }]), json!({}));
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(azure_error(&body)["innererror"]["code"], "ModelNotReady");
+    let (status, body) =
+        s.analyze("PiiEntityRecognition", json!([{ "id": "1", "text": "Mail Ada at ada@example.com" }]), json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"]["documents"][0]["entities"][0]["category"], "Email");
 }

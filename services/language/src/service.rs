@@ -53,8 +53,13 @@ impl LanguageService {
         if let Err(e) = &embedder {
             tracing::warn!(error = %e, "embedding model not loaded");
         }
-        let recognizer = EntityRecognizer::load(&config.models_dir.join(ner::MODEL_NAME))
-            .map_err(|e| ServiceError::internal(format!("cannot load {}: {e}", ner::MODEL_NAME)));
+        let ner_dir = config.models_dir.join(ner::MODEL_NAME);
+        let recognizer = if ner_dir.is_dir() {
+            EntityRecognizer::load(&ner_dir)
+                .map_err(|e| ServiceError::internal(format!("cannot load {}: {e}", ner::MODEL_NAME)))
+        } else {
+            Err(ServiceError::model_not_ready(ner::MODEL_NAME))
+        };
         if let Err(e) = &recognizer {
             tracing::warn!(error = %e, "entity recognition model not loaded");
         }
@@ -115,6 +120,11 @@ impl LanguageService {
             _ => Vec::new(),
         };
         Ok(pii::recognize_with_names(text, only, &names))
+    }
+
+    /// Whether named-entity recognition can run (its model is installed and loaded).
+    pub fn entities_ready(&self) -> Result<(), ServiceError> {
+        self.recognizer.as_ref().map(|_| ()).map_err(|_| ServiceError::model_not_ready(ner::MODEL_NAME))
     }
 
     /// Named entities (Azure's `EntityRecognition`): spaCy's English model, OntoNotes labels

@@ -403,18 +403,22 @@ fn analyze_cpu(
                 warnings: Vec::new(),
             })
         })),
-        Kind::EntityRecognition => to_json(collect(documents, |doc| {
-            let found = service.entities(&doc.text, language_of(doc))?;
-            let mapper = OffsetMapper::new(&doc.text, unit);
-            Ok(EntityDocument {
-                id: doc.id.clone(),
-                entities: found
-                    .iter()
-                    .map(|e| entity(&doc.text, &mapper, (e.start, e.end), e.category, e.subcategory, e.confidence))
-                    .collect(),
-                warnings: Vec::new(),
-            })
-        })),
+        Kind::EntityRecognition => {
+            // A missing model fails the request (503), not each document.
+            service.entities_ready()?;
+            to_json(collect(documents, |doc| {
+                let found = service.entities(&doc.text, language_of(doc))?;
+                let mapper = OffsetMapper::new(&doc.text, unit);
+                Ok(EntityDocument {
+                    id: doc.id.clone(),
+                    entities: found
+                        .iter()
+                        .map(|e| entity(&doc.text, &mapper, (e.start, e.end), e.category, e.subcategory, e.confidence))
+                        .collect(),
+                    warnings: Vec::new(),
+                })
+            }))
+        }
         Kind::PiiEntityRecognition => to_json(collect(documents, |doc| {
             let found = service.pii(&doc.text, language_of(doc), options.pii_categories.as_deref())?;
             let mapper = OffsetMapper::new(&doc.text, unit);
