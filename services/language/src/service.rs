@@ -127,25 +127,40 @@ impl LanguageService {
         self.recognizer.as_ref().map(|_| ()).map_err(|_| ServiceError::model_not_ready(ner::MODEL_NAME))
     }
 
-    /// Named entities (Azure's `EntityRecognition`): spaCy's English model, OntoNotes labels
-    /// mapped to Azure categories. English only.
-    pub fn entities(&self, text: &str, language: &str) -> Result<Vec<NamedEntity>, ServiceError> {
-        require_language(language, &["en"], "Entity recognition")?;
-        let recognizer = self.recognizer.as_ref().map_err(|_| ServiceError::model_not_ready(ner::MODEL_NAME))?;
-        Ok(recognizer
-            .recognize_document(text)
-            .into_iter()
-            .filter_map(|e| {
-                let (category, subcategory) = azure_category(&e.label, &text[e.start..e.end])?;
-                Some(NamedEntity {
-                    start: e.start,
-                    end: e.end,
-                    category,
-                    subcategory,
-                    confidence: f64::from(e.confidence),
-                })
+    /// Named entities (Azure's `EntityRecognition`) of several documents, given as (text,
+    /// language): spaCy's English model, OntoNotes labels mapped to Azure categories. The English
+    /// documents go through the network as one batch; others get an unsupported-language error.
+    pub fn entities(&self, documents: &[(&str, &str)]) -> Vec<Result<Vec<NamedEntity>, ServiceError>> {
+        let recognizer = match &self.recognizer {
+            Ok(r) => r,
+            Err(_) => return documents.iter().map(|_| Err(ServiceError::model_not_ready(ner::MODEL_NAME))).collect(),
+        };
+        let checked: Vec<Result<(), ServiceError>> =
+            documents.iter().map(|(_, language)| require_language(language, &["en"], "Entity recognition")).collect();
+        let english: Vec<&str> =
+            documents.iter().zip(&checked).filter(|(_, ok)| ok.is_ok()).map(|((text, _), _)| *text).collect();
+        let mut found = recognizer.recognize_documents(&english).into_iter();
+        documents
+            .iter()
+            .zip(checked)
+            .map(|((text, _), ok)| {
+                ok?;
+                let entities = found.next().unwrap_or_default();
+                Ok(entities
+                    .into_iter()
+                    .filter_map(|e| {
+                        let (category, subcategory) = azure_category(&e.label, &text[e.start..e.end])?;
+                        Some(NamedEntity {
+                            start: e.start,
+                            end: e.end,
+                            category,
+                            subcategory,
+                            confidence: f64::from(e.confidence),
+                        })
+                    })
+                    .collect())
             })
-            .collect())
+            .collect()
     }
 
     /// Embeds texts through the worker (batched with concurrent callers).

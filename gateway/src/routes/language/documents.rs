@@ -406,12 +406,19 @@ fn analyze_cpu(
         Kind::EntityRecognition => {
             // A missing model fails the request (503), not each document.
             service.entities_ready()?;
+            // The valid documents are recognized together (one network batch).
+            let valid: Vec<&InputDocument> = documents.iter().filter(|d| check_document(d).is_ok()).collect();
+            let inputs: Vec<(&str, &str)> = valid.iter().map(|d| (d.text.as_str(), language_of(d))).collect();
+            let mut found = valid.iter().map(|d| d.id.as_str()).zip(service.entities(&inputs));
             to_json(collect(documents, |doc| {
-                let found = service.entities(&doc.text, language_of(doc))?;
+                let entities = found
+                    .find(|(id, _)| *id == doc.id)
+                    .map(|(_, r)| r)
+                    .ok_or_else(|| ServiceError::internal("missing entities"))??;
                 let mapper = OffsetMapper::new(&doc.text, unit);
                 Ok(EntityDocument {
                     id: doc.id.clone(),
-                    entities: found
+                    entities: entities
                         .iter()
                         .map(|e| entity(&doc.text, &mapper, (e.start, e.end), e.category, e.subcategory, e.confidence))
                         .collect(),
