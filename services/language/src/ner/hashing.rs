@@ -51,8 +51,8 @@ fn murmur_hash64a(key: &[u8], seed: u64) -> u64 {
 }
 
 /// thinc's `ops.hash(ids, seed)` for one id: MurmurHash3 x64_128 of its eight little-endian
-/// bytes, as four 32-bit keys (each then taken modulo the embedding table's rows). (thinc calls its function
-/// `MurmurHash3_x86_128_uint64`, but it computes the x64 variant.)
+/// bytes, as four 32-bit keys (each then taken modulo the embedding table's rows). thinc names
+/// its function `MurmurHash3_x86_128_uint64`, but it computes the x64 variant.
 pub(crate) fn embedding_keys(id: u64, seed: u32) -> [u32; 4] {
     let bytes = id.to_le_bytes();
     // Reading from an in-memory cursor cannot fail.

@@ -340,3 +340,76 @@ fn special_pieces(special: &[Special], offset: usize) -> Pieces {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tokenizer file like spaCy's, with a few rules of the same kinds.
+    fn tokenizer() -> Tokenizer {
+        let s = |t: &str| Value::from(t);
+        let piece = |orth: &str, norm: Option<&str>| {
+            let mut fields = vec![(Value::from(ORTH), s(orth))];
+            if let Some(n) = norm {
+                fields.push((Value::from(NORM), s(n)));
+            }
+            Value::Map(fields)
+        };
+        let exceptions = Value::Map(vec![
+            (s("don't"), Value::Array(vec![piece("do", None), piece("n't", Some("not"))])),
+            (s(":-)"), Value::Array(vec![piece(":-)", None)])),
+            (s("U.K."), Value::Array(vec![piece("U.K.", None)])),
+        ]);
+        let file = Value::Map(vec![
+            (s("prefix_search"), s(r#"^\(|^"|^\$"#)),
+            (s("suffix_search"), s(r#"\)$|\.$|"$|,$|(?<=[0-9])km$"#)),
+            (s("infix_finditer"), s(r"(?<=[a-z])-(?=[a-z])")),
+            (s("token_match"), Value::Nil),
+            (s("url_match"), s(r"^https?://\S+$")),
+            (s("exceptions"), exceptions),
+            (s("faster_heuristics"), Value::Boolean(true)),
+        ]);
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &file).expect("encode");
+        Tokenizer::from_file(&bytes).expect("tokenizer")
+    }
+
+    fn words(text: &str) -> Vec<&str> {
+        tokenizer().tokenize(text).iter().map(|t| &text[t.start..t.end]).collect()
+    }
+
+    #[test]
+    fn affixes_infixes_and_special_cases() {
+        assert_eq!(words(r#"("don't)"#), ["(", "\"", "do", "n't", ")"]);
+        assert_eq!(words("a well-known 5km run."), ["a", "well", "-", "known", "5", "km", "run", "."]);
+        assert_eq!(words("the U.K. $20, ok"), ["the", "U.K.", "$", "20", ",", "ok"]);
+        assert_eq!(words("see http://x.org/a-b. :-)"), ["see", "http://x.org/a-b", ".", ":-)"]);
+    }
+
+    #[test]
+    fn special_case_norms_offsets_and_spaces() {
+        let text = "I don't  know\n";
+        let tokens = tokenizer().tokenize(text);
+        let view: Vec<(&str, bool, Option<&str>)> =
+            tokens.iter().map(|t| (&text[t.start..t.end], t.space_after, t.norm.as_deref())).collect();
+        // One space after a token is its trailing space; a second one is a token of its own.
+        assert_eq!(
+            view,
+            [
+                ("I", true, None),
+                ("do", false, None),
+                ("n't", true, Some("not")),
+                (" ", false, None),
+                ("know", false, None),
+                ("\n", false, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_blank_texts() {
+        assert!(words("").is_empty());
+        // Leading whitespace with nothing after it is one token, as in spaCy.
+        assert_eq!(words("   "), ["   "]);
+    }
+}
