@@ -151,10 +151,13 @@ pub(crate) fn decode(
 ) -> Vec<TokenSpan> {
     let mut state = State { flags, b: 0, open: None };
     let mut scores = vec![0f32; actions.len()];
+    let mut valid = vec![false; actions.len()];
     let mut spans = Vec::new();
     while state.b < flags.len() {
         score(state.context(), &mut scores);
-        let valid: Vec<bool> = actions.iter().map(|&a| state.is_valid(a)).collect();
+        for (ok, &a) in valid.iter_mut().zip(actions) {
+            *ok = state.is_valid(a);
+        }
         let mut best: Option<usize> = None;
         for (i, &ok) in valid.iter().enumerate() {
             if ok && best.is_none_or(|b| scores[i] > scores[b]) {

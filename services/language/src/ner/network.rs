@@ -300,13 +300,16 @@ impl Network {
                 hidden.iter_mut().zip(part).for_each(|(h, v)| *h += v);
             }
         }
-        let maxed: Vec<f32> = hidden
-            .chunks_exact(lower.pieces)
-            .map(|pieces| pieces.iter().copied().fold(f32::NEG_INFINITY, f32::max))
-            .collect();
+        // Maxout in place: piece group o is read before slot o is written (o <= o * pieces).
+        for o in 0..lower.hidden {
+            let best =
+                hidden[o * lower.pieces..(o + 1) * lower.pieces].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            hidden[o] = best;
+        }
+        let maxed = &hidden[..lower.hidden];
         let weights = self.upper.w.as_slice().unwrap_or(&[]);
         for ((slot, row), b) in out.iter_mut().zip(weights.chunks_exact(lower.hidden)).zip(&self.upper.b) {
-            *slot = row.iter().zip(&maxed).map(|(w, h)| w * h).sum::<f32>() + b;
+            *slot = row.iter().zip(maxed).map(|(w, h)| w * h).sum::<f32>() + b;
         }
     }
 }
