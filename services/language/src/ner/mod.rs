@@ -15,13 +15,13 @@ mod tokenizer;
 
 use std::path::Path;
 
-/// The pipeline's folder in the model store.
-pub const MODEL_NAME: &str = "spacy-en-core-web-sm";
-
 use biluo::{Actions, TokenFlags};
 use lexeme::NormTable;
 use network::Network;
 use tokenizer::{Token, Tokenizer};
+
+/// The pipeline's folder in the model store.
+pub const MODEL_NAME: &str = "spacy-en-core-web-sm";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NerError {
@@ -68,11 +68,6 @@ impl EntityRecognizer {
             )));
         }
         Ok(Self { tokenizer, norms, network, actions })
-    }
-
-    /// The entity labels the model predicts.
-    pub fn labels(&self) -> impl Iterator<Item = &str> {
-        self.actions.labels.iter().skip(1).map(String::as_str)
     }
 
     /// Tokenizes `text` as spaCy does; byte ranges.
