@@ -225,7 +225,17 @@ def unpack_all(archive: Path, dest: Path):
             z.extractall(dest)  # zipfile drops absolute and ".." parts
     else:
         with tarfile.open(archive) as t:
-            t.extractall(dest, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                t.extractall(dest, filter="data")
+            else:
+                # Pythons without extraction filters (3.11 before 3.11.4, as in Debian 12's
+                # images): the same safety by hand, regular files and folders inside dest only.
+                root = dest.resolve()
+                members = [m for m in t.getmembers() if m.isfile() or m.isdir()]
+                for m in members:
+                    if not (root / m.name).resolve().is_relative_to(root):
+                        raise FetchError(f"{archive.name}: member {m.name} points outside the folder")
+                t.extractall(dest, members=members)
 
 
 def install(model: dict, models_dir: Path, downloads: Path) -> str:
