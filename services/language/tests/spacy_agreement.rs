@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use cogway_language::ner::{EntityRecognizer, MODEL_NAME};
@@ -21,8 +21,13 @@ fn models_dir() -> PathBuf {
     std::env::var_os("COGWAY_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| cache_dir().join("models"))
 }
 
+/// The checkout's root. Cargo sets CARGO_MANIFEST_DIR when it runs the test; the compile-time
+/// value can name another checkout when clones share a target directory (as CI's does).
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../..")
 }
 
 type Span = (usize, usize, String);
