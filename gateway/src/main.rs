@@ -165,11 +165,24 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
 
 fn list_models(settings: &Settings) -> anyhow::Result<()> {
     println!("models directory: {}", settings.models.dir.display());
-    println!("{:<18} {:<9} {:<11} {:>10}  {:<8} SOURCE", "NAME", "SERVICE", "LICENSE", "SIZE", "STATE");
-    for m in model_store::installed(&settings.models.dir)? {
+    let models = model_store::installed(&settings.models.dir)?;
+    // Columns as wide as their longest entry, so long names keep the table aligned.
+    let width = |f: fn(&model_store::Installed) -> usize, header: &str| {
+        models.iter().map(f).chain([header.len()]).max().unwrap_or(0)
+    };
+    let (name_w, service_w, license_w) =
+        (width(|m| m.name.len(), "NAME"), width(|m| m.service.len(), "SERVICE"), width(|m| m.license.len(), "LICENSE"));
+    println!(
+        "{:<name_w$} {:<service_w$} {:<license_w$} {:>10}  {:<8} SOURCE",
+        "NAME", "SERVICE", "LICENSE", "SIZE", "STATE"
+    );
+    for m in &models {
         let size = m.size.map_or("bundled".to_string(), |b| format!("{:.1} MB", b as f64 / 1e6));
         let state = if m.present { "present" } else { "missing" };
-        println!("{:<18} {:<9} {:<11} {:>10}  {:<8} {}", m.name, m.service, m.license, size, state, m.source);
+        println!(
+            "{:<name_w$} {:<service_w$} {:<license_w$} {:>10}  {:<8} {}",
+            m.name, m.service, m.license, size, state, m.source
+        );
     }
     Ok(())
 }
