@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::patterns::push;
 use super::{PiiCategory, PiiEntity, context};
 use crate::ner::Entity;
 
@@ -51,10 +52,6 @@ static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^,?\s*").expect("static regex"));
 
-fn entity(category: PiiCategory, start: usize, end: usize, confidence: f64) -> PiiEntity {
-    PiiEntity { category, subcategory: None, start, end, confidence }
-}
-
 pub(super) fn find(text: &str, names: &[Entity], out: &mut Vec<PiiEntity>) {
     for name in names {
         let category = match name.label.as_str() {
@@ -65,13 +62,13 @@ pub(super) fn find(text: &str, names: &[Entity], out: &mut Vec<PiiEntity>) {
         if name.confidence < MIN_NAME_CONFIDENCE || is_context_word(&text[name.start..name.end]) {
             continue;
         }
-        out.push(entity(category, name.start, name.end, f64::from(name.confidence)));
+        push(out, category, name.start, name.end, f64::from(name.confidence));
     }
     let places: Vec<&Entity> = names.iter().filter(|e| matches!(e.label.as_str(), "GPE" | "LOC")).collect();
     for m in STREET.find_iter(text).chain(PO_BOX.find_iter(text)) {
         let end = extend_address(text, m.end(), &places);
         let confidence = if end > m.end() { 0.9 } else { 0.75 };
-        out.push(entity(PiiCategory::Address, m.start(), end, confidence));
+        push(out, PiiCategory::Address, m.start(), end, confidence);
     }
 }
 

@@ -86,7 +86,7 @@ pub(super) fn find_all(text: &str) -> Vec<PiiEntity> {
     out
 }
 
-fn push(out: &mut Vec<PiiEntity>, category: PiiCategory, start: usize, end: usize, conf: f64) {
+pub(super) fn push(out: &mut Vec<PiiEntity>, category: PiiCategory, start: usize, end: usize, conf: f64) {
     let subcategory = match category {
         PiiCategory::DateTime => Some("Date"),
         _ => None,
