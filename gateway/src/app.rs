@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Permits for requests doing model work (load shedding).
     pub inflight: Arc<Semaphore>,
+    /// Each key's share of the in-flight permits (`limits.max_inflight_per_key`), by key id.
+    pub key_inflight: dashmap::DashMap<String, Arc<Semaphore>>,
     /// Set once the Language models have loaded (they load in the background after start).
     pub language: Arc<OnceLock<Arc<LanguageService>>>,
     /// Set once the Speech models have loaded.
@@ -73,6 +75,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+impl AppState {
+    /// How much one key may have waiting in the jobs table.
+    pub fn backlog(&self) -> crate::jobs::Backlog {
+        crate::jobs::Backlog {
+            max_jobs: self.settings.limits.max_pending_jobs_per_key,
+            max_bytes: self.settings.limits.max_pending_job_bytes_per_key,
+        }
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -86,13 +98,15 @@ impl Application {
         let db = db::connect(&settings.database.url).await?;
         let keys = KeyStore::new(db.clone());
         bootstrap_admin(&keys, &settings).await?;
-        let secret = keys::jwt_secret(&db, settings.auth.jwt_secret.as_deref()).await?;
+        let secret_file = settings.secret_file();
+        let secret = keys::jwt_secret(&db, settings.auth.jwt_secret.as_deref(), secret_file.as_deref()).await?;
         let state = web::Data::new(AppState {
             tokens: Tokens::new(&secret, settings.auth.token_ttl_secs),
             rate_limits: RateLimits::new(settings.limits.default_rps),
             usage: Usage::new(db.clone()),
             metrics: Metrics::new().context("metrics registry")?,
             inflight: Arc::new(Semaphore::new(settings.server.max_inflight)),
+            key_inflight: dashmap::DashMap::new(),
             language: Arc::new(OnceLock::new()),
             speech: Arc::new(OnceLock::new()),
             translation: Arc::new(OnceLock::new()),

@@ -42,9 +42,11 @@ pub struct Caller {
     _inflight: Option<Arc<InflightPermit>>,
 }
 
-/// One of the `server.max_inflight` permits, counted in the `inflight_requests` gauge.
+/// One of the `server.max_inflight` permits and one of the key's `limits.max_inflight_per_key`,
+/// counted in the `inflight_requests` gauge.
 pub struct InflightPermit {
     _permit: OwnedSemaphorePermit,
+    _key_permit: OwnedSemaphorePermit,
     gauge: IntGauge,
 }
 
@@ -60,12 +62,32 @@ impl std::fmt::Debug for InflightPermit {
     }
 }
 
-/// Takes an in-flight permit, or refuses at once with 503 + Retry-After when the server is full.
-fn admit(state: &AppState, service: &str) -> Result<InflightPermit, ApiError> {
+/// Takes an in-flight permit, or refuses at once: 429 + Retry-After when the key already holds
+/// its share (`limits.max_inflight_per_key`, so one key cannot fill the server), 503 + Retry-After
+/// when the server is full.
+fn admit(state: &AppState, key: &KeyInfo, service: &str) -> Result<InflightPermit, ApiError> {
+    let per_key = state.settings.limits.max_inflight_per_key;
+    let key_slots = state
+        .key_inflight
+        .entry(key.id.clone())
+        .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_key)))
+        .clone();
+    let key_permit = key_slots.try_acquire_owned().map_err(|_| {
+        state.metrics.shed.with_label_values(&[service]).inc();
+        ApiError(
+            ServiceError::new(
+                Code::RateLimited,
+                format!(
+                    "This key already has {per_key} requests in progress, the most one key may have. Retry shortly."
+                ),
+            )
+            .with_retry_after(1),
+        )
+    })?;
     match state.inflight.clone().try_acquire_owned() {
         Ok(permit) => {
             state.metrics.inflight.inc();
-            Ok(InflightPermit { _permit: permit, gauge: state.metrics.inflight.clone() })
+            Ok(InflightPermit { _permit: permit, _key_permit: key_permit, gauge: state.metrics.inflight.clone() })
         }
         Err(_) => {
             state.metrics.shed.with_label_values(&[service]).inc();
@@ -200,7 +222,7 @@ pub async fn caller_with_key(req: &HttpRequest, explicit_key: Option<&str>) -> R
     }
     state.rate_limits.check(&key)?;
     let inflight = match service {
-        Some(ServiceName(service)) => Some(Arc::new(admit(&state, service)?)),
+        Some(ServiceName(service)) => Some(Arc::new(admit(&state, &key, service)?)),
         None => None,
     };
     Ok(Caller { key, _inflight: inflight })

@@ -27,12 +27,63 @@ pub fn not_found(id: &str) -> ApiError {
     ApiError::new(Code::NotFound, format!("The job '{id}' does not exist or has expired."))
 }
 
-/// Stores a new job (status `notStarted`); returns its creation time.
-pub async fn insert(db: &Db, id: &str, kind: &str, key_id: &str, input: &Value, ttl_secs: i64) -> ApiResult<i64> {
+/// How much one key may have waiting: unfinished jobs of every kind and the bytes of their
+/// uploaded inputs (`limits.max_pending_jobs_per_key`, `limits.max_pending_job_bytes_per_key`).
+#[derive(Debug, Clone, Copy)]
+pub struct Backlog {
+    pub max_jobs: u32,
+    pub max_bytes: u64,
+}
+
+/// A job's uploaded input (audio, an image), kept in `job_blobs` until the job is done.
+pub struct Blob<'a> {
+    pub content_type: Option<&'a str>,
+    pub filename: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+fn backlog_full(backlog: Backlog) -> ApiError {
+    ApiError(
+        cogway_core::ServiceError::new(
+            Code::RateLimited,
+            format!(
+                "This key has too many unfinished jobs (at most {} jobs holding {} MB of input may wait at once). \
+                 Retry when some have finished, or delete finished ones.",
+                backlog.max_jobs,
+                backlog.max_bytes / (1024 * 1024)
+            ),
+        )
+        .with_retry_after(10),
+    )
+}
+
+/// Stores a new job (status `notStarted`) with its input blob, unless the key's backlog is full
+/// (429 + Retry-After); returns its creation time. The check and the insert are one statement
+/// inside one write transaction, so concurrent submissions cannot pass the bound together.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    key_id: &str,
+    input: &Value,
+    ttl_secs: i64,
+    backlog: Backlog,
+    blob: Option<Blob<'_>>,
+) -> ApiResult<i64> {
     let created = now();
-    sqlx::query(
+    let blob_len = blob.as_ref().map_or(0, |b| b.data.len() as u64);
+    if blob_len > backlog.max_bytes {
+        return Err(backlog_full(backlog));
+    }
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
         "INSERT INTO jobs (id, kind, key_id, status, input, created_at, updated_at, expires_at) \
-         VALUES (?, ?, ?, 'notStarted', ?, ?, ?, ?)",
+         SELECT ?, ?, ?, 'notStarted', ?, ?, ?, ? \
+         WHERE (SELECT COUNT(*) FROM jobs WHERE key_id = ? AND status IN ('notStarted', 'running') \
+                AND expires_at > ?) < ? \
+           AND (SELECT COALESCE(SUM(LENGTH(b.data)), 0) FROM job_blobs b JOIN jobs j ON j.id = b.job_id \
+                WHERE j.key_id = ? AND j.status IN ('notStarted', 'running') AND j.expires_at > ?) + ? <= ?",
     )
     .bind(id)
     .bind(kind)
@@ -41,9 +92,36 @@ pub async fn insert(db: &Db, id: &str, kind: &str, key_id: &str, input: &Value, 
     .bind(created)
     .bind(created)
     .bind(created + ttl_secs)
-    .execute(db)
+    .bind(key_id)
+    .bind(created)
+    .bind(i64::from(backlog.max_jobs))
+    .bind(key_id)
+    .bind(created)
+    .bind(i64::try_from(blob_len).unwrap_or(i64::MAX))
+    .bind(i64::try_from(backlog.max_bytes).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
     .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(backlog_full(backlog));
+    }
+    if let Some(blob) = blob {
+        sqlx::query("INSERT INTO job_blobs (job_id, content_type, filename, data) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(blob.content_type)
+            .bind(blob.filename)
+            .bind(blob.data)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(created)
+}
+
+/// Removes a job that was stored but must not run (its charge was refused).
+pub async fn discard(db: &Db, id: &str) {
+    if let Err(e) = sqlx::query("DELETE FROM jobs WHERE id = ?").bind(id).execute(db).await {
+        tracing::warn!(error = %e, job = id, "could not discard a refused job");
+    }
 }
 
 /// A live job of `kind` that `key` may see.

@@ -242,30 +242,64 @@ impl KeyStore {
     }
 }
 
-/// The token-signing secret: from config, else from the database, else generated and stored.
-pub async fn jwt_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8>, ServiceError> {
-    if let Some(secret) = configured {
-        return Ok(secret.as_bytes().to_vec());
+/// The token-signing key: `auth.jwt_secret` when configured, else derived from the server
+/// secret in `secret_file` (32 random bytes, created on first start with mode 0600), else (no
+/// file, e.g. an in-memory database) from a secret that lives only in this process. The
+/// database never holds it: a copy of the database alone cannot forge tokens. A secret an older
+/// version stored in the database is deleted.
+pub async fn jwt_secret(
+    db: &Db,
+    configured: Option<&str>,
+    secret_file: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<u8>> {
+    if let Err(e) = sqlx::query("DELETE FROM server_secrets WHERE name = 'jwt'").execute(db).await {
+        tracing::warn!(error = %e, "could not remove the token secret an older version stored");
     }
-    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'jwt'")
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    if let Some(secret) = stored {
-        return Ok(secret.into_bytes());
+    let server_secret = match (configured, secret_file) {
+        // A configured secret is the HS256 key itself, so other systems that share it can mint tokens.
+        (Some(secret), _) => return Ok(secret.as_bytes().to_vec()),
+        (None, Some(path)) => read_or_create_secret(path)?,
+        (None, None) => random_hex(32),
+    };
+    Ok(derive_token_key(&server_secret))
+}
+
+/// The HS256 key for tokens, derived from the server secret so that the same secret can key
+/// other things later without reusing it as is.
+fn derive_token_key(server_secret: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"cogway token signing key v1\0");
+    hasher.update(server_secret.as_bytes());
+    hasher.finalize().to_vec()
+}
+
+/// Reads the server secret file, or creates it (owner-only permissions) when it does not exist.
+fn read_or_create_secret(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let secret = random_hex(32);
-    sqlx::query("INSERT OR IGNORE INTO server_secrets (name, value) VALUES ('jwt', ?)")
-        .bind(&secret)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
-    // Another process may have won the race: read back whichever was stored.
-    let stored: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'jwt'")
-        .fetch_one(db)
-        .await
-        .map_err(db_error)?;
-    Ok(stored.into_bytes())
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+            Ok(secret)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let stored = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let stored = stored.trim().to_string();
+            anyhow::ensure!(
+                stored.len() >= 32,
+                "the server secret in {} is shorter than 32 characters",
+                path.display()
+            );
+            Ok(stored)
+        }
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 /// Checks an admin-created key's requested services against the known ones.
@@ -279,4 +313,23 @@ pub fn validate_services(services: &[String], known: &[&str]) -> Result<(), Serv
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod secret_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_secret_file_is_created_once_owner_only_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("cogway-secret-{}", random_hex(6)));
+        let path = dir.join("cogway.secret");
+        let first = read_or_create_secret(&path).expect("created");
+        let mode = std::fs::metadata(&path).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(read_or_create_secret(&path).expect("read"), first);
+        assert_ne!(derive_token_key(&first), first.as_bytes());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -121,26 +121,27 @@ impl Usage {
         Self { db, pending: DashMap::new(), hourly: DashMap::new() }
     }
 
-    /// This hour's use of one counter by a key: the cached value, or what the database holds
-    /// (other processes and earlier runs count too).
-    async fn used_this_hour(&self, counter: Counter, key_id: &str) -> u64 {
-        let hour = current_hour();
+    /// Makes sure this hour's use of one counter by a key is in memory: read once per key, counter
+    /// and hour from the database (other processes and earlier runs count too). A request that
+    /// loaded it concurrently keeps what is already there, so no charge is overwritten.
+    async fn load_hour(&self, counter: Counter, key_id: &str, hour: i64) {
         let cache_key = (key_id.to_string(), counter);
-        if let Some(entry) = self.hourly.get(&cache_key)
-            && entry.0 == hour
-        {
-            return entry.1;
+        if self.hourly.get(&cache_key).is_some_and(|entry| entry.0 == hour) {
+            return;
         }
         let stored: i64 =
             sqlx::query_scalar(counter.sum_sql()).bind(key_id).bind(hour).fetch_one(&self.db).await.unwrap_or(0);
-        let used = u64::try_from(stored).unwrap_or(0);
-        self.hourly.insert(cache_key, (hour, used));
-        used
+        let stored = u64::try_from(stored).unwrap_or(0);
+        let mut entry = self.hourly.entry(cache_key).or_insert((hour, stored));
+        if entry.0 != hour {
+            *entry = (hour, stored);
+        }
     }
 
     /// Charges one request of `amount` on `counter` to the key, refusing it (429 + Retry-After
     /// until the next hour) when that would pass `quota`; `refusal(quota, used, retry_secs)` words
-    /// the message.
+    /// the message. The check and the charge happen under one lock of the key's counter, so a
+    /// burst of concurrent requests cannot all pass on the same remaining quota.
     async fn charge_counter(
         &self,
         key: &KeyInfo,
@@ -151,23 +152,49 @@ impl Usage {
         refusal: impl Fn(u64, u64, i64) -> String,
     ) -> Result<(), ServiceError> {
         let hour = current_hour();
-        if let Some(quota) = quota {
-            let used = self.used_this_hour(counter, &key.id).await;
-            if used + amount > quota {
+        self.load_hour(counter, &key.id, hour).await;
+        {
+            let mut total = self.hourly.entry((key.id.clone(), counter)).or_insert((hour, 0));
+            if total.0 != hour {
+                // The hour turned between loading and charging.
+                *total = (hour, 0);
+            }
+            if let Some(quota) = quota
+                && total.1.saturating_add(amount) > quota
+            {
                 let retry = (hour + 1) * 3600 - now();
-                return Err(ServiceError::new(Code::QuotaExceeded, refusal(quota, used, retry))
+                return Err(ServiceError::new(Code::QuotaExceeded, refusal(quota, total.1, retry))
                     .with_retry_after(u64::try_from(retry).unwrap_or(1)));
             }
+            total.1 = total.1.saturating_add(amount);
         }
-        let mut total = self.hourly.entry((key.id.clone(), counter)).or_insert((hour, 0));
-        if total.0 != hour {
-            *total = (hour, 0);
-        }
-        total.1 += amount;
-        drop(total);
         let mut pending = self.pending.entry((key.id.clone(), service.to_string(), hour)).or_default();
         pending.requests += 1;
         counter.add_to(&mut pending, amount);
+        Ok(())
+    }
+
+    /// Refuses at once (429) when the key has no audio quota left this hour: checked before
+    /// audio is decoded, so a key over its quota cannot make the server decode.
+    pub async fn ensure_audio_left(&self, key: &KeyInfo) -> Result<(), ServiceError> {
+        let Some(quota_secs) = key.audio_secs_per_hour else {
+            return Ok(());
+        };
+        let hour = current_hour();
+        self.load_hour(Counter::AudioMs, &key.id, hour).await;
+        let used =
+            self.hourly.get(&(key.id.clone(), Counter::AudioMs)).map_or(0, |e| if e.0 == hour { e.1 } else { 0 });
+        if used >= quota_secs.saturating_mul(1000) {
+            let retry = (hour + 1) * 3600 - now();
+            return Err(ServiceError::new(
+                Code::QuotaExceeded,
+                format!(
+                    "Out of audio quota: this key may use {quota_secs} seconds of audio per hour and has used them. \
+                     Quota will be replenished in {retry} seconds."
+                ),
+            )
+            .with_retry_after(u64::try_from(retry).unwrap_or(1)));
+        }
         Ok(())
     }
 

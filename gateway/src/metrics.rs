@@ -17,6 +17,7 @@ pub struct Metrics {
     queue_depth: IntGaugeVec,
     queue_rejected: IntGaugeVec,
     batches: IntGaugeVec,
+    restarts: IntGaugeVec,
 }
 
 impl Metrics {
@@ -49,6 +50,10 @@ impl Metrics {
             &["model"],
         )?;
         let batches = IntGaugeVec::new(Opts::new("model_batches_total", "Batches a model worker has run"), &["model"])?;
+        let restarts = IntGaugeVec::new(
+            Opts::new("model_restarts_total", "Times a model worker recovered from a panic in its model"),
+            &["model"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(inflight.clone()))?;
@@ -58,6 +63,7 @@ impl Metrics {
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_rejected.clone()))?;
         registry.register(Box::new(batches.clone()))?;
+        registry.register(Box::new(restarts.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -69,6 +75,7 @@ impl Metrics {
             queue_depth,
             queue_rejected,
             batches,
+            restarts,
         })
     }
 
@@ -77,6 +84,7 @@ impl Metrics {
         self.queue_depth.with_label_values(&[model]).set(i64::try_from(stats.queue_depth()).unwrap_or(i64::MAX));
         self.queue_rejected.with_label_values(&[model]).set(i64::try_from(stats.rejected()).unwrap_or(i64::MAX));
         self.batches.with_label_values(&[model]).set(i64::try_from(stats.batches()).unwrap_or(i64::MAX));
+        self.restarts.with_label_values(&[model]).set(i64::try_from(stats.restarts()).unwrap_or(i64::MAX));
     }
 
     pub fn render(&self) -> String {

@@ -35,6 +35,9 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Exit when standard input closes (set by test harnesses so no server outlives its test).
     pub exit_on_stdin_close: bool,
+    /// Seconds a request gets to send its whole body (actix itself only times the head); a slower
+    /// upload gets 408 and frees its in-flight permit.
+    pub body_timeout_secs: u64,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -66,8 +69,11 @@ pub struct ModelSettings {
 pub struct AuthSettings {
     /// An admin key to register at start (else one is generated on first start and printed once).
     pub admin_key: Option<String>,
-    /// The HS256 secret for tokens (else one is generated and kept in the database).
+    /// The HS256 secret for tokens (else a key derived from the server secret in `secret_file`).
     pub jwt_secret: Option<String>,
+    /// Where the generated server secret is kept, mode 0600 (default: `cogway.secret` beside the
+    /// database file; an in-memory database gets a secret that lives only in the process).
+    pub secret_file: Option<PathBuf>,
     /// Token lifetime; Azure's is 10 minutes.
     pub token_ttl_secs: u64,
 }
@@ -77,6 +83,7 @@ impl std::fmt::Debug for AuthSettings {
         f.debug_struct("AuthSettings")
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("secret_file", &self.secret_file)
             .field("token_ttl_secs", &self.token_ttl_secs)
             .finish()
     }
@@ -89,6 +96,13 @@ pub struct LimitSettings {
     pub default_rps: u32,
     /// Request body limit of the Language routes (Azure: 1 MB).
     pub language_max_body_bytes: usize,
+    /// In-flight requests one key may hold at once (of `server.max_inflight`); more get 429.
+    pub max_inflight_per_key: usize,
+    /// Unfinished asynchronous jobs (analyze-text jobs, transcriptions, Read operations) one key
+    /// may have queued or running; more get 429.
+    pub max_pending_jobs_per_key: u32,
+    /// Bytes of uploaded input (audio, images) one key's unfinished jobs may hold; more get 429.
+    pub max_pending_job_bytes_per_key: u64,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -266,6 +280,21 @@ fn default_models_dir() -> PathBuf {
     std::env::var_os("COGWAY_MODELS_DIR").map_or_else(|| cache_dir().join("models"), PathBuf::from)
 }
 
+impl Settings {
+    /// The server secret file: `auth.secret_file`, else `cogway.secret` beside a file database.
+    pub fn secret_file(&self) -> Option<PathBuf> {
+        if let Some(path) = &self.auth.secret_file {
+            return Some(path.clone());
+        }
+        let path = self.database.url.strip_prefix("sqlite://")?;
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path.contains(":memory:") {
+            return None;
+        }
+        Some(Path::new(path).parent().map_or_else(|| PathBuf::from("cogway.secret"), |d| d.join("cogway.secret")))
+    }
+}
+
 fn default_database_url() -> String {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     format!("sqlite://{}", home.join(".local/share/cogway/cogway.db").display())
@@ -297,6 +326,7 @@ impl Default for ServerSettings {
             max_inflight: 256,
             shutdown_timeout_secs: 30,
             exit_on_stdin_close: false,
+            body_timeout_secs: 120,
         }
     }
 }
@@ -316,7 +346,13 @@ impl Default for ModelSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { default_rps: 100, language_max_body_bytes: 1024 * 1024 }
+        Self {
+            default_rps: 100,
+            language_max_body_bytes: 1024 * 1024,
+            max_inflight_per_key: 32,
+            max_pending_jobs_per_key: 32,
+            max_pending_job_bytes_per_key: 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -403,6 +439,9 @@ impl Settings {
         anyhow::ensure!(self.models.queue_capacity > 0, "models.queue_capacity must be at least 1");
         anyhow::ensure!(self.auth.token_ttl_secs > 0, "auth.token_ttl_secs must be at least 1");
         anyhow::ensure!(self.limits.default_rps > 0, "limits.default_rps must be at least 1");
+        anyhow::ensure!(self.server.body_timeout_secs > 0, "server.body_timeout_secs must be at least 1");
+        anyhow::ensure!(self.limits.max_inflight_per_key > 0, "limits.max_inflight_per_key must be at least 1");
+        anyhow::ensure!(self.limits.max_pending_jobs_per_key > 0, "limits.max_pending_jobs_per_key must be at least 1");
         anyhow::ensure!(self.vision.queue_capacity > 0, "vision.queue_capacity must be at least 1");
         anyhow::ensure!(self.vision.max_image_bytes > 0, "vision.max_image_bytes must be at least 1");
         anyhow::ensure!(

@@ -8,6 +8,7 @@ use cogway_core::Code;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 
 /// The request's Content-Type as sent (trimmed), or "" when there is none.
@@ -32,8 +33,34 @@ fn too_large(limit: usize) -> ApiError {
     ApiError::new(Code::PayloadTooLarge, format!("The request body is larger than the limit of {limit} bytes."))
 }
 
-/// Reads the body, refusing more than `limit` bytes.
-pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> ApiResult<web::Bytes> {
+/// How long the request may take to send its body (`server.body_timeout_secs`).
+fn body_deadline(req: &HttpRequest) -> std::time::Duration {
+    let secs = req.app_data::<web::Data<AppState>>().map_or(120, |state| state.settings.server.body_timeout_secs);
+    std::time::Duration::from_secs(secs)
+}
+
+/// Runs `read` (a body read) within the request's body deadline: a client that trickles its body
+/// gets 408 instead of holding an in-flight permit for as long as it likes.
+pub async fn within_body_deadline<T>(
+    req: &HttpRequest,
+    read: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    let deadline = body_deadline(req);
+    tokio::time::timeout(deadline, read).await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            Code::RequestTimeout,
+            format!("The request body was not received within {} seconds.", deadline.as_secs()),
+        ))
+    })
+}
+
+/// Reads the body, refusing more than `limit` bytes or a body that takes longer than
+/// `server.body_timeout_secs` to arrive.
+pub async fn read_limited(req: &HttpRequest, payload: web::Payload, limit: usize) -> ApiResult<web::Bytes> {
+    within_body_deadline(req, read_limited_untimed(req, payload, limit)).await
+}
+
+async fn read_limited_untimed(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> ApiResult<web::Bytes> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)

@@ -8,7 +8,7 @@ use cogway_core::Code;
 use futures_util::StreamExt;
 
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::body::content_type;
+use crate::routes::body::{content_type, within_body_deadline};
 
 /// The uploaded file of a form.
 pub struct UploadedFile {
@@ -50,8 +50,24 @@ impl Form {
     }
 }
 
-/// Reads a multipart form of at most `limit` bytes whose file field is `file_field`.
+/// Bytes counted for each part on top of its content: its headers (name, file name, content type),
+/// which actix-multipart reads into memory too.
+const PART_OVERHEAD: usize = 256;
+/// Most parts a form may have: each costs parsing and a header allocation even when empty.
+const MAX_PARTS: usize = 1000;
+
+/// Reads a multipart form of at most `limit` bytes (part headers included) whose file field is
+/// `file_field`, within the body deadline (`server.body_timeout_secs`).
 pub async fn read_form(req: &HttpRequest, payload: web::Payload, limit: usize, file_field: &str) -> ApiResult<Form> {
+    within_body_deadline(req, read_form_untimed(req, payload, limit, file_field)).await
+}
+
+async fn read_form_untimed(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    file_field: &str,
+) -> ApiResult<Form> {
     if !content_type(req).to_ascii_lowercase().starts_with("multipart/form-data") {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,
@@ -71,12 +87,25 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload, limit: usize, f
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut form = Form::default();
     let mut used = 0usize;
+    let mut parts = 0usize;
     while let Some(field) = multipart.next().await {
         let mut field =
             field.map_err(|e| ApiError::new(Code::InvalidRequest, format!("The multipart form is malformed: {e}")))?;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::new(
+                Code::InvalidRequest,
+                format!("The multipart form has more than {MAX_PARTS} parts."),
+            ));
+        }
         let name = field.name().unwrap_or("").to_string();
         let filename = field.content_disposition().and_then(|d| d.get_filename()).map(str::to_string);
         let field_type = field.content_type().map(|m| m.essence_str().to_string());
+        let headers: usize = field.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+        used = used.saturating_add(headers + PART_OVERHEAD);
+        if used > limit {
+            return Err(too_large());
+        }
         let remaining = limit.saturating_sub(used);
         let bytes = match field.bytes(remaining).await {
             Ok(Ok(bytes)) => bytes,

@@ -78,30 +78,45 @@ fn service_readiness(service: &str, models: Option<Vec<cogway_core::ModelStatus>
     security(("key" = []), ("bearer" = [])))]
 pub async fn status(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let key = authenticate(&state, &req).await?;
+    let mut workers = Vec::new();
+    each_worker(&state, &mut |name, stats| {
+        workers.push(serde_json::json!({
+            "name": name,
+            "queueDepth": stats.queue_depth(),
+            "rejected": stats.rejected(),
+            "restarts": stats.restarts(),
+        }));
+    });
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "valid",
         "keyId": key.id,
         "keyName": key.name,
         "services": key.services,
+        "workers": workers,
     })))
+}
+
+/// Every model worker that has started, with its counters.
+fn each_worker(state: &AppState, f: &mut dyn FnMut(&str, &cogway_core::WorkerStats)) {
+    if let Some(worker) = state.language.get().and_then(|l| l.embedder()) {
+        f(worker.name(), worker.stats());
+    }
+    if let Some(speech) = state.speech.get() {
+        for (name, stats) in speech.worker_stats() {
+            f(&name, stats);
+        }
+    }
+    if let Some(translation) = state.translation.get() {
+        translation.each_worker(f);
+    }
+    if let Some(vision) = state.vision.get() {
+        vision.each_worker(f);
+    }
 }
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "System", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    if let Some(worker) = state.language.get().and_then(|l| l.embedder()) {
-        state.metrics.set_worker(worker.name(), worker.stats());
-    }
-    if let Some(speech) = state.speech.get() {
-        for (name, stats) in speech.worker_stats() {
-            state.metrics.set_worker(&name, stats);
-        }
-    }
-    if let Some(translation) = state.translation.get() {
-        translation.each_worker(&mut |name, stats| state.metrics.set_worker(name, stats));
-    }
-    if let Some(vision) = state.vision.get() {
-        vision.each_worker(&mut |name, stats| state.metrics.set_worker(name, stats));
-    }
+    each_worker(&state, &mut |name, stats| state.metrics.set_worker(name, stats));
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

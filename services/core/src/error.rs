@@ -47,6 +47,8 @@ pub enum Code {
     MethodNotAllowed,
     /// The request body is larger than the service accepts.
     PayloadTooLarge,
+    /// The client did not send its whole request body in time.
+    RequestTimeout,
     /// The Content-Type is not one the route accepts.
     UnsupportedMediaType,
     /// The key's requests-per-second limit was hit.
@@ -85,6 +87,7 @@ impl Code {
             Code::Forbidden => 403,
             Code::NotFound => 404,
             Code::MethodNotAllowed => 405,
+            Code::RequestTimeout => 408,
             Code::Conflict => 409,
             Code::PayloadTooLarge => 413,
             Code::UnsupportedMediaType => 415,
@@ -116,6 +119,7 @@ impl Code {
             Code::NotFound => ("404", None),
             Code::MethodNotAllowed => ("405", None),
             Code::Conflict => ("Conflict", None),
+            Code::RequestTimeout => ("InvalidRequest", Some("RequestTimeout")),
             Code::PayloadTooLarge => ("InvalidRequest", Some("RequestTooLarge")),
             Code::UnsupportedMediaType => ("InvalidRequest", Some("UnsupportedMediaType")),
             Code::RateLimited => ("429", None),

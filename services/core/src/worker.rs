@@ -5,6 +5,10 @@
 //! `max_batch` items) and runs it as one batch, so concurrent requests share one model call.
 //! When the queue is full the call fails at once with [`Code::Overloaded`] and a retry hint:
 //! the queue never grows without bound.
+//!
+//! A panic inside the model is caught: the batch it was running gets a 500, the model's
+//! [`BatchModel::recover`] is called, the restart is counted in [`WorkerStats::restarts`], and the
+//! worker goes on serving. One bad input never leaves a model dead until the server restarts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -21,6 +25,10 @@ pub trait BatchModel: Send + 'static {
 
     /// Runs the batch; returns exactly one result per input, in order.
     fn run(&mut self, batch: Vec<Self::Input>) -> Vec<Result<Self::Output, ServiceError>>;
+
+    /// Called after `run` panicked, before the next batch: drop any per-call state that the panic
+    /// may have left half-updated. The default keeps the model as it is (stateless models).
+    fn recover(&mut self) {}
 }
 
 struct Job<I, O> {
@@ -35,6 +43,7 @@ pub struct WorkerStats {
     batches: AtomicU64,
     items: AtomicU64,
     rejected: AtomicU64,
+    restarts: AtomicU64,
 }
 
 impl WorkerStats {
@@ -50,6 +59,10 @@ impl WorkerStats {
     }
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
+    }
+    /// Times the model panicked and the worker recovered.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
     }
 }
 
@@ -76,10 +89,11 @@ impl<I: Send + 'static, O: Send + 'static> Worker<I, O> {
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let stats = Arc::new(WorkerStats::default());
         let thread_stats = stats.clone();
+        let thread_name = name.to_string();
         let max_batch = max_batch.max(1);
         thread::Builder::new()
             .name(format!("model-{name}"))
-            .spawn(move || run_loop(model, rx, max_batch, &thread_stats))?;
+            .spawn(move || run_loop(model, rx, max_batch, &thread_stats, &thread_name))?;
         Ok(Self { name: Arc::from(name), tx, stats })
     }
 
@@ -122,6 +136,7 @@ fn run_loop<M: BatchModel>(
     mut rx: mpsc::Receiver<Job<M::Input, M::Output>>,
     max_batch: usize,
     stats: &WorkerStats,
+    name: &str,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -133,7 +148,28 @@ fn run_loop<M: BatchModel>(
         }
         let count = jobs.len();
         let (inputs, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.input, j.reply)).unzip();
-        let mut outputs = model.run(inputs);
+        // The model is only used again after `recover`, which is what makes unwinding out of
+        // `run` acceptable here.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.run(inputs)));
+        let mut outputs = match ran {
+            Ok(outputs) => outputs,
+            Err(panic) => {
+                let what = panic_message(panic.as_ref());
+                stats.restarts.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(model = name, panic = %what, batch = count, "model panicked; recovering");
+                let recovered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.recover()));
+                if recovered.is_err() {
+                    tracing::error!(model = name, "model recovery panicked too");
+                }
+                (0..count)
+                    .map(|_| {
+                        Err(ServiceError::internal(format!(
+                            "The {name} model failed on this request and was restarted; the input was not processed."
+                        )))
+                    })
+                    .collect()
+            }
+        };
         if outputs.len() != count {
             tracing::error!(expected = count, got = outputs.len(), "model returned the wrong number of outputs");
             outputs =
@@ -147,6 +183,14 @@ fn run_loop<M: BatchModel>(
             let _ = reply.send(output);
         }
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]
@@ -174,6 +218,35 @@ mod tests {
             let n = batch.len();
             batch.into_iter().map(|_| Ok(n)).collect()
         }
+    }
+
+    /// Panics on 13, and counts its recoveries.
+    struct Fragile {
+        recovered: u32,
+    }
+    impl BatchModel for Fragile {
+        type Input = u32;
+        type Output = u32;
+        fn run(&mut self, batch: Vec<u32>) -> Vec<Result<u32, ServiceError>> {
+            assert!(!batch.contains(&13), "unlucky input");
+            batch.into_iter().map(|x| Ok(x + self.recovered)).collect()
+        }
+        fn recover(&mut self) {
+            self.recovered += 1000;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_model_is_recovered_and_keeps_serving() {
+        let worker = Worker::spawn("fragile", Fragile { recovered: 0 }, 4, 1).unwrap();
+        assert_eq!(worker.call(1).await.unwrap(), 1);
+        let err = worker.call(13).await.unwrap_err();
+        assert_eq!(err.code, Code::Internal);
+        assert!(err.message.contains("restarted"), "{}", err.message);
+        assert_eq!(worker.stats().restarts(), 1);
+        // Same thread, recovered model.
+        assert_eq!(worker.call(2).await.unwrap(), 1002);
+        assert_eq!(worker.stats().queue_depth(), 0);
     }
 
     #[tokio::test]

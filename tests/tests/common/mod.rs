@@ -95,8 +95,13 @@ impl Server {
         } else {
             cmd.env_remove("COGWAY__AUTH__ADMIN_KEY");
         }
+        // An empty value removes the variable (e.g. the JWT secret the harness sets by default).
         for (k, v) in env {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let mut child = cmd.spawn().expect("start cogway");
         let stdout = child.stdout.take().unwrap();
@@ -137,6 +142,29 @@ impl Server {
             assert!(Instant::now() < deadline, "cogway did not become ready within 180 s");
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory now and at its peak (VmRSS, VmHWM), in MB.
+    pub fn rss_mb(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map_or(0, |kb| kb / 1024)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Whether the server still answers `/livez`.
+    pub fn alive(&self) -> bool {
+        self.get("/livez").send().is_ok_and(|r| r.status() == 200)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -84,7 +84,6 @@ pub async fn submit(
     }
     documents::validate_batch(&body.analysis_input.documents, MAX_JOB_DOCUMENTS)?;
     let documents = &body.analysis_input.documents;
-    state.usage.charge(&caller.key, "language", documents::characters(documents) * body.tasks.len() as u64).await?;
 
     let id = uuid::Uuid::new_v4().to_string();
     let input = json!({
@@ -94,7 +93,12 @@ pub async fn submit(
         })).collect::<Vec<_>>(),
         "tasks": body.tasks,
     });
-    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS).await?;
+    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), None).await?;
+    let characters = documents::characters(documents) * body.tasks.len() as u64;
+    if let Err(refused) = state.usage.charge(&caller.key, "language", characters).await {
+        jobs::discard(&state.db, &id).await;
+        return Err(refused.into());
+    }
     spawn_job(state.clone().into_inner(), id.clone());
 
     let info = req.connection_info();

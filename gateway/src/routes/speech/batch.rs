@@ -165,15 +165,14 @@ pub async fn submit(
     let content_type = file.content_type.clone().filter(|ct| ct != "application/octet-stream");
     let bytes = file.bytes.clone();
     let max_secs = state.settings.speech.batch_max_secs;
+    state.usage.ensure_audio_left(&caller.key).await?;
     let check_type = content_type.clone();
     let duration = web::block(move || {
-        audio::decode::decode(&bytes, check_type.as_deref(), DecodeLimits { max_seconds: max_secs })
-            .map(|p| p.duration_secs())
+        audio::decode::duration(&bytes, check_type.as_deref(), DecodeLimits { max_seconds: max_secs })
     })
     .await
     .map_err(|e| ApiError(ServiceError::internal(format!("decoding thread failed: {e}"))))?
     .map_err(|e| ApiError(e.into()))?;
-    state.usage.charge_audio(&caller.key, SERVICE, duration).await?;
 
     let id = uuid::Uuid::new_v4().to_string();
     let input = json!({
@@ -188,14 +187,18 @@ pub async fn submit(
         "source": file.filename,
         "durationSecs": duration,
     });
-    let created = jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS).await?;
-    sqlx::query("INSERT INTO job_blobs (job_id, content_type, filename, data) VALUES (?, ?, ?, ?)")
-        .bind(&id)
-        .bind(&content_type)
-        .bind(&file.filename)
-        .bind(file.bytes.as_ref())
-        .execute(&state.db)
-        .await?;
+    let blob = jobs::Blob {
+        content_type: content_type.as_deref(),
+        filename: file.filename.as_deref(),
+        data: file.bytes.as_ref(),
+    };
+    let created =
+        jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), Some(blob))
+            .await?;
+    if let Err(refused) = state.usage.charge_audio(&caller.key, SERVICE, duration).await {
+        jobs::discard(&state.db, &id).await;
+        return Err(refused.into());
+    }
     spawn(state.clone().into_inner(), id.clone());
     let row = JobRow {
         id: id.clone(),

@@ -248,7 +248,7 @@ pub async fn delete_lexicon(
 /// The stored lexicons an SSML document refers to. A `uri` names a lexicon by its last path
 /// segment (`lexicon:names`, `https://host/lexicons/names.xml` -> `names`).
 pub async fn lexicons_for(state: &AppState, uris: &[String]) -> ApiResult<Vec<Lexicon>> {
-    let mut out = Vec::new();
+    let mut stored = Vec::new();
     for uri in uris {
         let last = uri.rsplit(['/', ':']).next().unwrap_or(uri);
         let name = last.trim_end_matches(".xml").trim_end_matches(".pls");
@@ -262,9 +262,21 @@ pub async fn lexicons_for(state: &AppState, uris: &[String]) -> ApiResult<Vec<Le
                 format!("The lexicon {uri:?} is not stored here: upload it with PUT /speech/lexicons/{name}."),
             )
         })?;
-        out.push(
-            lexicon::parse(&pls).map_err(|e| ApiError::new(Code::Internal, format!("stored lexicon {name}: {e}")))?,
-        );
+        stored.push((name.to_string(), pls));
     }
-    Ok(out)
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each distinct lexicon once (ssml::parse keeps only distinct URIs, at most ssml::MAX_LEXICONS),
+    // parsed on the blocking pool.
+    web::block(move || {
+        stored
+            .iter()
+            .map(|(name, pls)| {
+                lexicon::parse(pls).map_err(|e| ApiError::new(Code::Internal, format!("stored lexicon {name}: {e}")))
+            })
+            .collect::<ApiResult<Vec<Lexicon>>>()
+    })
+    .await
+    .map_err(|e| ApiError::new(Code::Internal, format!("lexicon thread failed: {e}")))?
 }

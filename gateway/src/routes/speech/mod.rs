@@ -90,6 +90,7 @@ pub async fn decode_and_charge(
     content_type: Option<String>,
     max_seconds: u32,
 ) -> ApiResult<Vec<f32>> {
+    state.usage.ensure_audio_left(&caller.key).await?;
     let pcm = web::block(move || {
         audio::decode_for_recognition(&bytes, content_type.as_deref(), DecodeLimits { max_seconds })
     })

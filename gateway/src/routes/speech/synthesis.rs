@@ -64,10 +64,25 @@ pub async fn synthesize(
     if text.trim().is_empty() {
         return Err(ApiError::new(Code::InvalidRequestBodyFormat, "The request body is empty: send an SSML document."));
     }
-    let mut document =
-        ssml::parse(text, DEFAULT_VOICE).map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
+    // Parsing is linear and bounded (ssml::MAX_*), but still runs on the blocking pool, not on an
+    // HTTP worker.
+    let ssml_text = text.to_string();
+    let document = web::block(move || ssml::parse(&ssml_text, DEFAULT_VOICE))
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("SSML thread failed: {e}")))?
+        .map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
     let lexicons = custom::lexicons_for(&state, &document.lexicons).await?;
-    lexicon::apply(&mut document, &lexicons);
+    let document = if lexicons.is_empty() {
+        document
+    } else {
+        web::block(move || {
+            let mut document = document;
+            lexicon::apply(&mut document, &lexicons, max_chars).map(|()| document)
+        })
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("lexicon thread failed: {e}")))?
+        .map_err(|e| ApiError::new(Code::PayloadTooLarge, e.to_string()))?
+    };
     let audio = run(&state, &caller, &service, document, format, 1.0, max_chars).await?;
     Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
 }

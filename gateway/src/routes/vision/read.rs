@@ -44,16 +44,14 @@ pub async fn submit(
     let bytes = image_bytes(&state, &req, payload).await?;
     // Decode once now, so a bad image is a 400 here and not a failed job later.
     let picture = decode(&state, bytes.clone()).await?;
-    state.usage.charge_images(&caller.key, SERVICE, 1).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let input = json!({ "width": picture.width(), "height": picture.height() });
-    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS).await?;
-    sqlx::query("INSERT INTO job_blobs (job_id, content_type, filename, data) VALUES (?, ?, NULL, ?)")
-        .bind(&id)
-        .bind(picture.format)
-        .bind(bytes.as_ref())
-        .execute(&state.db)
-        .await?;
+    let blob = jobs::Blob { content_type: Some(picture.format), filename: None, data: bytes.as_ref() };
+    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), Some(blob)).await?;
+    if let Err(refused) = state.usage.charge_images(&caller.key, SERVICE, 1).await {
+        jobs::discard(&state.db, &id).await;
+        return Err(refused.into());
+    }
     spawn(state.clone().into_inner(), id.clone(), Some(picture));
     let info = req.connection_info();
     let location = format!("{}://{}/vision/v3.2/read/analyzeResults/{id}", info.scheme(), info.host());

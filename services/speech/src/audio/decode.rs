@@ -14,7 +14,7 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia_adapter_libopus::OpusDecoder;
 
-use super::resample::resample;
+use super::resample::StreamResampler;
 use super::{Pcm, RECOGNITION_RATE};
 use cogway_core::{Code, ServiceError};
 
@@ -31,6 +31,8 @@ pub enum AudioError {
     TooLong { seconds: f64, limit: u32 },
     #[error("The audio contains no samples.")]
     NoSamples,
+    #[error("The audio's {what} is {value}; this server accepts {range}.")]
+    OutOfRange { what: &'static str, value: u64, range: &'static str },
 }
 
 impl From<AudioError> for ServiceError {
@@ -50,6 +52,75 @@ pub struct DecodeLimits {
     pub max_seconds: u32,
 }
 
+/// Sample rates accepted, checked against the header before anything is allocated: the
+/// resampler and the decoded buffers are sized from the rate, so a header claiming 4 GHz must
+/// never reach them.
+pub const MIN_SAMPLE_RATE: u32 = 4_000;
+pub const MAX_SAMPLE_RATE: u32 = 192_000;
+/// Most channels accepted (7.1 audio); each is decoded before the downmix.
+pub const MAX_CHANNELS: usize = 8;
+/// Most frames one packet may declare (a decoder allocates that much up front). FLAC's largest
+/// block is 65,535 frames and WAV packets are far smaller.
+pub const MAX_FRAMES_PER_PACKET: u64 = 1 << 20;
+
+fn check_rate(rate: u32) -> Result<(), AudioError> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(AudioError::OutOfRange { what: "sample rate", value: rate.into(), range: "4000 to 192000 Hz" })
+    }
+}
+
+fn check_channels(channels: usize) -> Result<(), AudioError> {
+    if channels <= MAX_CHANNELS {
+        Ok(())
+    } else {
+        Err(AudioError::OutOfRange { what: "channel count", value: channels as u64, range: "1 to 8 channels" })
+    }
+}
+
+/// Where decoded mono samples go, packet by packet, so that what is kept can be smaller than
+/// what was decoded (resampled to 16 kHz, or only counted).
+trait MonoSink {
+    /// Called once with the stream's sample rate, before the first samples.
+    fn start(&mut self, rate: u32);
+    fn push(&mut self, mono: &[f32]);
+}
+
+/// Keeps every sample at the file's own rate.
+#[derive(Default)]
+struct Collect(Vec<f32>);
+
+impl MonoSink for Collect {
+    fn start(&mut self, _rate: u32) {}
+    fn push(&mut self, mono: &[f32]) {
+        self.0.extend_from_slice(mono);
+    }
+}
+
+/// Resamples to 16 kHz as the samples arrive: memory follows the recognizer's rate, not the file's.
+#[derive(Default)]
+struct ToRecognitionRate(Option<StreamResampler>);
+
+impl MonoSink for ToRecognitionRate {
+    fn start(&mut self, rate: u32) {
+        self.0 = Some(StreamResampler::new(rate, RECOGNITION_RATE));
+    }
+    fn push(&mut self, mono: &[f32]) {
+        if let Some(resampler) = &mut self.0 {
+            resampler.push(mono);
+        }
+    }
+}
+
+/// Keeps nothing: for measuring a duration.
+struct Discard;
+
+impl MonoSink for Discard {
+    fn start(&mut self, _rate: u32) {}
+    fn push(&mut self, _mono: &[f32]) {}
+}
+
 /// The codecs symphonia ships plus Opus through libopus (symphonia has no Opus decoder yet).
 fn codecs() -> &'static CodecRegistry {
     static REGISTRY: std::sync::OnceLock<CodecRegistry> = std::sync::OnceLock::new();
@@ -67,17 +138,40 @@ pub fn decode_for_recognition(
     content_type: Option<&str>,
     limits: DecodeLimits,
 ) -> Result<Pcm, AudioError> {
-    let pcm = decode(bytes, content_type, limits)?;
-    Ok(Pcm::new(resample(&pcm.samples, pcm.sample_rate, RECOGNITION_RATE), RECOGNITION_RATE))
+    let mut sink = ToRecognitionRate::default();
+    decode_into(bytes, content_type, limits, &mut sink)?;
+    let samples = sink.0.map(StreamResampler::finish).unwrap_or_default();
+    if samples.is_empty() {
+        return Err(AudioError::NoSamples);
+    }
+    Ok(Pcm::new(samples, RECOGNITION_RATE))
 }
 
 /// Decodes `bytes` into mono at the file's own sample rate.
 pub fn decode(bytes: &[u8], content_type: Option<&str>, limits: DecodeLimits) -> Result<Pcm, AudioError> {
+    let mut sink = Collect::default();
+    let (rate, _) = decode_into(bytes, content_type, limits, &mut sink)?;
+    Ok(Pcm::new(sink.0, rate))
+}
+
+/// Decodes `bytes` only to measure it: the duration in seconds, keeping no samples.
+pub fn duration(bytes: &[u8], content_type: Option<&str>, limits: DecodeLimits) -> Result<f64, AudioError> {
+    let (rate, frames) = decode_into(bytes, content_type, limits, &mut Discard)?;
+    Ok(frames as f64 / f64::from(rate))
+}
+
+/// Decodes into `sink`; returns the sample rate and the number of mono frames decoded (never 0).
+fn decode_into(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    limits: DecodeLimits,
+    sink: &mut dyn MonoSink,
+) -> Result<(u32, u64), AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
     if let Some(rate) = raw_pcm_rate(bytes, content_type) {
-        return decode_raw_pcm16(bytes, rate, limits);
+        return decode_raw_pcm16(bytes, rate, limits, sink);
     }
     let mut hint = Hint::new();
     if let Some(mime) = content_type.and_then(|ct| ct.split(';').next()).map(str::trim).filter(|m| !m.is_empty()) {
@@ -96,12 +190,26 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, limits: DecodeLimits) ->
         .as_ref()
         .and_then(|p| p.audio())
         .ok_or_else(|| AudioError::Unsupported("the audio track has no codec parameters".into()))?;
+    if let Some(rate) = params.sample_rate {
+        check_rate(rate)?;
+    }
+    if let Some(channels) = &params.channels {
+        check_channels(channels.count())?;
+    }
+    if let Some(frames) = params.max_frames_per_packet.filter(|&n| n > MAX_FRAMES_PER_PACKET) {
+        return Err(AudioError::OutOfRange {
+            what: "declared packet size",
+            value: frames,
+            range: "at most 1048576 frames per packet",
+        });
+    }
     let mut decoder = codecs()
         .make_audio_decoder(params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::Unsupported(describe(&e, "the codec is not supported")))?;
 
     let mut mono: Vec<f32> = Vec::new();
     let mut interleaved: Vec<f32> = Vec::new();
+    let mut frames = 0u64;
     let mut rate = 0u32;
     let mut decoded_packets = 0usize;
     let mut last_error = None;
@@ -133,25 +241,33 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, limits: DecodeLimits) ->
         decoded_packets += 1;
         let spec = buffer.spec();
         let channels = spec.channels().count().max(1);
+        check_channels(channels)?;
         if rate == 0 {
             rate = spec.rate();
+            check_rate(rate)?;
+            sink.start(rate);
+        } else if spec.rate() != rate {
+            return Err(AudioError::Unsupported(format!(
+                "the sample rate changes within the stream ({rate} Hz, then {} Hz)",
+                spec.rate()
+            )));
         }
         buffer.copy_to_vec_interleaved(&mut interleaved);
+        mono.clear();
         mono.extend(interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32));
-        if rate > 0 && mono.len() as u64 > u64::from(limits.max_seconds) * u64::from(rate) {
-            return Err(AudioError::TooLong {
-                seconds: mono.len() as f64 / f64::from(rate),
-                limit: limits.max_seconds,
-            });
+        frames += mono.len() as u64;
+        if frames > u64::from(limits.max_seconds) * u64::from(rate) {
+            return Err(AudioError::TooLong { seconds: frames as f64 / f64::from(rate), limit: limits.max_seconds });
         }
+        sink.push(&mono);
     }
     if decoded_packets == 0 || rate == 0 {
         return Err(AudioError::Unsupported(last_error.unwrap_or_else(|| "no audio could be decoded".into())));
     }
-    if mono.is_empty() {
+    if frames == 0 {
         return Err(AudioError::NoSamples);
     }
-    Ok(Pcm::new(mono, rate))
+    Ok((rate, frames))
 }
 
 fn describe(err: &SymphoniaError, what: &str) -> String {
@@ -180,20 +296,30 @@ fn raw_pcm_rate(bytes: &[u8], content_type: Option<&str>) -> Option<u32> {
     Some(rate)
 }
 
-fn decode_raw_pcm16(bytes: &[u8], rate: u32, limits: DecodeLimits) -> Result<Pcm, AudioError> {
-    if !(4_000..=192_000).contains(&rate) {
-        return Err(AudioError::Unsupported(format!("samplerate={rate} is outside 4000..=192000")));
-    }
-    let samples: Vec<f32> =
-        bytes.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
-    if samples.is_empty() {
+fn decode_raw_pcm16(
+    bytes: &[u8],
+    rate: u32,
+    limits: DecodeLimits,
+    sink: &mut dyn MonoSink,
+) -> Result<(u32, u64), AudioError> {
+    check_rate(rate)?;
+    let frames = (bytes.len() / 2) as u64;
+    if frames == 0 {
         return Err(AudioError::NoSamples);
     }
-    let seconds = samples.len() as f64 / f64::from(rate);
+    let seconds = frames as f64 / f64::from(rate);
     if seconds > f64::from(limits.max_seconds) {
         return Err(AudioError::TooLong { seconds, limit: limits.max_seconds });
     }
-    Ok(Pcm::new(samples, rate))
+    sink.start(rate);
+    // In slices, so that a resampling sink never holds the whole file at its own rate.
+    let mut chunk = Vec::with_capacity(4096);
+    for block in bytes.chunks(8192) {
+        chunk.clear();
+        chunk.extend(block.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0));
+        sink.push(&chunk);
+    }
+    Ok((rate, frames))
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! `<lexeme><grapheme>..</grapheme><alias>..</alias></lexeme>` replaces a word by other words,
 //! `<lexeme><grapheme>..</grapheme><phoneme>..</phoneme></lexeme>` gives its IPA.
 
+use std::collections::HashMap;
+
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde::Serialize;
@@ -26,12 +28,26 @@ pub struct Lexicon {
     pub lexemes: Vec<Lexeme>,
 }
 
+/// Most lexemes in one lexicon.
+pub const MAX_LEXEMES: usize = 10_000;
+/// Longest grapheme, in characters: matching tries every grapheme length at each word start.
+pub const MAX_GRAPHEME_CHARS: usize = 100;
+/// Longest alias or phoneme string, in characters.
+pub const MAX_REPLACEMENT_CHARS: usize = 1_000;
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LexiconError {
     #[error("The lexicon is not well-formed XML: {0}")]
     Xml(String),
     #[error("Invalid lexicon: {0}")]
     Invalid(String),
+}
+
+/// The text grew past the limit while aliases were expanded.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("With the lexicons' aliases expanded the text has more than {limit} characters.")]
+pub struct ExpansionTooLong {
+    pub limit: usize,
 }
 
 /// Parses a PLS document. Only the IPA alphabet is accepted for phonemes.
@@ -53,6 +69,10 @@ pub fn parse(pls: &str) -> Result<Lexicon, LexiconError> {
                 match name.as_str() {
                     "lexicon" => {
                         seen_root = true;
+                        // Counted before quick-xml's duplicate check, which compares every pair.
+                        if e.attributes().with_checks(false).take(33).count() > 32 {
+                            return Err(LexiconError::Invalid("<lexicon> has more than 32 attributes".into()));
+                        }
                         for a in e.attributes().flatten() {
                             let key = String::from_utf8_lossy(a.key.local_name().as_ref()).to_ascii_lowercase();
                             let value = a.unescape_value().map_err(|e| xml(&e))?.into_owned();
@@ -98,6 +118,10 @@ pub fn parse(pls: &str) -> Result<Lexicon, LexiconError> {
                             "every <lexeme> needs a <grapheme> and an <alias> or <phoneme>".into(),
                         ));
                     }
+                    check_lexeme(&lexeme)?;
+                    if lexicon.lexemes.len() >= MAX_LEXEMES {
+                        return Err(LexiconError::Invalid(format!("more than {MAX_LEXEMES} lexemes")));
+                    }
                     lexicon.lexemes.push(lexeme);
                 }
                 text.clear();
@@ -122,12 +146,54 @@ pub fn parse(pls: &str) -> Result<Lexicon, LexiconError> {
     Ok(lexicon)
 }
 
-/// Applies lexicons to every text run of `doc`: whole-word, case-sensitive matches of a grapheme
-/// become its alias text or an IPA phoneme run.
-pub fn apply(doc: &mut Document, lexicons: &[Lexicon]) {
-    if lexicons.iter().all(|l| l.lexemes.is_empty()) {
-        return;
+fn check_lexeme(lexeme: &Lexeme) -> Result<(), LexiconError> {
+    if lexeme.graphemes.iter().any(|g| g.chars().count() > MAX_GRAPHEME_CHARS) {
+        return Err(LexiconError::Invalid(format!("a grapheme is longer than {MAX_GRAPHEME_CHARS} characters")));
     }
+    let replacement = |r: &Option<String>| r.as_ref().is_some_and(|r| r.chars().count() > MAX_REPLACEMENT_CHARS);
+    if replacement(&lexeme.alias) || replacement(&lexeme.phoneme) {
+        return Err(LexiconError::Invalid(format!(
+            "an alias or phoneme is longer than {MAX_REPLACEMENT_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Every grapheme of the lexicons, for lookups by exact text (the first lexicon that defines a
+/// grapheme wins), with the distinct grapheme lengths, longest first.
+struct GraphemeIndex<'a> {
+    by_text: HashMap<&'a str, &'a Lexeme>,
+    lengths: Vec<usize>,
+}
+
+impl<'a> GraphemeIndex<'a> {
+    fn new(lexicons: &'a [Lexicon]) -> Self {
+        let mut by_text = HashMap::new();
+        for lexeme in lexicons.iter().flat_map(|l| &l.lexemes) {
+            for grapheme in lexeme.graphemes.iter().filter(|g| !g.is_empty()) {
+                by_text.entry(grapheme.as_str()).or_insert(lexeme);
+            }
+        }
+        let mut lengths: Vec<usize> = by_text.keys().map(|g| g.len()).collect();
+        lengths.sort_unstable_by(|a, b| b.cmp(a));
+        lengths.dedup();
+        Self { by_text, lengths }
+    }
+}
+
+/// Applies lexicons to every text run of `doc`: whole-word, case-sensitive matches of a grapheme
+/// become its alias text or an IPA phoneme run. Fails when the expanded text would pass
+/// `max_chars` characters (checked as it grows, so aliases cannot blow up memory first).
+pub fn apply(doc: &mut Document, lexicons: &[Lexicon], max_chars: usize) -> Result<(), ExpansionTooLong> {
+    if lexicons.iter().all(|l| l.lexemes.is_empty()) {
+        return Ok(());
+    }
+    let index = GraphemeIndex::new(lexicons);
+    let mut total_chars = 0usize;
+    let mut grow = |added: &str| -> Result<(), ExpansionTooLong> {
+        total_chars += added.chars().count();
+        if total_chars > max_chars { Err(ExpansionTooLong { limit: max_chars }) } else { Ok(()) }
+    };
     for block in &mut doc.blocks {
         let mut items = Vec::with_capacity(block.items.len());
         for item in block.items.drain(..) {
@@ -135,7 +201,8 @@ pub fn apply(doc: &mut Document, lexicons: &[Lexicon]) {
                 Item::Text { text, prosody, lang } => {
                     let mut rest = text.as_str();
                     let mut pending = String::new();
-                    while let Some((start, len, lexeme)) = find_first(rest, lexicons) {
+                    while let Some((start, len, lexeme)) = find_first(rest, &index) {
+                        grow(&rest[..start])?;
                         pending.push_str(&rest[..start]);
                         let grapheme = &rest[start..start + len];
                         match (&lexeme.phoneme, &lexeme.alias) {
@@ -147,6 +214,8 @@ pub fn apply(doc: &mut Document, lexicons: &[Lexicon]) {
                                         lang: lang.clone(),
                                     });
                                 }
+                                grow(ipa)?;
+                                grow(grapheme)?;
                                 items.push(Item::Phonemes {
                                     ipa: ipa.clone(),
                                     text: grapheme.to_string(),
@@ -154,11 +223,18 @@ pub fn apply(doc: &mut Document, lexicons: &[Lexicon]) {
                                     lang: lang.clone(),
                                 });
                             }
-                            (None, Some(alias)) => pending.push_str(alias),
-                            (None, None) => pending.push_str(grapheme),
+                            (None, Some(alias)) => {
+                                grow(alias)?;
+                                pending.push_str(alias);
+                            }
+                            (None, None) => {
+                                grow(grapheme)?;
+                                pending.push_str(grapheme);
+                            }
                         }
                         rest = &rest[start + len..];
                     }
+                    grow(rest)?;
                     pending.push_str(rest);
                     if !pending.is_empty() {
                         items.push(Item::Text { text: pending, prosody, lang });
@@ -169,34 +245,30 @@ pub fn apply(doc: &mut Document, lexicons: &[Lexicon]) {
         }
         block.items = items;
     }
+    Ok(())
 }
 
-/// The earliest whole-word match of any grapheme (longest wins at the same place).
-fn find_first<'a>(text: &str, lexicons: &'a [Lexicon]) -> Option<(usize, usize, &'a Lexeme)> {
-    let mut best: Option<(usize, usize, &Lexeme)> = None;
-    for lexeme in lexicons.iter().flat_map(|l| &l.lexemes) {
-        for grapheme in &lexeme.graphemes {
-            let mut from = 0;
-            while let Some(pos) = text[from..].find(grapheme.as_str()) {
-                let start = from + pos;
-                let end = start + grapheme.len();
-                let before_ok = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-                let after_ok = text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
-                if before_ok && after_ok {
-                    let better = match best {
-                        None => true,
-                        Some((s, l, _)) => start < s || (start == s && grapheme.len() > l),
-                    };
-                    if better {
-                        best = Some((start, grapheme.len(), lexeme));
-                    }
-                    break;
-                }
-                from = start + grapheme.len().max(1);
+/// The earliest whole-word match of any grapheme (longest wins at the same place): at each place
+/// where a word may start, every grapheme length is looked up once, so the cost is the text's
+/// length times the number of distinct lengths (at most [`MAX_GRAPHEME_CHARS`] x 4 bytes).
+fn find_first<'a>(text: &str, index: &GraphemeIndex<'a>) -> Option<(usize, usize, &'a Lexeme)> {
+    let mut previous: Option<char> = None;
+    for (start, c) in text.char_indices() {
+        let word_start = previous.is_none_or(|p| !p.is_alphanumeric());
+        previous = Some(c);
+        if !word_start {
+            continue;
+        }
+        for &len in &index.lengths {
+            let end = start + len;
+            let Some(candidate) = text.get(start..end) else { continue };
+            let Some(lexeme) = index.by_text.get(candidate) else { continue };
+            if text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric()) {
+                return Some((start, len, lexeme));
             }
         }
     }
-    best
+    None
 }
 
 #[cfg(test)]
@@ -215,11 +287,41 @@ mod tests {
         let lexicon = parse(PLS).expect("parse");
         assert_eq!(lexicon.lexemes.len(), 2);
         let mut doc = ssml::parse("<speak>BTW, Cogway runs here. BTWX stays.</speak>", "v").expect("ssml");
-        apply(&mut doc, &[lexicon]);
+        apply(&mut doc, &[lexicon], 1000).expect("within the limit");
         let items = &doc.blocks[0].items;
         assert!(matches!(&items[0], Item::Text { text, .. } if text == "by the way, "), "{items:?}");
         assert!(matches!(&items[1], Item::Phonemes { ipa, text, .. } if ipa == "ˈkɒɡweɪ" && text == "Cogway"));
         assert!(matches!(&items[2], Item::Text { text, .. } if text == " runs here. BTWX stays."));
+    }
+
+    #[test]
+    fn alias_expansion_stops_at_the_limit() {
+        let alias = "a long expansion ".repeat(50);
+        let pls = format!("<lexicon><lexeme><grapheme>X</grapheme><alias>{alias}</alias></lexeme></lexicon>");
+        let lexicon = parse(&pls).expect("parse");
+        let text = "X ".repeat(5_000);
+        let mut doc = ssml::parse(&format!("<speak>{text}</speak>"), "v").expect("ssml");
+        assert_eq!(apply(&mut doc, &[lexicon], 20_000), Err(ExpansionTooLong { limit: 20_000 }));
+    }
+
+    #[test]
+    fn many_lexemes_match_whole_words() {
+        let lexemes: String = (0..MAX_LEXEMES)
+            .map(|i| format!("<lexeme><grapheme>w{i}</grapheme><alias>v{i}</alias></lexeme>"))
+            .collect();
+        let lexicon = parse(&format!("<lexicon>{lexemes}</lexicon>")).expect("parse");
+        let text: String = (0..4_000).map(|i| format!("w{} ", i * 2)).collect();
+        let mut doc = ssml::parse(&format!("<speak>{text}</speak>"), "v").expect("ssml");
+        apply(&mut doc, &[lexicon], 100_000).expect("within the limit");
+        let Item::Text { text, .. } = &doc.blocks[0].items[0] else { panic!("{:?}", doc.blocks[0].items) };
+        assert!(text.starts_with("v0 v2 v4 "), "{}", &text[..20]);
+    }
+
+    #[test]
+    fn oversized_lexemes_are_refused() {
+        let long = "x".repeat(MAX_GRAPHEME_CHARS + 1);
+        let pls = format!("<lexicon><lexeme><grapheme>{long}</grapheme><alias>y</alias></lexeme></lexicon>");
+        assert!(matches!(parse(&pls), Err(LexiconError::Invalid(_))));
     }
 
     #[test]

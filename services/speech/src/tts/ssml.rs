@@ -12,6 +12,23 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::say_as::say_as;
 
+/// Limits that keep parsing linear and the audio proportionate to what is charged: an element may
+/// have at most this many attributes (quick-xml's duplicate check is quadratic in them)...
+pub const MAX_ATTRIBUTES: usize = 32;
+/// ...elements nest at most this deep (every text run looks at the open elements)...
+pub const MAX_DEPTH: usize = 64;
+/// ...one document may name at most this many distinct lexicons...
+pub const MAX_LEXICONS: usize = 8;
+/// ...and all its breaks (`<break>`, and the pauses after `<p>` and `<s>`) add up to at most
+/// two minutes of silence. Azure bills text, not silence: without a cap, a few kilobytes of
+/// `<break time="5s"/>` would make hours of audio for a handful of characters.
+pub const MAX_SILENCE_MS: u64 = 120_000;
+/// Most text and phoneme runs in one document: each run is one call of the phonemizer (an
+/// `espeak-ng` process), so thousands of one-letter runs would cost minutes for a few characters.
+pub const MAX_RUNS: usize = 400;
+/// Most `<voice>` elements in one document (Azure's limit is 50).
+pub const MAX_VOICES: usize = 50;
+
 /// Prosody as multipliers of the voice's defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prosody {
@@ -66,14 +83,28 @@ pub struct Document {
 }
 
 impl Document {
-    /// Every character of spoken text (Azure bills and limits by this).
+    /// Every character of spoken text (Azure bills and limits by this). A `<phoneme>` counts its
+    /// IPA as well as the text it spells: both are input the synthesizer works on.
     pub fn text_len(&self) -> usize {
         self.blocks
             .iter()
             .flat_map(|b| &b.items)
             .map(|i| match i {
-                Item::Text { text, .. } | Item::Phonemes { text, .. } => text.chars().count(),
+                Item::Text { text, .. } => text.chars().count(),
+                Item::Phonemes { ipa, text, .. } => ipa.chars().count() + text.chars().count(),
                 Item::Break { .. } => 0,
+            })
+            .sum()
+    }
+
+    /// Milliseconds of silence the breaks ask for.
+    pub fn silence_ms(&self) -> u64 {
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.items)
+            .map(|i| match i {
+                Item::Break { ms } => u64::from(*ms),
+                _ => 0,
             })
             .sum()
     }
@@ -116,6 +147,9 @@ pub fn parse(ssml: &str, default_voice: &str) -> Result<Document, SsmlError> {
         match event {
             Event::Start(e) => {
                 flush_text(&mut text_buf, &mut stack, &mut doc, default_voice);
+                if stack.len() >= MAX_DEPTH {
+                    return Err(SsmlError::Invalid(format!("elements nest deeper than {MAX_DEPTH} levels")));
+                }
                 let ctx = open(&e, stack.last(), &mut doc, &mut seen_speak, default_voice)?;
                 stack.push(ctx);
             }
@@ -159,7 +193,33 @@ pub fn parse(ssml: &str, default_voice: &str) -> Result<Document, SsmlError> {
         return Err(SsmlError::Xml("unclosed elements at the end of the document".into()));
     }
     doc.blocks.retain(|b| !b.items.is_empty());
+    let runs = doc.blocks.iter().flat_map(|b| &b.items).filter(|i| !matches!(i, Item::Break { .. })).count();
+    if runs > MAX_RUNS {
+        return Err(SsmlError::Invalid(format!(
+            "the document has {runs} separate runs of text; at most {MAX_RUNS} are allowed (join adjacent text)"
+        )));
+    }
+    if doc.blocks.len() > MAX_VOICES {
+        return Err(SsmlError::Invalid(format!("at most {MAX_VOICES} <voice> elements are allowed")));
+    }
+    let silence = doc.silence_ms();
+    if silence > MAX_SILENCE_MS {
+        return Err(SsmlError::Invalid(format!(
+            "the breaks add up to {:.0} s of silence; at most {} s are allowed in one request",
+            silence as f64 / 1000.0,
+            MAX_SILENCE_MS / 1000
+        )));
+    }
     Ok(doc)
+}
+
+/// Refuses an element with more than [`MAX_ATTRIBUTES`] attributes, counted without quick-xml's
+/// duplicate check (which compares every pair).
+fn check_attribute_count(e: &BytesStart<'_>) -> Result<(), SsmlError> {
+    if e.attributes().with_checks(false).take(MAX_ATTRIBUTES + 1).count() > MAX_ATTRIBUTES {
+        return Err(SsmlError::Invalid(format!("an element has more than {MAX_ATTRIBUTES} attributes")));
+    }
+    Ok(())
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, SsmlError> {
@@ -182,6 +242,7 @@ fn open(
     seen_speak: &mut bool,
     default_voice: &str,
 ) -> Result<Context, SsmlError> {
+    check_attribute_count(e)?;
     let name = String::from_utf8_lossy(e.local_name().as_ref()).to_ascii_lowercase();
     let mut ctx = match parent {
         Some(p) => Context { element: name.clone(), replacement: None, ..p.clone() },
@@ -220,14 +281,19 @@ fn open(
             }
         }
         "prosody" => {
+            // Nested prosody multiplies; the product stays in the same range as one element's
+            // value, so nesting cannot ask for hours of audio from one word.
             if let Some(rate) = attr(e, "rate")? {
-                ctx.prosody.rate *= parse_rate(&rate)?;
+                ctx.prosody.rate =
+                    finite(ctx.prosody.rate * parse_rate(&rate)?, "prosody rate", &rate)?.clamp(0.5, 3.0);
             }
             if let Some(pitch) = attr(e, "pitch")? {
-                ctx.prosody.pitch *= parse_pitch(&pitch)?;
+                ctx.prosody.pitch =
+                    finite(ctx.prosody.pitch * parse_pitch(&pitch)?, "prosody pitch", &pitch)?.clamp(0.5, 2.0);
             }
             if let Some(volume) = attr(e, "volume")? {
-                ctx.prosody.volume *= parse_volume(&volume)?;
+                ctx.prosody.volume =
+                    finite(ctx.prosody.volume * parse_volume(&volume)?, "prosody volume", &volume)?.clamp(0.0, 2.0);
             }
         }
         "break" => {
@@ -258,7 +324,12 @@ fn open(
             }
         }
         "lexicon" => {
-            if let Some(uri) = attr(e, "uri")? {
+            if let Some(uri) = attr(e, "uri")?
+                && !doc.lexicons.contains(&uri)
+            {
+                if doc.lexicons.len() >= MAX_LEXICONS {
+                    return Err(SsmlError::Invalid(format!("at most {MAX_LEXICONS} distinct lexicons may be used")));
+                }
                 doc.lexicons.push(uri);
             }
         }
@@ -355,6 +426,11 @@ fn percent_or_factor(value: &str) -> Option<f32> {
     v.parse::<f32>().ok()
 }
 
+/// `value` when it is a finite number (`nan` and `inf` parse as floats but mean nothing here).
+fn finite(value: f32, what: &str, raw: &str) -> Result<f32, SsmlError> {
+    if value.is_finite() { Ok(value) } else { Err(invalid(what, raw)) }
+}
+
 fn parse_rate(value: &str) -> Result<f32, SsmlError> {
     let factor = match value.trim().to_ascii_lowercase().as_str() {
         "x-slow" => 0.5,
@@ -427,7 +503,7 @@ fn parse_time_ms(value: &str) -> Result<u32, SsmlError> {
     } else {
         None
     };
-    ms.filter(|m| *m >= 0.0).map(|m| m as u32).ok_or_else(|| invalid("break time", value))
+    ms.filter(|m| m.is_finite() && *m >= 0.0).map(|m| m as u32).ok_or_else(|| invalid("break time", value))
 }
 
 fn strength_ms(value: &str) -> Result<u32, SsmlError> {

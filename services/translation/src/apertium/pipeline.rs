@@ -213,6 +213,11 @@ impl BatchModel for Pipeline {
             Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
         }
     }
+
+    /// A panic may have left the stream half-written: start the programs afresh.
+    fn recover(&mut self) {
+        self.running = None;
+    }
 }
 
 #[cfg(test)]
