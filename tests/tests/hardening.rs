@@ -1,5 +1,6 @@
 //! Hostile requests from a key holder: each gets a 4xx (or a bounded, correctly charged success)
 //! within seconds, and the server keeps serving other keys.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
