@@ -17,7 +17,7 @@ use cogway_translation::{languages, pieces};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::translate::{TextType, detect_all, plan, run, segment_of};
+use super::translate::{TextType, detect_all, input_chars, plan, run, segments_of, visible_text};
 use super::{SERVICE, translation_service};
 use crate::app::AppState;
 use crate::auth::{ServiceName, caller_with_key};
@@ -126,23 +126,34 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
         "html" => TextType::Html,
         other => return Err(bad(format!("Invalid request: format {other:?} is not text or html"))),
     };
-    let segments: Vec<_> = texts.iter().map(|t| segment_of(t, text_type)).collect();
-    let characters: usize = segments.iter().map(|s| pieces::text_chars(s)).sum();
+    // Every character of the input is charged and counts toward the limit, markup included (as
+    // LibreTranslate's own `--char-limit` and Azure count).
+    let characters = input_chars(&texts);
     if characters > MAX_CHARS {
         return Err(bad(format!("Invalid request: request ({characters}) exceeds text limit ({MAX_CHARS})")));
     }
     translation_service(&state)?;
-    let source = request.source.as_deref().unwrap_or("auto");
-    let detected = if source == "auto" { Some(detect_all(&state, &texts).await?) } else { None };
-    let sources: Vec<String> = match &detected {
-        Some(d) => d.iter().map(|(code, _)| code.clone()).collect(),
+    let source = match request.source.as_deref().unwrap_or("auto") {
+        "auto" => None,
+        code => Some(languages::canonical(code).ok_or_else(|| bad(format!("{code} is not supported")))?),
+    };
+    // With a source given, the pair is checked before the charge: a refused pair costs nothing.
+    let given_plan = match source {
+        Some(code) => Some(plan(&state, &vec![code.to_string(); texts.len()], &target, None).await?),
+        None => None,
+    };
+    // Charged before the markup is read, the language detected or anything translated.
+    state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
+    let segments = segments_of(texts, text_type).await?;
+    let (detected, plan) = match given_plan {
+        Some(plan) => (None, plan),
         None => {
-            let code = languages::canonical(source).ok_or_else(|| bad(format!("{source} is not supported")))?;
-            vec![code.to_string(); texts.len()]
+            let detected = detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
+            let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
+            let plan = plan(&state, &sources, &target, None).await?;
+            (Some(detected), plan)
         }
     };
-    let plan = plan(&state, &sources, &target, None).await?;
-    state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
     let (translated, _) = run(&state, &plan, &segments).await?;
     let rendered: Vec<String> = translated
         .iter()

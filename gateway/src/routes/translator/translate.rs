@@ -87,12 +87,28 @@ pub fn options(pairs: &[(String, String)]) -> ApiResult<Options> {
 }
 
 /// The text of an element as pieces: dynamic-dictionary markup and HTML tags kept.
-pub fn segment_of(text: &str, text_type: TextType) -> Segment {
+fn segment_of(text: &str, text_type: TextType) -> Result<Segment, markup::MarkupError> {
     let segment = markup::dynamic_dictionary(text);
     match text_type {
-        TextType::Plain => segment,
+        TextType::Plain => Ok(segment),
         TextType::Html => markup::html(segment),
     }
+}
+
+/// The texts of a request as pieces, on the blocking pool: the scan is linear, but 50,000
+/// characters of markup still take milliseconds (tens in an unoptimised build). HTML that leaves
+/// too many untranslatable elements open is a 400000.
+pub async fn segments_of(texts: Vec<String>, text_type: TextType) -> ApiResult<Vec<Segment>> {
+    web::block(move || texts.iter().map(|t| segment_of(t, text_type)).collect::<Result<Vec<_>, _>>())
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("reading the markup: {e}")))?
+        .map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, e.to_string()))
+}
+
+/// The characters a request is charged for, as Azure counts them: every character of the
+/// input, markup and dynamic-dictionary entries included.
+pub fn input_chars<'a>(texts: impl IntoIterator<Item = &'a String>) -> usize {
+    texts.into_iter().map(|t| t.chars().count()).sum()
 }
 
 fn render(segment: &[Piece], text_type: TextType) -> String {
@@ -103,7 +119,7 @@ fn render(segment: &[Piece], text_type: TextType) -> String {
 }
 
 /// The visible text of a segment (for detection and sentence lengths).
-fn visible_text(segment: &[Piece]) -> String {
+pub fn visible_text(segment: &[Piece]) -> String {
     segment.iter().filter_map(|p| if let Piece::Text(t) = p { Some(t.as_str()) } else { None }).collect()
 }
 
@@ -211,14 +227,14 @@ pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResu
     let mut out: Vec<Segment> = segments.to_vec();
     let mut systems = Vec::new();
     for group in &plan.groups {
-        let input: Vec<Segment> = group
-            .indices
-            .iter()
-            .map(|&i| match &group.glossary {
-                Some(g) => g.apply(segments[i].clone()),
-                None => segments[i].clone(),
-            })
-            .collect();
+        let mut input: Vec<Segment> = group.indices.iter().map(|&i| segments[i].clone()).collect();
+        if let Some(glossary) = &group.glossary {
+            // Linear, but up to 50,000 characters against thousands of terms: on the blocking pool.
+            let glossary = glossary.clone();
+            input = web::block(move || input.into_iter().map(|s| glossary.apply(s)).collect())
+                .await
+                .map_err(|e| ApiError::new(Code::Internal, format!("applying the glossary: {e}")))?;
+        }
         let translated = service.translate(&group.route, input).await?;
         for (&i, segment) in group.indices.iter().zip(translated.segments) {
             out[i] = segment;
@@ -230,6 +246,15 @@ pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResu
         systems.push(format!("{}-{}={system}", group.from, plan.to));
     }
     Ok((out, systems))
+}
+
+/// A plan per target language.
+async fn plans(state: &AppState, sources: &[String], opts: &Options) -> ApiResult<Vec<Plan>> {
+    let mut plans = Vec::with_capacity(opts.to.len());
+    for to in &opts.to {
+        plans.push(plan(state, sources, to, opts.category.as_deref()).await?);
+    }
+    Ok(plans)
 }
 
 /// Translate text into one or more languages.
@@ -257,8 +282,8 @@ pub async fn translate(
     check_api_version(&pairs)?;
     let opts = options(&pairs)?;
     let items = read_items(&state, &req, payload, &LIMITS).await?;
-    let segments: Vec<Segment> = items.iter().map(|i| segment_of(&i.text, opts.text_type)).collect();
-    let characters: usize = segments.iter().map(|s| pieces::text_chars(s)).sum::<usize>() * opts.to.len();
+    let texts: Vec<String> = items.into_iter().map(|i| i.text).collect();
+    let characters = input_chars(&texts) * opts.to.len();
     if characters > LIMITS.max_chars {
         return Err(error(
             Code::InvalidRequest,
@@ -270,21 +295,23 @@ pub async fn translate(
         ));
     }
     translation_service(&state)?;
-    let detected = match &opts.from {
-        Some(_) => None,
-        None => Some(detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?),
+    // With `from` given, the pairs are checked before the charge: a refused pair costs nothing.
+    // Without it they depend on the detected languages, so the charge comes first.
+    let given_plans = match &opts.from {
+        Some(from) => Some(plans(&state, &vec![from.clone(); texts.len()], &opts).await?),
+        None => None,
     };
-    let sources: Vec<String> = match (&opts.from, &detected) {
-        (Some(from), _) => vec![from.clone(); segments.len()],
-        (None, Some(d)) => d.iter().map(|(code, _)| code.clone()).collect(),
-        (None, None) => Vec::new(),
-    };
-    let mut plans = Vec::with_capacity(opts.to.len());
-    for to in &opts.to {
-        plans.push(plan(&state, &sources, to, opts.category.as_deref()).await?);
-    }
-    // Charged once every target is known to be reachable: a refused request costs nothing.
+    // Charged before the markup is read, the languages detected or anything translated.
     state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
+    let segments = segments_of(texts, opts.text_type).await?;
+    let (detected, plans) = match given_plans {
+        Some(plans) => (None, plans),
+        None => {
+            let detected = detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
+            let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
+            (Some(detected), plans(&state, &sources, &opts).await?)
+        }
+    };
 
     let mut per_target = Vec::with_capacity(opts.to.len());
     let mut systems = Vec::new();
