@@ -17,8 +17,8 @@ use cogway_translation::{languages, pieces};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::translate::{TextType, detect_all, input_chars, plan, run, segments_of, visible_text};
-use super::{SERVICE, translation_service};
+use super::translate::{Ask, Prepared, TextType, charge_and_prepare, detect_all, run};
+use super::{SERVICE, chars_of, translation_service};
 use crate::app::AppState;
 use crate::auth::{ServiceName, caller_with_key};
 use crate::errors::{ApiError, ApiResult};
@@ -128,7 +128,7 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
     };
     // Every character of the input is charged and counts toward the limit, markup included (as
     // LibreTranslate's own `--char-limit` and Azure count).
-    let characters = input_chars(&texts);
+    let characters = chars_of(texts.iter().map(String::as_str));
     if characters > MAX_CHARS {
         return Err(bad(format!("Invalid request: request ({characters}) exceeds text limit ({MAX_CHARS})")));
     }
@@ -137,24 +137,12 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
         "auto" => None,
         code => Some(languages::canonical(code).ok_or_else(|| bad(format!("{code} is not supported")))?),
     };
-    // With a source given, the pair is checked before the charge: a refused pair costs nothing.
-    let given_plan = match source {
-        Some(code) => Some(plan(&state, &vec![code.to_string(); texts.len()], &target, None).await?),
-        None => None,
-    };
-    // Charged before the markup is read, the language detected or anything translated.
-    state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
-    let segments = segments_of(texts, text_type).await?;
-    let (detected, plan) = match given_plan {
-        Some(plan) => (None, plan),
-        None => {
-            let detected = detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
-            let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
-            let plan = plan(&state, &sources, &target, None).await?;
-            (Some(detected), plan)
-        }
-    };
-    let (translated, _) = run(&state, &plan, &segments).await?;
+    let targets = [target];
+    let ask = Ask { from: source, to: &targets, category: None, text_type };
+    let Prepared { segments, detected, plans } =
+        charge_and_prepare(&state, &caller.key, characters, texts, &ask).await?;
+    let Some(plan) = plans.first() else { return Err(ApiError::new(Code::Internal, "no plan for the target")) };
+    let (translated, _) = run(&state, plan, &segments).await?;
     let rendered: Vec<String> = translated
         .iter()
         .map(|s| match text_type {

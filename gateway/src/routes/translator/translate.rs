@@ -10,10 +10,13 @@ use cogway_translation::{Route, languages, markup, sentences};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{BodyLimits, check_api_version, codes, error, query, query_values, read_items, translation_service};
+use super::{
+    BodyLimits, chars_of, check_api_version, codes, error, query, query_values, read_items, translation_service,
+};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::keys::KeyInfo;
 use crate::routes::speech::query_param;
 
 /// Azure's limits: 1,000 elements, 50,000 characters (times the number of targets).
@@ -98,17 +101,11 @@ fn segment_of(text: &str, text_type: TextType) -> Result<Segment, markup::Markup
 /// The texts of a request as pieces, on the blocking pool: the scan is linear, but 50,000
 /// characters of markup still take milliseconds (tens in an unoptimised build). HTML that leaves
 /// too many untranslatable elements open is a 400000.
-pub async fn segments_of(texts: Vec<String>, text_type: TextType) -> ApiResult<Vec<Segment>> {
+async fn segments_of(texts: Vec<String>, text_type: TextType) -> ApiResult<Vec<Segment>> {
     web::block(move || texts.iter().map(|t| segment_of(t, text_type)).collect::<Result<Vec<_>, _>>())
         .await
         .map_err(|e| ApiError::new(Code::Internal, format!("reading the markup: {e}")))?
         .map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, e.to_string()))
-}
-
-/// The characters a request is charged for, as Azure counts them: every character of the
-/// input, markup and dynamic-dictionary entries included.
-pub fn input_chars<'a>(texts: impl IntoIterator<Item = &'a String>) -> usize {
-    texts.into_iter().map(|t| t.chars().count()).sum()
 }
 
 fn render(segment: &[Piece], text_type: TextType) -> String {
@@ -119,7 +116,7 @@ fn render(segment: &[Piece], text_type: TextType) -> String {
 }
 
 /// The visible text of a segment (for detection and sentence lengths).
-pub fn visible_text(segment: &[Piece]) -> String {
+fn visible_text(segment: &[Piece]) -> String {
     segment.iter().filter_map(|p| if let Piece::Text(t) = p { Some(t.as_str()) } else { None }).collect()
 }
 
@@ -248,11 +245,58 @@ pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResu
     Ok((out, systems))
 }
 
+/// What a translation request asks for.
+pub struct Ask<'a> {
+    /// The source language; detected per text when absent.
+    pub from: Option<&'a str>,
+    pub to: &'a [String],
+    pub category: Option<&'a str>,
+    pub text_type: TextType,
+}
+
+/// A request's texts read and planned.
+pub struct Prepared {
+    pub segments: Vec<Segment>,
+    /// The detected language of each text, when no source was given.
+    pub detected: Option<Vec<(String, f64)>>,
+    /// A plan per target, in the order of `Ask::to`.
+    pub plans: Vec<Plan>,
+}
+
+/// Charges `characters` to the key, then reads the texts' markup, detects their languages and
+/// plans every target. The charge comes before the markup is read, languages detected or
+/// anything translated; only with a source language are the pairs planned before it, so that a
+/// refused pair (400019, 400075) costs nothing. Without one, the pairs depend on the detection.
+pub async fn charge_and_prepare(
+    state: &AppState,
+    key: &KeyInfo,
+    characters: usize,
+    texts: Vec<String>,
+    ask: &Ask<'_>,
+) -> ApiResult<Prepared> {
+    let given_plans = match ask.from {
+        Some(from) => Some(plans(state, &vec![from.to_string(); texts.len()], ask).await?),
+        None => None,
+    };
+    state.usage.charge(key, super::SERVICE, characters as u64).await?;
+    let segments = segments_of(texts, ask.text_type).await?;
+    let (detected, plans) = match given_plans {
+        Some(plans) => (None, plans),
+        None => {
+            let detected = detect_all(state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
+            let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
+            let plans = plans(state, &sources, ask).await?;
+            (Some(detected), plans)
+        }
+    };
+    Ok(Prepared { segments, detected, plans })
+}
+
 /// A plan per target language.
-async fn plans(state: &AppState, sources: &[String], opts: &Options) -> ApiResult<Vec<Plan>> {
-    let mut plans = Vec::with_capacity(opts.to.len());
-    for to in &opts.to {
-        plans.push(plan(state, sources, to, opts.category.as_deref()).await?);
+async fn plans(state: &AppState, sources: &[String], ask: &Ask<'_>) -> ApiResult<Vec<Plan>> {
+    let mut plans = Vec::with_capacity(ask.to.len());
+    for to in ask.to {
+        plans.push(plan(state, sources, to, ask.category).await?);
     }
     Ok(plans)
 }
@@ -268,8 +312,8 @@ async fn plans(state: &AppState, sources: &[String], opts: &Options) -> ApiResul
            ("profanityAction" = Option<String>, Query, description = "NoAction, Marked or Deleted"),
            ("profanityMarker" = Option<String>, Query, description = "Asterisk or Tag")),
     request_body(content = Value, description = "[{\"Text\": \"...\"}]", content_type = "application/json"),
-    responses((status = 200, description = "translations; headers X-mt-system, X-metered-usage, X-Cogway-Route"),
-              (status = 400, description = "Translator error codes 400019, 400035, 400036, 400050, 400072, 400074, 400075"),
+    responses((status = 200, description = "translations; headers X-mt-system, X-metered-usage (every input character, markup included, times the targets), X-Cogway-Route"),
+              (status = 400, description = "Translator error codes 400000 (HTML with over 100 unclosed untranslatable elements), 400019, 400035, 400036, 400050, 400072, 400074, 400075"),
               (status = 415, description = "415000: not application/json")),
     security(("key" = []), ("bearer" = [])))]
 pub async fn translate(
@@ -283,7 +327,8 @@ pub async fn translate(
     let opts = options(&pairs)?;
     let items = read_items(&state, &req, payload, &LIMITS).await?;
     let texts: Vec<String> = items.into_iter().map(|i| i.text).collect();
-    let characters = input_chars(&texts) * opts.to.len();
+    // Azure charges every character of the input, markup included, once per target.
+    let characters = chars_of(texts.iter().map(String::as_str)) * opts.to.len();
     if characters > LIMITS.max_chars {
         return Err(error(
             Code::InvalidRequest,
@@ -295,23 +340,10 @@ pub async fn translate(
         ));
     }
     translation_service(&state)?;
-    // With `from` given, the pairs are checked before the charge: a refused pair costs nothing.
-    // Without it they depend on the detected languages, so the charge comes first.
-    let given_plans = match &opts.from {
-        Some(from) => Some(plans(&state, &vec![from.clone(); texts.len()], &opts).await?),
-        None => None,
-    };
-    // Charged before the markup is read, the languages detected or anything translated.
-    state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
-    let segments = segments_of(texts, opts.text_type).await?;
-    let (detected, plans) = match given_plans {
-        Some(plans) => (None, plans),
-        None => {
-            let detected = detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
-            let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
-            (Some(detected), plans(&state, &sources, &opts).await?)
-        }
-    };
+    let ask =
+        Ask { from: opts.from.as_deref(), to: &opts.to, category: opts.category.as_deref(), text_type: opts.text_type };
+    let Prepared { segments, detected, plans } =
+        charge_and_prepare(&state, &caller.key, characters, texts, &ask).await?;
 
     let mut per_target = Vec::with_capacity(opts.to.len());
     let mut systems = Vec::new();
