@@ -52,7 +52,7 @@ impl GlossaryCache {
         let row: Option<Row> =
             sqlx::query_as("SELECT * FROM glossaries WHERE name = ?").bind(name).fetch_optional(db).await?;
         let Some(row) = row else { return Ok(None) };
-        let glossary = Glossary::new(&row.entries).map_err(|e| ApiError::new(Code::Internal, e))?;
+        let glossary = compile(row.entries).await?.map_err(|e| ApiError::new(Code::Internal, e))?;
         let compiled = Arc::new(Compiled { from: row.from_lang, to: row.to_lang, glossary });
         self.compiled.insert(name.to_string(), compiled.clone());
         Ok(Some(compiled))
@@ -61,6 +61,13 @@ impl GlossaryCache {
     fn forget(&self, name: &str) {
         self.compiled.remove(name);
     }
+}
+
+/// Builds a glossary's matcher on the blocking pool (up to a second for 10,000 long terms).
+async fn compile(entries: Vec<(String, String)>) -> ApiResult<Result<Glossary, String>> {
+    web::block(move || Glossary::new(&entries))
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("compiling the glossary: {e}")))
 }
 
 #[derive(Serialize)]
@@ -126,7 +133,7 @@ pub async fn put(
         .map_err(|_| error(Code::InvalidRequest, codes::BAD_PARAMETER, "The glossary is not UTF-8 text."))?;
     let entries = glossary::parse(text, from, to)
         .map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, format!("The glossary is not valid: {e}.")))?;
-    Glossary::new(&entries).map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, e))?;
+    compile(entries.clone()).await?.map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, e))?;
     let json = serde_json::to_string(&entries).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     let t = now();
     let existed =

@@ -17,8 +17,8 @@ use cogway_translation::{languages, pieces};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::translate::{TextType, detect_all, plan, run, segment_of};
-use super::{SERVICE, translation_service};
+use super::translate::{Ask, Prepared, TextType, charge_and_prepare, detect_all, run};
+use super::{SERVICE, chars_of, translation_service};
 use crate::app::AppState;
 use crate::auth::{ServiceName, caller_with_key};
 use crate::errors::{ApiError, ApiResult};
@@ -126,24 +126,23 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
         "html" => TextType::Html,
         other => return Err(bad(format!("Invalid request: format {other:?} is not text or html"))),
     };
-    let segments: Vec<_> = texts.iter().map(|t| segment_of(t, text_type)).collect();
-    let characters: usize = segments.iter().map(|s| pieces::text_chars(s)).sum();
+    // Every character of the input is charged and counts toward the limit, markup included (as
+    // LibreTranslate's own `--char-limit` and Azure count).
+    let characters = chars_of(texts.iter().map(String::as_str));
     if characters > MAX_CHARS {
         return Err(bad(format!("Invalid request: request ({characters}) exceeds text limit ({MAX_CHARS})")));
     }
     translation_service(&state)?;
-    let source = request.source.as_deref().unwrap_or("auto");
-    let detected = if source == "auto" { Some(detect_all(&state, &texts).await?) } else { None };
-    let sources: Vec<String> = match &detected {
-        Some(d) => d.iter().map(|(code, _)| code.clone()).collect(),
-        None => {
-            let code = languages::canonical(source).ok_or_else(|| bad(format!("{source} is not supported")))?;
-            vec![code.to_string(); texts.len()]
-        }
+    let source = match request.source.as_deref().unwrap_or("auto") {
+        "auto" => None,
+        code => Some(languages::canonical(code).ok_or_else(|| bad(format!("{code} is not supported")))?),
     };
-    let plan = plan(&state, &sources, &target, None).await?;
-    state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
-    let (translated, _) = run(&state, &plan, &segments).await?;
+    let targets = [target];
+    let ask = Ask { from: source, to: &targets, category: None, text_type };
+    let Prepared { segments, detected, plans } =
+        charge_and_prepare(&state, &caller.key, characters, texts, &ask).await?;
+    let Some(plan) = plans.first() else { return Err(ApiError::new(Code::Internal, "no plan for the target")) };
+    let (translated, _) = run(&state, plan, &segments).await?;
     let rendered: Vec<String> = translated
         .iter()
         .map(|s| match text_type {

@@ -227,7 +227,7 @@ pub async fn read_items(
     if items.is_empty() {
         return Err(error(Code::InvalidRequest, codes::BODY_NOT_JSON, "The request body has no elements."));
     }
-    let total: usize = items.iter().map(|i| i.text.chars().count()).sum();
+    let total = chars_of(items.iter().map(|i| i.text.as_str()));
     if total > limits.max_chars {
         return Err(error(
             Code::InvalidRequest,
@@ -267,13 +267,19 @@ pub fn language_param(pairs: &[(String, String)], name: &str, subcode: u32) -> A
     })
 }
 
+/// The characters of texts, as Translator counts and charges them: every Unicode scalar value,
+/// markup included.
+pub fn chars_of<'a>(texts: impl IntoIterator<Item = &'a str>) -> usize {
+    texts.into_iter().map(|t| t.chars().count()).sum()
+}
+
 /// Charges the characters of `texts` to the caller's hourly quota; returns how many.
 pub async fn charge_texts<'a>(
     state: &AppState,
     caller: &crate::auth::Caller,
     texts: impl IntoIterator<Item = &'a str>,
 ) -> ApiResult<usize> {
-    let characters: usize = texts.into_iter().map(|t| t.chars().count()).sum();
+    let characters = chars_of(texts);
     state.usage.charge(&caller.key, SERVICE, characters as u64).await?;
     Ok(characters)
 }

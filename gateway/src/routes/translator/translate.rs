@@ -10,10 +10,13 @@ use cogway_translation::{Route, languages, markup, sentences};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{BodyLimits, check_api_version, codes, error, query, query_values, read_items, translation_service};
+use super::{
+    BodyLimits, chars_of, check_api_version, codes, error, query, query_values, read_items, translation_service,
+};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::keys::KeyInfo;
 use crate::routes::speech::query_param;
 
 /// Azure's limits: 1,000 elements, 50,000 characters (times the number of targets).
@@ -87,12 +90,22 @@ pub fn options(pairs: &[(String, String)]) -> ApiResult<Options> {
 }
 
 /// The text of an element as pieces: dynamic-dictionary markup and HTML tags kept.
-pub fn segment_of(text: &str, text_type: TextType) -> Segment {
+fn segment_of(text: &str, text_type: TextType) -> Result<Segment, markup::MarkupError> {
     let segment = markup::dynamic_dictionary(text);
     match text_type {
-        TextType::Plain => segment,
+        TextType::Plain => Ok(segment),
         TextType::Html => markup::html(segment),
     }
+}
+
+/// The texts of a request as pieces, on the blocking pool: the scan is linear, but 50,000
+/// characters of markup still take milliseconds (tens in an unoptimised build). HTML that leaves
+/// too many untranslatable elements open is a 400000.
+async fn segments_of(texts: Vec<String>, text_type: TextType) -> ApiResult<Vec<Segment>> {
+    web::block(move || texts.iter().map(|t| segment_of(t, text_type)).collect::<Result<Vec<_>, _>>())
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("reading the markup: {e}")))?
+        .map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, e.to_string()))
 }
 
 fn render(segment: &[Piece], text_type: TextType) -> String {
@@ -211,14 +224,14 @@ pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResu
     let mut out: Vec<Segment> = segments.to_vec();
     let mut systems = Vec::new();
     for group in &plan.groups {
-        let input: Vec<Segment> = group
-            .indices
-            .iter()
-            .map(|&i| match &group.glossary {
-                Some(g) => g.apply(segments[i].clone()),
-                None => segments[i].clone(),
-            })
-            .collect();
+        let mut input: Vec<Segment> = group.indices.iter().map(|&i| segments[i].clone()).collect();
+        if let Some(glossary) = &group.glossary {
+            // Linear, but up to 50,000 characters against thousands of terms: on the blocking pool.
+            let glossary = glossary.clone();
+            input = web::block(move || input.into_iter().map(|s| glossary.apply(s)).collect())
+                .await
+                .map_err(|e| ApiError::new(Code::Internal, format!("applying the glossary: {e}")))?;
+        }
         let translated = service.translate(&group.route, input).await?;
         for (&i, segment) in group.indices.iter().zip(translated.segments) {
             out[i] = segment;
@@ -232,6 +245,62 @@ pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResu
     Ok((out, systems))
 }
 
+/// What a translation request asks for.
+pub struct Ask<'a> {
+    /// The source language; detected per text when absent.
+    pub from: Option<&'a str>,
+    pub to: &'a [String],
+    pub category: Option<&'a str>,
+    pub text_type: TextType,
+}
+
+/// A request's texts read and planned.
+pub struct Prepared {
+    pub segments: Vec<Segment>,
+    /// The detected language of each text, when no source was given.
+    pub detected: Option<Vec<(String, f64)>>,
+    /// A plan per target, in the order of `Ask::to`.
+    pub plans: Vec<Plan>,
+}
+
+/// Charges `characters` to the key, then reads the texts' markup, detects their languages and
+/// plans every target. The charge comes before the markup is read, languages detected or
+/// anything translated; only with a source language are the pairs planned before it, so that a
+/// refused pair (400019, 400075) costs nothing. Without one, the pairs depend on the detection.
+pub async fn charge_and_prepare(
+    state: &AppState,
+    key: &KeyInfo,
+    characters: usize,
+    texts: Vec<String>,
+    ask: &Ask<'_>,
+) -> ApiResult<Prepared> {
+    let given_plans = match ask.from {
+        Some(from) => Some(plans(state, &vec![from.to_string(); texts.len()], ask).await?),
+        None => None,
+    };
+    state.usage.charge(key, super::SERVICE, characters as u64).await?;
+    let segments = segments_of(texts, ask.text_type).await?;
+    let (detected, plans) = match given_plans {
+        Some(plans) => (None, plans),
+        None => {
+            let detected = detect_all(state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
+            let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
+            let plans = plans(state, &sources, ask).await?;
+            (Some(detected), plans)
+        }
+    };
+    Ok(Prepared { segments, detected, plans })
+}
+
+/// A plan per target language.
+async fn plans(state: &AppState, sources: &[String], ask: &Ask<'_>) -> ApiResult<Vec<Plan>> {
+    let mut plans = Vec::with_capacity(ask.to.len());
+    for to in ask.to {
+        plans.push(plan(state, sources, to, ask.category).await?);
+    }
+    Ok(plans)
+}
+
 /// Translate text into one or more languages.
 #[utoipa::path(post, path = "/translate", tag = "Translator",
     params(("api-version" = String, Query, description = "3.0"),
@@ -243,8 +312,8 @@ pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResu
            ("profanityAction" = Option<String>, Query, description = "NoAction, Marked or Deleted"),
            ("profanityMarker" = Option<String>, Query, description = "Asterisk or Tag")),
     request_body(content = Value, description = "[{\"Text\": \"...\"}]", content_type = "application/json"),
-    responses((status = 200, description = "translations; headers X-mt-system, X-metered-usage, X-Cogway-Route"),
-              (status = 400, description = "Translator error codes 400019, 400035, 400036, 400050, 400072, 400074, 400075"),
+    responses((status = 200, description = "translations; headers X-mt-system, X-metered-usage (every input character, markup included, times the targets), X-Cogway-Route"),
+              (status = 400, description = "Translator error codes 400000 (HTML with over 100 unclosed untranslatable elements), 400019, 400035, 400036, 400050, 400072, 400074, 400075"),
               (status = 415, description = "415000: not application/json")),
     security(("key" = []), ("bearer" = [])))]
 pub async fn translate(
@@ -257,8 +326,9 @@ pub async fn translate(
     check_api_version(&pairs)?;
     let opts = options(&pairs)?;
     let items = read_items(&state, &req, payload, &LIMITS).await?;
-    let segments: Vec<Segment> = items.iter().map(|i| segment_of(&i.text, opts.text_type)).collect();
-    let characters: usize = segments.iter().map(|s| pieces::text_chars(s)).sum::<usize>() * opts.to.len();
+    let texts: Vec<String> = items.into_iter().map(|i| i.text).collect();
+    // Azure charges every character of the input, markup included, once per target.
+    let characters = chars_of(texts.iter().map(String::as_str)) * opts.to.len();
     if characters > LIMITS.max_chars {
         return Err(error(
             Code::InvalidRequest,
@@ -270,21 +340,10 @@ pub async fn translate(
         ));
     }
     translation_service(&state)?;
-    let detected = match &opts.from {
-        Some(_) => None,
-        None => Some(detect_all(&state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?),
-    };
-    let sources: Vec<String> = match (&opts.from, &detected) {
-        (Some(from), _) => vec![from.clone(); segments.len()],
-        (None, Some(d)) => d.iter().map(|(code, _)| code.clone()).collect(),
-        (None, None) => Vec::new(),
-    };
-    let mut plans = Vec::with_capacity(opts.to.len());
-    for to in &opts.to {
-        plans.push(plan(&state, &sources, to, opts.category.as_deref()).await?);
-    }
-    // Charged once every target is known to be reachable: a refused request costs nothing.
-    state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
+    let ask =
+        Ask { from: opts.from.as_deref(), to: &opts.to, category: opts.category.as_deref(), text_type: opts.text_type };
+    let Prepared { segments, detected, plans } =
+        charge_and_prepare(&state, &caller.key, characters, texts, &ask).await?;
 
     let mut per_target = Vec::with_capacity(opts.to.len());
     let mut systems = Vec::new();
