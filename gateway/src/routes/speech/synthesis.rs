@@ -10,6 +10,7 @@ use super::{SERVICE, custom, speech_service};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::Owner;
 use crate::routes::body::{content_type, read_limited};
 
 /// The voice of text outside any `<voice>` element, and of OpenAI's voice names.
@@ -66,7 +67,7 @@ pub async fn synthesize(
     }
     let mut document =
         ssml::parse(text, DEFAULT_VOICE).map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
-    let lexicons = custom::lexicons_for(&state, &document.lexicons).await?;
+    let lexicons = custom::lexicons_for(&state, &Owner::from(&caller.key), &document.lexicons).await?;
     lexicon::apply(&mut document, &lexicons);
     let audio = run(&state, &caller, &service, document, format, 1.0, max_chars).await?;
     Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))

@@ -14,6 +14,7 @@ use super::{BodyLimits, check_api_version, codes, error, query, query_values, re
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::Owner;
 use crate::routes::speech::query_param;
 
 /// Azure's limits: 1,000 elements, 50,000 characters (times the number of targets).
@@ -141,11 +142,19 @@ pub async fn detect_all(state: &AppState, texts: &[String]) -> ApiResult<Vec<(St
     .map_err(|e| ApiError::new(Code::Internal, format!("language detection: {e}")))
 }
 
-/// A glossary named by `category`, when there is one for this pair.
-async fn glossary_for(state: &AppState, category: &str, from: &str, to: &str) -> ApiResult<Option<Glossary>> {
+/// A request's `category`: the name of one of its key's glossaries, or of a model.
+#[derive(Debug, Clone, Copy)]
+pub struct Category<'a> {
+    pub name: &'a str,
+    /// Whose glossaries the name is looked up among.
+    pub owner: &'a Owner,
+}
+
+/// A glossary named by `category`, when the caller has one for this pair.
+async fn glossary_for(state: &AppState, category: Category<'_>, from: &str, to: &str) -> ApiResult<Option<Glossary>> {
     Ok(state
         .glossaries
-        .get(&state.db, category)
+        .get(&state.db, category.owner, category.name)
         .await?
         .and_then(|g| (g.from == from && g.to == to).then(|| g.glossary.clone())))
 }
@@ -168,7 +177,7 @@ pub struct Plan {
 /// Plans the translation of elements (with their source languages) into `to`. Elements already
 /// in the target language, or in no detectable language, are returned as they are (as Azure
 /// does).
-pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Option<&str>) -> ApiResult<Plan> {
+pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Option<Category<'_>>) -> ApiResult<Plan> {
     let service = translation_service(state)?;
     let mut by_source: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, from) in sources.iter().enumerate() {
@@ -184,8 +193,8 @@ pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Opti
             None => None,
         };
         // A category that is a glossary uses the default engines; otherwise it names a model.
-        let model_category = if glossary.is_some() { None } else { category };
-        let route: Route = service.route(from, to, model_category).ok_or_else(|| match category {
+        let model_category = if glossary.is_some() { None } else { category.map(|c| c.name) };
+        let route: Route = service.route(from, to, model_category).ok_or_else(|| match category.map(|c| c.name) {
             Some(c) if glossary.is_none() => error(
                 Code::InvalidParameterValue,
                 codes::CATEGORY_INVALID,
@@ -279,9 +288,11 @@ pub async fn translate(
         (None, Some(d)) => d.iter().map(|(code, _)| code.clone()).collect(),
         (None, None) => Vec::new(),
     };
+    let owner = Owner::from(&caller.key);
+    let category = opts.category.as_deref().map(|name| Category { name, owner: &owner });
     let mut plans = Vec::with_capacity(opts.to.len());
     for to in &opts.to {
-        plans.push(plan(&state, &sources, to, opts.category.as_deref()).await?);
+        plans.push(plan(&state, &sources, to, category).await?);
     }
     // Charged once every target is known to be reachable: a refused request costs nothing.
     state.usage.charge(&caller.key, super::SERVICE, characters as u64).await?;
