@@ -53,7 +53,7 @@ pub struct AppState {
     pub translation: Arc<OnceLock<Arc<TranslationService>>>,
     /// Set once the Vision models have loaded.
     pub vision: Arc<OnceLock<Arc<VisionService>>>,
-    /// Compiled glossaries by name (filled from the database on first use).
+    /// Compiled glossaries by (owner, name) (filled from the database on first use).
     pub glossaries: routes::translator::glossaries::GlossaryCache,
 }
 

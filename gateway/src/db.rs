@@ -44,3 +44,56 @@ pub fn rfc3339(unix: i64) -> String {
 pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 0005 gives the rows that existed before owners the owner `''`, and keeps the
+    /// classification examples attached to their project.
+    #[tokio::test]
+    async fn rows_from_before_owners_get_the_legacy_owner() {
+        let path = std::env::temp_dir().join(format!("cogway-db-{}.db", uuid::Uuid::new_v4()));
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .expect("url")
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.expect("open");
+        let migrator = sqlx::migrate!("./migrations");
+        migrator.run_to(4, &pool).await.expect("migrations before owners");
+        for sql in [
+            "INSERT INTO glossaries (name, from_lang, to_lang, entries, created_at, updated_at) VALUES ('g', 'en', 'es', '[]', 1, 1)",
+            "INSERT INTO speech_models (name, base_model, phrases, created_at, updated_at) VALUES ('m', 'whisper-base', '[]', 1, 1)",
+            "INSERT INTO speech_lexicons (name, pls, created_at) VALUES ('l', '<lexicon/>', 1)",
+            "INSERT INTO classification_projects (name, language, created_at) VALUES ('p', 'en', 1)",
+            "INSERT INTO classification_examples (project, text, label) VALUES ('p', 'a', 'x'), ('p', 'b', 'y')",
+        ] {
+            sqlx::raw_sql(sql).execute(&pool).await.expect(sql);
+        }
+        migrator.run(&pool).await.expect("owners migration");
+        for (sql, name) in [
+            ("SELECT key_id FROM glossaries WHERE name = ?", "g"),
+            ("SELECT key_id FROM speech_models WHERE name = ?", "m"),
+            ("SELECT key_id FROM speech_lexicons WHERE name = ?", "l"),
+            ("SELECT key_id FROM classification_projects WHERE name = ?", "p"),
+        ] {
+            let owner: String = sqlx::query_scalar(sql).bind(name).fetch_one(&pool).await.expect(sql);
+            assert_eq!(owner, crate::owners::LEGACY, "{sql}");
+        }
+        let examples: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM classification_examples WHERE key_id = '' AND project = 'p'")
+                .fetch_one(&pool)
+                .await
+                .expect("examples");
+        assert_eq!(examples, 2);
+        let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&pool).await.expect("check");
+        assert!(broken.is_empty());
+        // The same name under another owner is a second row, not a conflict.
+        sqlx::raw_sql("INSERT INTO glossaries (key_id, name, from_lang, to_lang, entries, created_at, updated_at) VALUES ('k', 'g', 'en', 'es', '[]', 2, 2)")
+            .execute(&pool)
+            .await
+            .expect("a second owner's glossary");
+        pool.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
+}

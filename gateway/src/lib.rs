@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod model_store;
 pub mod openapi;
+pub mod owners;
 pub mod routes;
 pub mod settings;
 

@@ -1,6 +1,7 @@
 //! Custom text classification projects: create, add labelled examples, train, evaluate, classify.
 //!
 //! Routes (native; Azure's authoring API needs Azure storage and is not mirrored):
+//! - `GET    /language/custom/projects`                   the caller's projects (every owner's for admins)
 //! - `PUT    /language/custom/projects/{name}`            create or update (`{"language","description"}`)
 //! - `GET    /language/custom/projects/{name}`            project, example counts, last evaluation
 //! - `DELETE /language/custom/projects/{name}`            delete the project and all its data
@@ -8,7 +9,8 @@
 //! - `POST   /language/custom/projects/{name}/train`      train and evaluate (held-out split)
 //!
 //! Classify with `:analyze-text` kind `CustomSingleLabelClassification` and
-//! `parameters.projectName`. Everything is in the database and survives restarts.
+//! `parameters.projectName`. Everything is in the database and survives restarts. A project
+//! belongs to the key that created it (see [`crate::owners`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
@@ -21,6 +23,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::{Owner, Table};
 use crate::routes::body::{check_resource_name, read_json};
 
 const MAX_EXAMPLES_PER_CALL: usize = 1000;
@@ -66,6 +69,8 @@ pub struct LabelCount {
 
 #[derive(sqlx::FromRow)]
 struct ProjectRow {
+    key_id: String,
+    name: String,
     language: String,
     description: String,
     created_at: i64,
@@ -81,18 +86,23 @@ fn project_not_found(name: &str) -> ApiError {
     ApiError::new(Code::NotFound, format!("The project '{name}' does not exist."))
 }
 
-async fn info(state: &AppState, name: &str) -> ApiResult<ProjectInfo> {
+/// The project `name` of the owner `key_id` with its example counts, or 404.
+async fn info(state: &AppState, key_id: &str, name: &str) -> ApiResult<ProjectInfo> {
     let row: Option<ProjectRow> = sqlx::query_as(
-        "SELECT language, description, created_at, trained_at, evaluation FROM classification_projects WHERE name = ?",
+        "SELECT key_id, name, language, description, created_at, trained_at, evaluation \
+         FROM classification_projects WHERE key_id = ? AND name = ?",
     )
+    .bind(key_id)
     .bind(name)
     .fetch_optional(&state.db)
     .await?;
-    let ProjectRow { language, description, created_at, trained_at, evaluation } =
+    let ProjectRow { language, description, created_at, trained_at, evaluation, .. } =
         row.ok_or_else(|| project_not_found(name))?;
     let labels: Vec<LabelCount> = sqlx::query_as(
-        "SELECT label, COUNT(*) AS count FROM classification_examples WHERE project = ? GROUP BY label ORDER BY label",
+        "SELECT label, COUNT(*) AS count FROM classification_examples WHERE key_id = ? AND project = ? \
+         GROUP BY label ORDER BY label",
     )
+    .bind(key_id)
     .bind(name)
     .fetch_all(&state.db)
     .await?;
@@ -113,7 +123,7 @@ async fn info(state: &AppState, name: &str) -> ApiResult<ProjectInfo> {
     request_body = ProjectRequest, responses((status = 201, body = ProjectInfo, description = "created"),
     (status = 200, body = ProjectInfo, description = "updated")), security(("key" = [])))]
 pub async fn put_project(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
     req: HttpRequest,
@@ -121,18 +131,21 @@ pub async fn put_project(
 ) -> ApiResult<HttpResponse> {
     check_name(&name)?;
     let body: ProjectRequest = read_json(&req, payload, 64 * 1024).await?;
-    let existed = info(&state, &name).await.is_ok();
+    // A PUT always writes the caller's own project, whoever else has one of that name.
+    let key_id = caller.key.id.as_str();
+    let existed = info(&state, key_id, &name).await.is_ok();
     sqlx::query(
-        "INSERT INTO classification_projects (name, language, description, created_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (name) DO UPDATE SET language = excluded.language, description = excluded.description",
+        "INSERT INTO classification_projects (key_id, name, language, description, created_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (key_id, name) DO UPDATE SET language = excluded.language, description = excluded.description",
     )
+    .bind(key_id)
     .bind(name.as_str())
     .bind(&body.language)
     .bind(&body.description)
     .bind(now())
     .execute(&state.db)
     .await?;
-    let project = info(&state, &name).await?;
+    let project = info(&state, key_id, &name).await?;
     Ok(if existed { HttpResponse::Ok().json(project) } else { HttpResponse::Created().json(project) })
 }
 
@@ -140,26 +153,57 @@ pub async fn put_project(
 #[utoipa::path(get, path = "/language/custom/projects/{name}", tag = "Custom classification",
     responses((status = 200, body = ProjectInfo), (status = 404)), security(("key" = [])))]
 pub async fn get_project(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(info(&state, &name).await?))
+    let owner = Owner::from(&caller.key);
+    let key_id = owner.resolve(&state.db, Table::ClassificationProjects, &name).await?;
+    let project = info(&state, &key_id, &name).await?;
+    Ok(HttpResponse::Ok().json(owner.listed(serde_json::json!(project), &key_id)))
+}
+
+/// The caller's projects (without example counts); every owner's, with their owner, for an admin
+/// key.
+#[utoipa::path(get, path = "/language/custom/projects", tag = "Custom classification",
+    responses((status = 200, description = "{value: [{projectName, language, description, createdDateTime, trainedDateTime}]}")),
+    security(("key" = [])))]
+pub async fn list_projects(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let owner = Owner::from(&caller.key);
+    let rows: Vec<ProjectRow> = sqlx::query_as(
+        "SELECT key_id, name, language, description, created_at, trained_at, evaluation \
+         FROM classification_projects WHERE (key_id = ? OR ?) ORDER BY name, key_id LIMIT 1000",
+    )
+    .bind(&owner.key_id)
+    .bind(owner.is_admin)
+    .fetch_all(&state.db)
+    .await?;
+    let value: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let item = serde_json::json!({
+                "projectName": r.name,
+                "language": r.language,
+                "description": r.description,
+                "createdDateTime": rfc3339(r.created_at),
+                "trainedDateTime": r.trained_at.map(rfc3339),
+            });
+            owner.listed(item, &r.key_id)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "value": value })))
 }
 
 /// Delete a project, its examples and its model.
 #[utoipa::path(delete, path = "/language/custom/projects/{name}", tag = "Custom classification",
     responses((status = 204), (status = 404)), security(("key" = [])))]
 pub async fn delete_project(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let done = sqlx::query("DELETE FROM classification_projects WHERE name = ?")
-        .bind(name.as_str())
-        .execute(&state.db)
-        .await?;
-    if done.rows_affected() == 0 {
+    // The examples go with the project (ON DELETE CASCADE).
+    if Owner::from(&caller.key).delete(&state.db, Table::ClassificationProjects, &name).await?.is_none() {
         return Err(project_not_found(&name));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -176,7 +220,8 @@ pub async fn add_examples(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let examples: Vec<Example> = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
-    let current = info(&state, &name).await?;
+    let key_id = Owner::from(&caller.key).resolve(&state.db, Table::ClassificationProjects, &name).await?;
+    let current = info(&state, &key_id, &name).await?;
     if examples.is_empty() || examples.len() > MAX_EXAMPLES_PER_CALL {
         return Err(ApiError::new(
             Code::InvalidDocumentBatch,
@@ -207,7 +252,8 @@ pub async fn add_examples(
     state.usage.charge(&caller.key, "language", characters).await?;
     let mut tx = state.db.begin().await?;
     for ex in &examples {
-        sqlx::query("INSERT INTO classification_examples (project, text, label) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO classification_examples (key_id, project, text, label) VALUES (?, ?, ?, ?)")
+            .bind(&key_id)
             .bind(name.as_str())
             .bind(&ex.text)
             .bind(ex.label.trim())
@@ -215,17 +261,19 @@ pub async fn add_examples(
             .await?;
     }
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(info(&state, &name).await?))
+    Ok(HttpResponse::Ok().json(info(&state, &key_id, &name).await?))
 }
 
 /// Train on every example (after evaluating on a held-out fifth) and store the model.
 #[utoipa::path(post, path = "/language/custom/projects/{name}/train", tag = "Custom classification",
     responses((status = 200, body = ProjectInfo), (status = 400, description = "Fewer than two labels")),
     security(("key" = [])))]
-pub async fn train(_caller: Caller, state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    info(&state, &name).await?;
+pub async fn train(caller: Caller, state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let key_id = Owner::from(&caller.key).resolve(&state.db, Table::ClassificationProjects, &name).await?;
+    info(&state, &key_id, &name).await?;
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT text, label FROM classification_examples WHERE project = ? ORDER BY id")
+        sqlx::query_as("SELECT text, label FROM classification_examples WHERE key_id = ? AND project = ? ORDER BY id")
+            .bind(&key_id)
             .bind(name.as_str())
             .fetch_all(&state.db)
             .await?;
@@ -237,22 +285,29 @@ pub async fn train(_caller: Caller, state: web::Data<AppState>, name: web::Path<
         .map_err(|e| ApiError::new(Code::Internal, format!("training: {e}")))??;
     let model_json = serde_json::to_string(&model).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     let eval_json = serde_json::to_string(&evaluation).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
-    sqlx::query("UPDATE classification_projects SET model = ?, evaluation = ?, trained_at = ? WHERE name = ?")
-        .bind(model_json)
-        .bind(eval_json)
-        .bind(now())
-        .bind(name.as_str())
-        .execute(&state.db)
-        .await?;
-    Ok(HttpResponse::Ok().json(info(&state, &name).await?))
+    sqlx::query(
+        "UPDATE classification_projects SET model = ?, evaluation = ?, trained_at = ? WHERE key_id = ? AND name = ?",
+    )
+    .bind(model_json)
+    .bind(eval_json)
+    .bind(now())
+    .bind(&key_id)
+    .bind(name.as_str())
+    .execute(&state.db)
+    .await?;
+    Ok(HttpResponse::Ok().json(info(&state, &key_id, &name).await?))
 }
 
-/// The trained classifier of a project (409 if it was never trained).
-pub async fn trained_classifier(state: &AppState, name: &str) -> ApiResult<Classifier> {
-    let model: Option<Option<String>> = sqlx::query_scalar("SELECT model FROM classification_projects WHERE name = ?")
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?;
+/// The trained classifier of the project `name` that `owner` reaches (404 if there is none, 409
+/// if it was never trained).
+pub async fn trained_classifier(state: &AppState, owner: &Owner, name: &str) -> ApiResult<Classifier> {
+    let key_id = owner.resolve(&state.db, Table::ClassificationProjects, name).await?;
+    let model: Option<Option<String>> =
+        sqlx::query_scalar("SELECT model FROM classification_projects WHERE key_id = ? AND name = ?")
+            .bind(&key_id)
+            .bind(name)
+            .fetch_optional(&state.db)
+            .await?;
     let model = model.ok_or_else(|| project_not_found(name))?.ok_or_else(|| {
         ApiError(ServiceError::new(Code::Conflict, format!("The project '{name}' has not been trained yet.")))
     })?;

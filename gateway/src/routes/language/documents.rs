@@ -19,6 +19,7 @@ use super::{custom, language_service};
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
+use crate::owners::Owner;
 
 pub const MODEL_VERSION: &str = "2026-11-01";
 
@@ -261,14 +262,16 @@ pub async fn run_batch(
     validate_batch(documents, kind.max_documents())?;
     let service = language_service(state)?;
     state.usage.charge(key, "language", characters(documents)).await?;
-    analyze(state, &service, kind, documents, options).await
+    analyze(state, &service, &Owner::from(key), kind, documents, options).await
 }
 
-/// Runs one analysis over a validated batch; returns the `results` object. The CPU-bound kinds run
-/// on actix's blocking pool, so a large batch never stalls the threads that serve requests.
+/// Runs one analysis over a validated batch for `owner` (whose classification projects
+/// `projectName` names); returns the `results` object. The CPU-bound kinds run on actix's blocking
+/// pool, so a large batch never stalls the threads that serve requests.
 pub async fn analyze(
     state: &AppState,
     service: &Arc<LanguageService>,
+    owner: &Owner,
     kind: Kind,
     documents: &[InputDocument],
     options: &Options,
@@ -322,7 +325,7 @@ pub async fn analyze(
                     "CustomSingleLabelClassification needs parameters.projectName.",
                 )
             })?;
-            let classifier = custom::trained_classifier(state, project).await?;
+            let classifier = custom::trained_classifier(state, owner, project).await?;
             let valid: Vec<&InputDocument> = documents.iter().filter(|d| check_document(d).is_ok()).collect();
             let vectors = service.embed(valid.iter().map(|d| d.text.clone()).collect()).await?;
             let mut by_id = valid.iter().map(|d| d.id.as_str()).zip(vectors);

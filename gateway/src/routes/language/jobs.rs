@@ -26,6 +26,7 @@ use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
 use crate::jobs;
+use crate::owners::Owner;
 use crate::routes::body::read_json;
 
 /// Documents per job (Azure's limit for asynchronous requests).
@@ -203,8 +204,15 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
     if !jobs::claim(&state.db, id).await.map_err(dberr)? {
         return Ok(()); // cancelled or already done
     }
-    let input: String =
-        sqlx::query_scalar("SELECT input FROM jobs WHERE id = ?").bind(id).fetch_one(&state.db).await.map_err(dberr)?;
+    let (input, key_id): (String, String) = sqlx::query_as("SELECT input, key_id FROM jobs WHERE id = ?")
+        .bind(id)
+        .fetch_one(&state.db)
+        .await
+        .map_err(dberr)?;
+    // The job runs for the key that submitted it: its classification projects, or every owner's
+    // if it is an admin key (a key revoked since then keeps only its own).
+    let is_admin = state.keys.by_id(&key_id).await?.is_some_and(|k| k.is_admin);
+    let owner = Owner { key_id, is_admin };
     let input: Value = serde_json::from_str(&input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
     let documents: Vec<InputDocument> = serde_json::from_value(input["documents"].clone())
         .map_err(|e| ServiceError::internal(format!("job documents: {e}")))?;
@@ -217,7 +225,7 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
             return Ok(()); // cancelled (or deleted) while running: skip the remaining tasks
         }
         let outcome = match (Kind::require(&task.kind), Options::from_parameters(&task.parameters)) {
-            (Ok(kind), Ok(options)) => documents::analyze(state, &service, kind, &documents, &options).await,
+            (Ok(kind), Ok(options)) => documents::analyze(state, &service, &owner, kind, &documents, &options).await,
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
         results.push(match outcome {

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/analyze-text/jobs/{id}:cancel", web::post().to(jobs::cancel))
             .route("/analyze-text/jobs/{id}", web::get().to(jobs::status))
             .route("/embeddings", web::post().to(embeddings::embeddings))
+            .route("/custom/projects", web::get().to(custom::list_projects))
             .route("/custom/projects/{name}", web::put().to(custom::put_project))
             .route("/custom/projects/{name}", web::get().to(custom::get_project))
             .route("/custom/projects/{name}", web::delete().to(custom::delete_project))

@@ -35,6 +35,7 @@ use crate::auth::Caller;
 use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
 use crate::jobs::{self, JobRow};
+use crate::owners::Owner;
 use crate::routes::body::content_type;
 use crate::routes::form::read_form;
 
@@ -151,7 +152,7 @@ pub async fn submit(
         _ => None,
     };
     let custom_model = match &model_name {
-        Some(name) => custom::find_model(&state, name).await?,
+        Some(name) => custom::find_model(&state, &Owner::from(&caller.key), name).await?,
         None => None,
     };
     let model =

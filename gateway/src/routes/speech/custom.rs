@@ -1,6 +1,7 @@
 //! Customization from the user's data: custom speech models (a base Whisper model biased
 //! towards a phrase list through its prompt, selected with Azure's `cid` or OpenAI's `model`)
-//! and pronunciation lexicons (PLS documents that SSML `<lexicon uri>` refers to).
+//! and pronunciation lexicons (PLS documents that SSML `<lexicon uri>` refers to). Both belong
+//! to the key that stored them (see [`crate::owners`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
@@ -12,6 +13,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::{Owner, Table};
 use crate::routes::body::{check_resource_name, read_json, read_limited};
 
 const MAX_PHRASES: usize = 500;
@@ -24,6 +26,8 @@ const MAX_LEXICON_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomModel {
+    #[serde(skip)]
+    pub key_id: String,
     pub name: String,
     pub base_model: String,
     #[sqlx(json)]
@@ -62,14 +66,24 @@ pub fn prompt_from_phrases(phrases: &[String]) -> Option<String> {
     (!prompt.is_empty()).then(|| format!("{prompt}."))
 }
 
-/// A custom model by name, if it exists.
-pub async fn find_model(state: &AppState, name: &str) -> ApiResult<Option<CustomModel>> {
-    Ok(sqlx::query_as("SELECT * FROM speech_models WHERE name = ?").bind(name).fetch_optional(&state.db).await?)
+/// The custom model `name` of the owner `key_id`.
+async fn owned_model(state: &AppState, key_id: &str, name: &str) -> ApiResult<Option<CustomModel>> {
+    Ok(sqlx::query_as("SELECT * FROM speech_models WHERE key_id = ? AND name = ?")
+        .bind(key_id)
+        .bind(name)
+        .fetch_optional(&state.db)
+        .await?)
 }
 
-/// A custom model by name, or 404.
-pub async fn load_model(state: &AppState, name: &str) -> ApiResult<CustomModel> {
-    find_model(state, name).await?.ok_or_else(|| {
+/// The custom model `name` that `owner` reaches, if there is one.
+pub async fn find_model(state: &AppState, owner: &Owner, name: &str) -> ApiResult<Option<CustomModel>> {
+    let key_id = owner.resolve(&state.db, Table::SpeechModels, name).await?;
+    owned_model(state, &key_id, name).await
+}
+
+/// The custom model `name` that `owner` reaches, or 404 (also when only another key has one).
+pub async fn load_model(state: &AppState, owner: &Owner, name: &str) -> ApiResult<CustomModel> {
+    find_model(state, owner, name).await?.ok_or_else(|| {
         ApiError::new(
             Code::NotFound,
             format!("The custom speech model {name:?} does not exist (PUT /speech/custom/models/{name})."),
@@ -82,7 +96,7 @@ pub async fn load_model(state: &AppState, name: &str) -> ApiResult<CustomModel> 
     params(("name" = String, Path)), request_body(content = String, content_type = "application/json"),
     responses((status = 201), (status = 200), (status = 400)), security(("key" = []), ("bearer" = [])))]
 pub async fn put_model(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
     req: HttpRequest,
@@ -106,12 +120,16 @@ pub async fn put_model(
     }
     let base_model = service.resolve_model(body.base_model.as_deref())?.to_string();
     let at = now();
-    let existed = find_model(&state, &name).await?.is_some();
+    // A PUT always writes the caller's own model, whoever else has one of that name.
+    let key_id = caller.key.id.as_str();
+    let existed = owned_model(&state, key_id, &name).await?.is_some();
     sqlx::query(
-        "INSERT INTO speech_models (name, base_model, phrases, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (name) DO UPDATE SET base_model = excluded.base_model, phrases = excluded.phrases, \
+        "INSERT INTO speech_models (key_id, name, base_model, phrases, description, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (key_id, name) DO UPDATE SET base_model = excluded.base_model, phrases = excluded.phrases, \
          description = excluded.description, updated_at = excluded.updated_at",
     )
+    .bind(key_id)
     .bind(name.as_str())
     .bind(&base_model)
     .bind(serde_json::to_string(&phrases).unwrap_or_else(|_| "[]".into()))
@@ -120,56 +138,49 @@ pub async fn put_model(
     .bind(at)
     .execute(&state.db)
     .await?;
-    let model = load_model(&state, &name).await?;
+    let model = owned_model(&state, key_id, &name).await?.ok_or_else(|| ApiError::new(Code::Internal, "model lost"))?;
     Ok(if existed { HttpResponse::Ok().json(model) } else { HttpResponse::Created().json(model) })
 }
 
 /// A custom speech model.
 #[utoipa::path(get, path = "/speech/custom/models/{name}", tag = "Speech customization",
     params(("name" = String, Path)), responses((status = 200), (status = 404)), security(("key" = []), ("bearer" = [])))]
-pub async fn get_model(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    name: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(load_model(&state, &name).await?))
+pub async fn get_model(caller: Caller, state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let owner = Owner::from(&caller.key);
+    let model = load_model(&state, &owner, &name).await?;
+    Ok(HttpResponse::Ok().json(owner.listed(serde_json::json!(model), &model.key_id)))
 }
 
-/// The custom speech models.
+/// The caller's custom speech models; every owner's, with their owner, for an admin key.
 #[utoipa::path(get, path = "/speech/custom/models", tag = "Speech customization",
     responses((status = 200)), security(("key" = []), ("bearer" = [])))]
-pub async fn list_models(_caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn list_models(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let owner = Owner::from(&caller.key);
     let models: Vec<CustomModel> =
-        sqlx::query_as("SELECT * FROM speech_models ORDER BY name LIMIT 1000").fetch_all(&state.db).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "values": models })))
+        sqlx::query_as("SELECT * FROM speech_models WHERE (key_id = ? OR ?) ORDER BY name, key_id LIMIT 1000")
+            .bind(&owner.key_id)
+            .bind(owner.is_admin)
+            .fetch_all(&state.db)
+            .await?;
+    let values: Vec<_> = models.iter().map(|m| owner.listed(serde_json::json!(m), &m.key_id)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "values": values })))
 }
 
 /// Delete a custom speech model.
 #[utoipa::path(delete, path = "/speech/custom/models/{name}", tag = "Speech customization",
     params(("name" = String, Path)), responses((status = 204), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn delete_model(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    delete_named(&state, Table::Models, &name).await
+    delete_named(&state, &Owner::from(&caller.key), Table::SpeechModels, &name).await
 }
 
-/// The two tables of named customizations.
-#[derive(Clone, Copy)]
-enum Table {
-    Models,
-    Lexicons,
-}
-
-/// Deletes a named row; 404 when there was none.
-async fn delete_named(state: &AppState, table: Table, name: &str) -> ApiResult<HttpResponse> {
-    let (sql, what) = match table {
-        Table::Models => ("DELETE FROM speech_models WHERE name = ?", "custom speech model"),
-        Table::Lexicons => ("DELETE FROM speech_lexicons WHERE name = ?", "lexicon"),
-    };
-    let done = sqlx::query(sql).bind(name).execute(&state.db).await?;
-    if done.rows_affected() == 0 {
+/// Deletes the named row the caller reaches; 404 when there was none.
+async fn delete_named(state: &AppState, owner: &Owner, table: Table, name: &str) -> ApiResult<HttpResponse> {
+    if owner.delete(&state.db, table, name).await?.is_none() {
+        let what = if table == Table::SpeechLexicons { "lexicon" } else { "custom speech model" };
         return Err(ApiError::new(Code::NotFound, format!("The {what} {name:?} does not exist.")));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -180,7 +191,7 @@ async fn delete_named(state: &AppState, table: Table, name: &str) -> ApiResult<H
     params(("name" = String, Path)), request_body(content = String, content_type = "application/pls+xml"),
     responses((status = 201), (status = 200), (status = 400)), security(("key" = []), ("bearer" = [])))]
 pub async fn put_lexicon(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
     req: HttpRequest,
@@ -191,14 +202,14 @@ pub async fn put_lexicon(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(Code::InvalidRequestBodyFormat, "The lexicon is not UTF-8 text."))?;
     let parsed = lexicon::parse(text).map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
-    let existed: Option<String> = sqlx::query_scalar("SELECT name FROM speech_lexicons WHERE name = ?")
-        .bind(name.as_str())
-        .fetch_optional(&state.db)
-        .await?;
+    // A PUT always writes the caller's own lexicon, whoever else has one of that name.
+    let key_id = caller.key.id.as_str();
+    let existed = owned_lexicon(&state, key_id, &name).await?;
     sqlx::query(
-        "INSERT INTO speech_lexicons (name, pls, created_at) VALUES (?, ?, ?) \
-         ON CONFLICT (name) DO UPDATE SET pls = excluded.pls",
+        "INSERT INTO speech_lexicons (key_id, name, pls, created_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (key_id, name) DO UPDATE SET pls = excluded.pls",
     )
+    .bind(key_id)
     .bind(name.as_str())
     .bind(text)
     .bind(now())
@@ -208,55 +219,75 @@ pub async fn put_lexicon(
     Ok(if existed.is_some() { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
 }
 
+/// The PLS document of the lexicon `name` of the owner `key_id`.
+async fn owned_lexicon(state: &AppState, key_id: &str, name: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT pls FROM speech_lexicons WHERE key_id = ? AND name = ?")
+        .bind(key_id)
+        .bind(name)
+        .fetch_optional(&state.db)
+        .await?)
+}
+
+/// The PLS document of the lexicon `name` that `owner` reaches, if there is one.
+async fn find_lexicon(state: &AppState, owner: &Owner, name: &str) -> ApiResult<Option<String>> {
+    let key_id = owner.resolve(&state.db, Table::SpeechLexicons, name).await?;
+    owned_lexicon(state, &key_id, name).await
+}
+
 /// A stored lexicon (the PLS document).
 #[utoipa::path(get, path = "/speech/lexicons/{name}", tag = "Speech customization",
     params(("name" = String, Path)), responses((status = 200), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn get_lexicon(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let pls: Option<String> = sqlx::query_scalar("SELECT pls FROM speech_lexicons WHERE name = ?")
-        .bind(name.as_str())
-        .fetch_optional(&state.db)
-        .await?;
+    let pls = find_lexicon(&state, &Owner::from(&caller.key), &name).await?;
     let pls =
         pls.ok_or_else(|| ApiError::new(Code::NotFound, format!("The lexicon {:?} does not exist.", name.as_str())))?;
     Ok(HttpResponse::Ok().content_type("application/pls+xml").body(pls))
 }
 
-/// The stored lexicons.
+/// The names of the caller's lexicons. For an admin key, every owner's, and `owners`: one
+/// `{name, owner}` per lexicon.
 #[utoipa::path(get, path = "/speech/lexicons", tag = "Speech customization",
     responses((status = 200)), security(("key" = []), ("bearer" = [])))]
-pub async fn list_lexicons(_caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM speech_lexicons ORDER BY name LIMIT 1000").fetch_all(&state.db).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "values": names })))
+pub async fn list_lexicons(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let owner = Owner::from(&caller.key);
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, key_id FROM speech_lexicons WHERE (key_id = ? OR ?) ORDER BY name, key_id LIMIT 1000",
+    )
+    .bind(&owner.key_id)
+    .bind(owner.is_admin)
+    .fetch_all(&state.db)
+    .await?;
+    let mut body = serde_json::json!({ "values": rows.iter().map(|(name, _)| name).collect::<Vec<_>>() });
+    if owner.is_admin {
+        body["owners"] =
+            rows.iter().map(|(name, key_id)| owner.listed(serde_json::json!({ "name": name }), key_id)).collect();
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Delete a stored lexicon.
 #[utoipa::path(delete, path = "/speech/lexicons/{name}", tag = "Speech customization",
     params(("name" = String, Path)), responses((status = 204), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn delete_lexicon(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    delete_named(&state, Table::Lexicons, &name).await
+    delete_named(&state, &Owner::from(&caller.key), Table::SpeechLexicons, &name).await
 }
 
-/// The stored lexicons an SSML document refers to. A `uri` names a lexicon by its last path
-/// segment (`lexicon:names`, `https://host/lexicons/names.xml` -> `names`).
-pub async fn lexicons_for(state: &AppState, uris: &[String]) -> ApiResult<Vec<Lexicon>> {
+/// The stored lexicons an SSML document refers to, among those `owner` reaches. A `uri` names a
+/// lexicon by its last path segment (`lexicon:names`, `https://host/lexicons/names.xml` -> `names`).
+pub async fn lexicons_for(state: &AppState, owner: &Owner, uris: &[String]) -> ApiResult<Vec<Lexicon>> {
     let mut stored = Vec::new();
     for uri in uris {
         let last = uri.rsplit(['/', ':']).next().unwrap_or(uri);
         let name = last.trim_end_matches(".xml").trim_end_matches(".pls");
-        let pls: Option<String> = sqlx::query_scalar("SELECT pls FROM speech_lexicons WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&state.db)
-            .await?;
-        let pls = pls.ok_or_else(|| {
+        let pls = find_lexicon(state, owner, name).await?.ok_or_else(|| {
             ApiError::new(
                 Code::InvalidParameterValue,
                 format!("The lexicon {uri:?} is not stored here: upload it with PUT /speech/lexicons/{name}."),

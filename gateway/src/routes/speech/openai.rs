@@ -16,6 +16,7 @@ use super::{custom, decode_and_charge, speech_service, whisper_language};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::Owner;
 use crate::routes::body::read_json;
 use crate::routes::form::read_form;
 
@@ -109,7 +110,7 @@ async fn recognize(
     }
     // `model` may name a saved custom speech model, which brings its base model and phrases.
     let custom_model = match form.get("model") {
-        Some(name) => custom::find_model(&state, name).await?,
+        Some(name) => custom::find_model(&state, &Owner::from(&caller.key), name).await?,
         None => None,
     };
     let model =

@@ -13,6 +13,7 @@ use super::{custom, decode_and_charge, query_pairs, query_param, speech_service,
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::Owner;
 use crate::routes::body::{content_type, read_limited};
 
 /// 100-nanosecond ticks, Azure's unit of time.
@@ -87,7 +88,7 @@ pub async fn short_audio(
     };
     // A custom speech model (Azure's custom endpoint id) and per-request phrases bias recognition.
     let custom_model = match query_param(&query, "cid") {
-        Some(id) => Some(custom::load_model(&state, id).await?),
+        Some(id) => Some(custom::load_model(&state, &Owner::from(&caller.key), id).await?),
         None => None,
     };
     let mut phrases: Vec<String> = custom_model.as_ref().map(|m| m.phrases.clone()).unwrap_or_default();

@@ -10,6 +10,7 @@ use super::{SERVICE, custom, speech_service};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::Owner;
 use crate::routes::body::{content_type, read_limited};
 
 /// The voice of text outside any `<voice>` element, and of OpenAI's voice names.
@@ -71,7 +72,7 @@ pub async fn synthesize(
         .await
         .map_err(|e| ApiError::new(Code::Internal, format!("SSML thread failed: {e}")))?
         .map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
-    let lexicons = custom::lexicons_for(&state, &document.lexicons).await?;
+    let lexicons = custom::lexicons_for(&state, &Owner::from(&caller.key), &document.lexicons).await?;
     let document = if lexicons.is_empty() {
         document
     } else {

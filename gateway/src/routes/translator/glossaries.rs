@@ -1,5 +1,6 @@
 //! Glossaries: a user's term list for one language pair (CSV or TSV upload), stored in the
-//! database and applied to `/translate?category=<name>` so each term comes out as given.
+//! database and applied to `/translate?category=<name>` so each term comes out as given. A
+//! glossary belongs to the key that stored it (see [`crate::owners`]).
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{Db, now};
 use crate::errors::{ApiError, ApiResult};
+use crate::owners::{Owner, Table};
 use crate::routes::body::{check_resource_name, read_limited};
 
 const MAX_GLOSSARY_BYTES: usize = 2 * 1024 * 1024;
@@ -26,14 +28,16 @@ pub struct Compiled {
     pub glossary: Glossary,
 }
 
-/// Compiled glossaries by name; entries are dropped when a glossary is replaced or deleted.
+/// Compiled glossaries by (owner key id, name); entries are dropped when a glossary is replaced or
+/// deleted.
 #[derive(Default)]
 pub struct GlossaryCache {
-    compiled: DashMap<String, Arc<Compiled>>,
+    compiled: DashMap<(String, String), Arc<Compiled>>,
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
+    key_id: String,
     name: String,
     from_lang: String,
     to_lang: String,
@@ -43,23 +47,36 @@ struct Row {
     updated_at: i64,
 }
 
+/// The glossary `name` of the owner `key_id`.
+async fn owned_row(db: &Db, key_id: &str, name: &str) -> ApiResult<Option<Row>> {
+    Ok(sqlx::query_as("SELECT * FROM glossaries WHERE key_id = ? AND name = ?")
+        .bind(key_id)
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
+}
+
 impl GlossaryCache {
-    /// The glossary called `name`, compiled, if it exists.
-    pub async fn get(&self, db: &Db, name: &str) -> ApiResult<Option<Arc<Compiled>>> {
-        if let Some(found) = self.compiled.get(name) {
+    /// The glossary called `name` that `owner` reaches, compiled, if there is one.
+    pub async fn get(&self, db: &Db, owner: &Owner, name: &str) -> ApiResult<Option<Arc<Compiled>>> {
+        // A caller's own glossary comes first for every key, so a hit on it is always right.
+        if let Some(found) = self.compiled.get(&(owner.key_id.clone(), name.to_string())) {
             return Ok(Some(found.clone()));
         }
-        let row: Option<Row> =
-            sqlx::query_as("SELECT * FROM glossaries WHERE name = ?").bind(name).fetch_optional(db).await?;
-        let Some(row) = row else { return Ok(None) };
+        let key_id = owner.resolve(db, Table::Glossaries, name).await?;
+        let cache_key = (key_id, name.to_string());
+        if let Some(found) = self.compiled.get(&cache_key) {
+            return Ok(Some(found.clone()));
+        }
+        let Some(row) = owned_row(db, &cache_key.0, name).await? else { return Ok(None) };
         let glossary = compile(row.entries).await?.map_err(|e| ApiError::new(Code::Internal, e))?;
         let compiled = Arc::new(Compiled { from: row.from_lang, to: row.to_lang, glossary });
-        self.compiled.insert(name.to_string(), compiled.clone());
+        self.compiled.insert(cache_key, compiled.clone());
         Ok(Some(compiled))
     }
 
-    fn forget(&self, name: &str) {
-        self.compiled.remove(name);
+    fn forget(&self, key_id: &str, name: &str) {
+        self.compiled.remove(&(key_id.to_string(), name.to_string()));
     }
 }
 
@@ -107,7 +124,7 @@ fn valid_name(name: &str) -> ApiResult<()> {
     security(("key" = []), ("bearer" = [])))]
 pub async fn put(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     req: HttpRequest,
     name: web::Path<String>,
     payload: web::Payload,
@@ -136,13 +153,16 @@ pub async fn put(
     compile(entries.clone()).await?.map_err(|e| error(Code::InvalidRequest, codes::BAD_PARAMETER, e))?;
     let json = serde_json::to_string(&entries).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     let t = now();
-    let existed =
-        sqlx::query("SELECT 1 FROM glossaries WHERE name = ?").bind(&name).fetch_optional(&state.db).await?.is_some();
+    // A PUT always writes the caller's own glossary, whoever else has one of that name.
+    let key_id = caller.key.id.as_str();
+    let existed = owned_row(&state.db, key_id, &name).await?.is_some();
     sqlx::query(
-        "INSERT INTO glossaries (name, from_lang, to_lang, entries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (name) DO UPDATE SET from_lang = excluded.from_lang, to_lang = excluded.to_lang, \
+        "INSERT INTO glossaries (key_id, name, from_lang, to_lang, entries, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (key_id, name) DO UPDATE SET from_lang = excluded.from_lang, to_lang = excluded.to_lang, \
          entries = excluded.entries, updated_at = excluded.updated_at",
     )
+    .bind(key_id)
     .bind(&name)
     .bind(from)
     .bind(to)
@@ -151,43 +171,52 @@ pub async fn put(
     .bind(t)
     .execute(&state.db)
     .await?;
-    state.glossaries.forget(&name);
+    state.glossaries.forget(key_id, &name);
     let body = json!({ "name": name, "from": from, "to": to, "entries": entries.len() });
     Ok(if existed { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
 }
 
-async fn row(state: &AppState, name: &str) -> ApiResult<Row> {
-    let row: Option<Row> =
-        sqlx::query_as("SELECT * FROM glossaries WHERE name = ?").bind(name).fetch_optional(&state.db).await?;
-    row.ok_or_else(|| ApiError(ServiceError::new(Code::NotFound, format!("The glossary {name:?} does not exist."))))
+fn not_found(name: &str) -> ApiError {
+    ApiError(ServiceError::new(Code::NotFound, format!("The glossary {name:?} does not exist.")))
+}
+
+/// The glossary `name` the caller reaches, or 404 (also when only another key has one).
+async fn row(state: &AppState, owner: &Owner, name: &str) -> ApiResult<Row> {
+    let key_id = owner.resolve(&state.db, Table::Glossaries, name).await?;
+    owned_row(&state.db, &key_id, name).await?.ok_or_else(|| not_found(name))
 }
 
 /// A glossary with its entries.
 #[utoipa::path(get, path = "/translator/glossaries/{name}", tag = "Translator customization",
     params(("name" = String, Path)), responses((status = 200), (status = 404)), security(("key" = []), ("bearer" = [])))]
-pub async fn get(state: web::Data<AppState>, _caller: Caller, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    let row = row(&state, &name).await?;
-    let mut body = json!(Summary::from(&row));
+pub async fn get(state: web::Data<AppState>, caller: Caller, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let owner = Owner::from(&caller.key);
+    let row = row(&state, &owner, &name).await?;
+    let mut body = owner.listed(json!(Summary::from(&row)), &row.key_id);
     body["terms"] = json!(row.entries.iter().map(|(s, t)| json!({ "source": s, "target": t })).collect::<Vec<_>>());
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// All glossaries (without their terms).
+/// The caller's glossaries (without their terms); every owner's, with their owner, for an admin key.
 #[utoipa::path(get, path = "/translator/glossaries", tag = "Translator customization",
     responses((status = 200)), security(("key" = []), ("bearer" = [])))]
-pub async fn list(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
-    let rows: Vec<Row> = sqlx::query_as("SELECT * FROM glossaries ORDER BY name").fetch_all(&state.db).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": rows.iter().map(Summary::from).collect::<Vec<_>>() })))
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let owner = Owner::from(&caller.key);
+    let rows: Vec<Row> = sqlx::query_as("SELECT * FROM glossaries WHERE (key_id = ? OR ?) ORDER BY name, key_id")
+        .bind(&owner.key_id)
+        .bind(owner.is_admin)
+        .fetch_all(&state.db)
+        .await?;
+    let value: Vec<_> = rows.iter().map(|r| owner.listed(json!(Summary::from(r)), &r.key_id)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "value": value })))
 }
 
 /// Delete a glossary.
 #[utoipa::path(delete, path = "/translator/glossaries/{name}", tag = "Translator customization",
     params(("name" = String, Path)), responses((status = 204), (status = 404)), security(("key" = []), ("bearer" = [])))]
-pub async fn delete(state: web::Data<AppState>, _caller: Caller, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    let done = sqlx::query("DELETE FROM glossaries WHERE name = ?").bind(name.as_str()).execute(&state.db).await?;
-    state.glossaries.forget(&name);
-    if done.rows_affected() == 0 {
-        return Err(ApiError::new(Code::NotFound, format!("The glossary {:?} does not exist.", name.as_str())));
-    }
+pub async fn delete(state: web::Data<AppState>, caller: Caller, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let key_id =
+        Owner::from(&caller.key).delete(&state.db, Table::Glossaries, &name).await?.ok_or_else(|| not_found(&name))?;
+    state.glossaries.forget(&key_id, &name);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
+use crate::owners::Owner;
 use crate::routes::speech::query_param;
 
 /// Azure's limits: 1,000 elements, 50,000 characters (times the number of targets).
@@ -154,11 +155,19 @@ pub async fn detect_all(state: &AppState, texts: &[String]) -> ApiResult<Vec<(St
     .map_err(|e| ApiError::new(Code::Internal, format!("language detection: {e}")))
 }
 
-/// A glossary named by `category`, when there is one for this pair.
-async fn glossary_for(state: &AppState, category: &str, from: &str, to: &str) -> ApiResult<Option<Glossary>> {
+/// A request's `category`: the name of one of its key's glossaries, or of a model.
+#[derive(Debug, Clone, Copy)]
+pub struct Category<'a> {
+    pub name: &'a str,
+    /// Whose glossaries the name is looked up among.
+    pub owner: &'a Owner,
+}
+
+/// A glossary named by `category`, when the caller has one for this pair.
+async fn glossary_for(state: &AppState, category: Category<'_>, from: &str, to: &str) -> ApiResult<Option<Glossary>> {
     Ok(state
         .glossaries
-        .get(&state.db, category)
+        .get(&state.db, category.owner, category.name)
         .await?
         .and_then(|g| (g.from == from && g.to == to).then(|| g.glossary.clone())))
 }
@@ -181,7 +190,7 @@ pub struct Plan {
 /// Plans the translation of elements (with their source languages) into `to`. Elements already
 /// in the target language, or in no detectable language, are returned as they are (as Azure
 /// does).
-pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Option<&str>) -> ApiResult<Plan> {
+pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Option<Category<'_>>) -> ApiResult<Plan> {
     let service = translation_service(state)?;
     let mut by_source: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, from) in sources.iter().enumerate() {
@@ -197,8 +206,8 @@ pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Opti
             None => None,
         };
         // A category that is a glossary uses the default engines; otherwise it names a model.
-        let model_category = if glossary.is_some() { None } else { category };
-        let route: Route = service.route(from, to, model_category).ok_or_else(|| match category {
+        let model_category = if glossary.is_some() { None } else { category.map(|c| c.name) };
+        let route: Route = service.route(from, to, model_category).ok_or_else(|| match category.map(|c| c.name) {
             Some(c) if glossary.is_none() => error(
                 Code::InvalidParameterValue,
                 codes::CATEGORY_INVALID,
@@ -274,8 +283,9 @@ pub async fn charge_and_prepare(
     texts: Vec<String>,
     ask: &Ask<'_>,
 ) -> ApiResult<Prepared> {
+    let owner = Owner::from(key);
     let given_plans = match ask.from {
-        Some(from) => Some(plans(state, &vec![from.to_string(); texts.len()], ask).await?),
+        Some(from) => Some(plans(state, &vec![from.to_string(); texts.len()], ask, &owner).await?),
         None => None,
     };
     state.usage.charge(key, super::SERVICE, characters as u64).await?;
@@ -285,18 +295,19 @@ pub async fn charge_and_prepare(
         None => {
             let detected = detect_all(state, &segments.iter().map(|s| visible_text(s)).collect::<Vec<_>>()).await?;
             let sources: Vec<String> = detected.iter().map(|(code, _)| code.clone()).collect();
-            let plans = plans(state, &sources, ask).await?;
+            let plans = plans(state, &sources, ask, &owner).await?;
             (Some(detected), plans)
         }
     };
     Ok(Prepared { segments, detected, plans })
 }
 
-/// A plan per target language.
-async fn plans(state: &AppState, sources: &[String], ask: &Ask<'_>) -> ApiResult<Vec<Plan>> {
+/// A plan per target language; a category is looked up among the glossaries `owner` reaches.
+async fn plans(state: &AppState, sources: &[String], ask: &Ask<'_>, owner: &Owner) -> ApiResult<Vec<Plan>> {
+    let category = ask.category.map(|name| Category { name, owner });
     let mut plans = Vec::with_capacity(ask.to.len());
     for to in ask.to {
-        plans.push(plan(state, sources, to, ask.category).await?);
+        plans.push(plan(state, sources, to, category).await?);
     }
     Ok(plans)
 }
