@@ -53,6 +53,8 @@ pub struct AppState {
     pub translation: Arc<OnceLock<Arc<TranslationService>>>,
     /// Set once the Vision models have loaded.
     pub vision: Arc<OnceLock<Arc<VisionService>>>,
+    /// Image decodes and Read operations at once (memory bounds of the Vision routes).
+    pub vision_gate: routes::vision::gate::VisionGate,
     /// Compiled glossaries by (owner, name) (filled from the database on first use).
     pub glossaries: routes::translator::glossaries::GlossaryCache,
 }
@@ -111,6 +113,7 @@ impl Application {
             speech: Arc::new(OnceLock::new()),
             translation: Arc::new(OnceLock::new()),
             vision: Arc::new(OnceLock::new()),
+            vision_gate: routes::vision::gate::VisionGate::new(&settings.vision),
             glossaries: Default::default(),
             keys,
             db,

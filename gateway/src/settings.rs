@@ -242,6 +242,15 @@ pub struct VisionSettings {
     pub ocr_min_side: u32,
     /// ... and its longer side scaled down to at most this (time and memory).
     pub ocr_max_side: u32,
+    /// Images decoded at once across the Vision routes (a 64-megapixel image takes up to about
+    /// 700 MB while it is decoded); more wait their turn.
+    pub decode_concurrency: usize,
+    /// Read operations decoded and run at once; the others wait in the database as the encoded
+    /// image, holding no memory, and start in order as these finish.
+    pub read_concurrency: usize,
+    /// Most bytes the images of one custom-vision zip upload may unpack to, all entries together
+    /// (each entry also at most `max_image_bytes`); over: 413.
+    pub max_zip_bytes: usize,
 }
 
 impl Default for VisionSettings {
@@ -254,6 +263,9 @@ impl Default for VisionSettings {
             max_batch: 8,
             ocr_min_side: 320,
             ocr_max_side: 2400,
+            decode_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            read_concurrency: 2,
+            max_zip_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -444,6 +456,9 @@ impl Settings {
         anyhow::ensure!(self.limits.max_pending_jobs_per_key > 0, "limits.max_pending_jobs_per_key must be at least 1");
         anyhow::ensure!(self.vision.queue_capacity > 0, "vision.queue_capacity must be at least 1");
         anyhow::ensure!(self.vision.max_image_bytes > 0, "vision.max_image_bytes must be at least 1");
+        anyhow::ensure!(self.vision.decode_concurrency > 0, "vision.decode_concurrency must be at least 1");
+        anyhow::ensure!(self.vision.read_concurrency > 0, "vision.read_concurrency must be at least 1");
+        anyhow::ensure!(self.vision.max_zip_bytes > 0, "vision.max_zip_bytes must be at least 1");
         anyhow::ensure!(
             (32..=8192).contains(&self.vision.ocr_max_side) && self.vision.ocr_min_side <= self.vision.ocr_max_side,
             "vision.ocr_max_side must be 32 to 8192 and at least vision.ocr_min_side"

@@ -9,6 +9,7 @@ pub mod custom;
 pub mod faces;
 pub mod geometry;
 pub mod image_input;
+pub mod image_prescan;
 pub mod objects;
 pub mod ocr;
 pub mod resize;

@@ -8,7 +8,7 @@
 //! restarts; deleting a project deletes all of it. A project is visible to the key that created it
 //! and to admin keys.
 
-use std::io::{Cursor, Read};
+use std::io::{BufRead, Cursor, Read};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
@@ -164,15 +164,54 @@ fn check_tag(tag: &str) -> ApiResult<String> {
     Ok(tag.to_string())
 }
 
+/// Most entries a zip may list, folders and skipped files included.
+const MAX_ZIP_ENTRIES: usize = 1_024;
+
+/// What one zip upload may unpack to.
+#[derive(Debug, Clone, Copy)]
+struct ZipLimits {
+    /// Each image (`vision.max_image_bytes`).
+    image: u64,
+    /// All images together (`vision.max_zip_bytes`).
+    total: u64,
+}
+
+/// How many central-directory entries a zip reader could find in `bytes`: each starts with the
+/// signature `PK\x01\x02`, so there are at most as many as it occurs (whatever the end record
+/// claims). Jumps from one `\x02` byte to the next with std's `memchr`.
+fn central_headers(bytes: &[u8]) -> usize {
+    let mut rest = Cursor::new(bytes);
+    let mut count = 0;
+    while matches!(rest.skip_until(0x02), Ok(n) if n > 0) {
+        let end = usize::try_from(rest.position()).unwrap_or(0);
+        if end >= 4 && bytes[end - 4..end] == *b"PK\x01\x02" {
+            count += 1;
+        }
+    }
+    count
+}
+
 /// The images of a zip: `tag/file.jpg` (the folder is the tag); files outside a folder, and
-/// folders' own entries, are skipped.
-fn unzip(bytes: &[u8]) -> ApiResult<Vec<Upload>> {
+/// folders' own entries, are skipped. Bounded before anything is inflated, from the sizes the
+/// entries declare (each at most `limits.image`, together at most `limits.total`), and while
+/// reading: an entry that unpacks to more than it declared is refused at the first byte past it.
+/// Runs on the blocking pool (it inflates up to `limits.total` bytes).
+fn unzip(bytes: &[u8], limits: ZipLimits) -> ApiResult<Vec<Upload>> {
     let bad = |e: &dyn std::fmt::Display| ApiError::new(Code::InvalidRequest, format!("The zip cannot be read: {e}"));
+    let too_many = || ApiError::new(Code::InvalidRequest, format!("A zip may list at most {MAX_ZIP_ENTRIES} entries."));
+    // The reader parses the whole directory up front: count its entries before it does.
+    if central_headers(bytes) > MAX_ZIP_ENTRIES {
+        return Err(too_many());
+    }
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(&e))?;
-    let mut out = Vec::new();
-    let max_image = 20 * 1024 * 1024u64;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(too_many());
+    }
+    // The images and their declared sizes, from the directory alone.
+    let mut wanted = Vec::new();
+    let mut total = 0u64;
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| bad(&e))?;
+        let entry = archive.by_index_raw(i).map_err(|e| bad(&e))?;
         if entry.is_dir() {
             continue;
         }
@@ -181,23 +220,48 @@ fn unzip(bytes: &[u8]) -> ApiResult<Vec<Upload>> {
         if parts.len() < 2 || parts.iter().any(|p| p.starts_with('.') || p == "__MACOSX") {
             continue;
         }
-        if out.len() >= MAX_IMAGES_PER_UPLOAD {
+        if wanted.len() >= MAX_IMAGES_PER_UPLOAD {
             return Err(ApiError::new(
                 Code::InvalidRequest,
                 format!("A zip may hold at most {MAX_IMAGES_PER_UPLOAD} images."),
             ));
         }
-        // Read at most one byte past the limit: a zip bomb stops there.
-        let mut data = Vec::new();
-        (&mut entry).take(max_image + 1).read_to_end(&mut data).map_err(|e| bad(&e))?;
-        out.push(Upload {
-            tag: check_tag(&parts[parts.len() - 2])?,
-            name: parts.join("/"),
-            bytes: web::Bytes::from(data),
-        });
+        let name = parts.join("/");
+        let size = entry.size();
+        if size > limits.image {
+            return Err(ApiError::new(
+                Code::InvalidImageSize,
+                format!(
+                    "The zip entry {name:?} unpacks to {size} bytes; an image may have at most {} bytes.",
+                    limits.image
+                ),
+            ));
+        }
+        total = total.saturating_add(size);
+        if total > limits.total {
+            return Err(ApiError::new(
+                Code::PayloadTooLarge,
+                format!("The zip's images unpack to more than {} bytes, the most one upload may hold.", limits.total),
+            ));
+        }
+        wanted.push((i, check_tag(&parts[parts.len() - 2])?, name, size));
     }
-    if out.is_empty() {
+    if wanted.is_empty() {
         return Err(ApiError::new(Code::InvalidRequest, "The zip has no images in tag folders (tag/image.jpg)."));
+    }
+    // Read each through `take(declared + 1)`: a zip can lie about its sizes.
+    let mut out = Vec::with_capacity(wanted.len());
+    for (i, tag, name, size) in wanted {
+        let mut entry = archive.by_index(i).map_err(|e| bad(&e))?;
+        let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        (&mut entry).take(size.saturating_add(1)).read_to_end(&mut data).map_err(|e| bad(&e))?;
+        if data.len() as u64 != size {
+            return Err(ApiError::new(
+                Code::InvalidRequest,
+                format!("The zip entry {name:?} does not unpack to the {size} bytes it declares."),
+            ));
+        }
+        out.push(Upload { tag, name, bytes: web::Bytes::from(data) });
     }
     Ok(out)
 }
@@ -234,7 +298,14 @@ pub async fn add_images(
             .ok_or_else(|| ApiError::new(Code::InvalidParameterValue, "Name the images' tag with ?tag=NAME."))
     };
     let uploads = if ct.starts_with("application/zip") || ct.starts_with("application/x-zip") {
-        unzip(&read_limited(&req, payload, MAX_UPLOAD_BYTES).await?)?
+        let zip = read_limited(&req, payload, MAX_UPLOAD_BYTES).await?;
+        let limits = ZipLimits {
+            image: state.settings.vision.max_image_bytes as u64,
+            total: state.settings.vision.max_zip_bytes as u64,
+        };
+        web::block(move || unzip(&zip, limits))
+            .await
+            .map_err(|e| ApiError(ServiceError::internal(format!("unzipping thread failed: {e}"))))??
     } else if ct.starts_with("multipart/form-data") {
         let form = read_form(&req, payload, MAX_UPLOAD_BYTES, "imageData").await?;
         let tag = match form.get("tag") {
@@ -579,4 +650,79 @@ pub async fn classify_image(
         "created": rfc3339(now()),
         "predictions": predictions,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use zip::write::SimpleFileOptions;
+
+    use super::*;
+
+    const LIMITS: ZipLimits = ZipLimits { image: 1024 * 1024, total: 3 * 1024 * 1024 };
+
+    fn zip_of(entries: &[(&str, usize)]) -> Vec<u8> {
+        let mut archive = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, len) in entries {
+            archive.start_file(*name, SimpleFileOptions::default().compression_level(Some(6))).expect("entry");
+            archive.write_all(&vec![7u8; *len]).expect("write");
+        }
+        archive.finish().expect("finish").into_inner()
+    }
+
+    fn code(result: ApiResult<Vec<Upload>>) -> Code {
+        match result {
+            Ok(_) => panic!("the zip was accepted"),
+            Err(e) => e.0.code,
+        }
+    }
+
+    #[test]
+    fn unzips_the_images_of_tag_folders() {
+        let zip = zip_of(&[("cats/1.png", 100), ("dogs/a/2.png", 50), ("README.txt", 5), ("__MACOSX/x/y", 5)]);
+        let uploads = unzip(&zip, LIMITS).expect("unzips");
+        let got: Vec<_> = uploads.iter().map(|u| (u.tag.as_str(), u.name.as_str(), u.bytes.len())).collect();
+        assert_eq!(got, [("cats", "cats/1.png", 100), ("a", "dogs/a/2.png", 50)]);
+    }
+
+    #[test]
+    fn refuses_entries_over_the_image_limit_and_uploads_over_the_total() {
+        // Each entry's declared size is checked before anything is inflated.
+        assert_eq!(code(unzip(&zip_of(&[("t/big.png", 1024 * 1024 + 1)]), LIMITS)), Code::InvalidImageSize);
+        let four = zip_of(&[("t/1", 1024 * 1024), ("t/2", 1024 * 1024), ("t/3", 1024 * 1024), ("t/4", 1024 * 1024)]);
+        assert_eq!(code(unzip(&four, LIMITS)), Code::PayloadTooLarge);
+        assert_eq!(Code::PayloadTooLarge.http_status(), 413);
+    }
+
+    #[test]
+    fn refuses_an_entry_that_unpacks_to_more_than_it_declares() {
+        let mut zip = zip_of(&[("t/liar.png", 512 * 1024)]);
+        // Rewrite the uncompressed size in the local and central headers to 1,000 bytes.
+        for at in 0..zip.len() - 4 {
+            match &zip[at..at + 4] {
+                b"PK\x03\x04" => zip[at + 22..at + 26].copy_from_slice(&1_000u32.to_le_bytes()),
+                b"PK\x01\x02" => zip[at + 24..at + 28].copy_from_slice(&1_000u32.to_le_bytes()),
+                _ => {}
+            }
+        }
+        assert_eq!(code(unzip(&zip, LIMITS)), Code::InvalidRequest);
+    }
+
+    #[test]
+    fn refuses_thousands_of_entries_before_parsing_them() {
+        let names: Vec<String> = (0..MAX_ZIP_ENTRIES + 1).map(|i| format!("t/{i}")).collect();
+        let entries: Vec<(&str, usize)> = names.iter().map(|n| (n.as_str(), 0)).collect();
+        let zip = zip_of(&entries);
+        assert_eq!(central_headers(&zip), MAX_ZIP_ENTRIES + 1);
+        let err = unzip(&zip, LIMITS).err().expect("refused");
+        assert!(err.0.message.contains("entries"), "{}", err.0.message);
+        // 64 MiB, the largest upload, is counted quickly; a signature at either end counts.
+        let mut large = vec![0u8; MAX_UPLOAD_BYTES];
+        large[..4].copy_from_slice(b"PK\x01\x02");
+        large[MAX_UPLOAD_BYTES - 4..].copy_from_slice(b"PK\x01\x02");
+        let started = std::time::Instant::now();
+        assert_eq!(central_headers(&large), 2);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    }
 }

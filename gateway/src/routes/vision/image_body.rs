@@ -67,12 +67,17 @@ pub async fn image_bytes(state: &AppState, req: &HttpRequest, payload: web::Payl
     })
 }
 
-/// Decodes image bytes on the blocking pool.
+/// Decodes image bytes on the blocking pool, `vision.decode_concurrency` images at a time.
 pub async fn decode(state: &AppState, bytes: web::Bytes) -> ApiResult<Arc<Picture>> {
     let limits = limits(state);
-    let picture = web::block(move || image_input::decode(&bytes, &limits))
-        .await
-        .map_err(|e| ApiError(ServiceError::internal(format!("decoding thread failed: {e}"))))??;
+    let turn = state.vision_gate.decode_turn().await?;
+    let picture = web::block(move || {
+        let picture = image_input::decode(&bytes, &limits);
+        drop(turn);
+        picture
+    })
+    .await
+    .map_err(|e| ApiError(ServiceError::internal(format!("decoding thread failed: {e}"))))??;
     Ok(Arc::new(picture))
 }
 

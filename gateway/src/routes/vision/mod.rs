@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod custom;
 pub mod face;
+pub mod gate;
 pub mod image_body;
 pub mod read;
 

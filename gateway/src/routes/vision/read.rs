@@ -4,6 +4,11 @@
 //!
 //! The image is stored with the job (`job_blobs`) before the client hears of it, so a job a stop
 //! interrupted runs again at start-up; the image is dropped once the result is stored.
+//!
+//! Memory: at most `vision.read_concurrency` operations run at once, each holding its decoded
+//! image. An operation submitted while they are all busy waits in the database, as its encoded
+//! image only; the dispatcher (`dispatch`) starts the oldest waiting one, decoding it again from
+//! the database, whenever one finishes. So a flood of submissions costs disk, not memory.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,18 +18,21 @@ use cogway_core::{Code, ServiceError};
 use cogway_vision::image_input::Picture;
 use cogway_vision::ocr::layout::{self, TextLine};
 use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::image_body::{decode, image_bytes};
 use super::{SERVICE, vision_service};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::rfc3339;
+use crate::db::{Db, now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
 use crate::jobs;
 
 const JOB_KIND: &str = "vision-read";
 /// Azure keeps Read results for 48 hours.
 const JOB_TTL_SECS: i64 = 48 * 3600;
+/// How often the dispatcher looks for waiting operations without being told of one.
+const DISPATCH_POLL: Duration = Duration::from_secs(5);
 
 /// Submit an image for text extraction.
 #[utoipa::path(post, path = "/vision/v3.2/read/analyze", tag = "Vision",
@@ -48,11 +56,22 @@ pub async fn submit(
     let input = json!({ "width": picture.width(), "height": picture.height() });
     let blob = jobs::Blob { content_type: Some(picture.format), filename: None, data: bytes.as_ref() };
     jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), Some(blob)).await?;
+    drop(bytes);
     if let Err(refused) = state.usage.charge_images(&caller.key, SERVICE, 1).await {
         jobs::discard(&state.db, &id).await;
         return Err(refused.into());
     }
-    spawn(state.clone().into_inner(), id.clone(), Some(picture));
+    // With a slot free, the operation runs now on the image just decoded; else it waits in the
+    // database without it, and the dispatcher starts it when a slot frees.
+    match state.vision_gate.try_read_slot() {
+        Some(slot) if claim(&state.db, &id).await? => {
+            spawn(state.clone().into_inner(), id.clone(), Some(picture), slot)
+        }
+        _ => {
+            drop(picture);
+            state.vision_gate.read_stored();
+        }
+    }
     let info = req.connection_info();
     let location = format!("{}://{}/vision/v3.2/read/analyzeResults/{id}", info.scheme(), info.host());
     Ok(HttpResponse::Accepted()
@@ -85,9 +104,37 @@ pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Runs a stored Read operation in the background: on the image decoded at submission, or (for an
-/// operation resumed at start-up) on the stored one.
-fn spawn(state: Arc<AppState>, id: String, picture: Option<Arc<Picture>>) {
+/// Marks the waiting operation `id` running; false when someone else took it.
+async fn claim(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let claimed =
+        sqlx::query("UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND status = 'notStarted'")
+            .bind(now())
+            .bind(id)
+            .execute(db)
+            .await?;
+    Ok(claimed.rows_affected() > 0)
+}
+
+/// Marks the oldest waiting operation running and returns its id. (One whose image is not yet
+/// stored is not waiting yet: its submission is still under way.)
+async fn claim_oldest(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    let now = now();
+    sqlx::query_scalar(
+        "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = (SELECT id FROM jobs \
+         WHERE kind = ? AND status = 'notStarted' AND expires_at > ? \
+         AND EXISTS (SELECT 1 FROM job_blobs WHERE job_blobs.job_id = jobs.id) \
+         ORDER BY created_at, rowid LIMIT 1) AND status = 'notStarted' RETURNING id",
+    )
+    .bind(now)
+    .bind(JOB_KIND)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Runs a claimed Read operation in the background, holding its slot until it is done: on the
+/// image decoded at submission, or on the stored one.
+fn spawn(state: Arc<AppState>, id: String, picture: Option<Arc<Picture>>, slot: OwnedSemaphorePermit) {
     tokio::spawn(async move {
         if let Err(e) = run(&state, &id, picture).await {
             tracing::warn!(job = %id, error = %e, "read operation failed");
@@ -95,6 +142,7 @@ fn spawn(state: Arc<AppState>, id: String, picture: Option<Arc<Picture>>) {
             jobs::fail(&state.db, &id, code, &e.message).await;
             let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(&id).execute(&state.db).await;
         }
+        drop(slot);
     });
 }
 
@@ -107,9 +155,6 @@ async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Resul
             Err(ApiError(e)) => return Err(e),
         }
     };
-    if !jobs::claim(&state.db, id).await.map_err(dberr)? {
-        return Ok(());
-    }
     let picture = match picture {
         Some(picture) => picture,
         None => {
@@ -123,6 +168,7 @@ async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Resul
     };
     let (width, height) = (picture.width(), picture.height());
     let image = picture.rgb.clone();
+    drop(picture);
     let lines = loop {
         match service.read(image.clone()).await {
             // A busy OCR worker is not a failure of the job: wait for room.
@@ -130,21 +176,62 @@ async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Resul
             other => break other?,
         }
     };
+    drop(image);
     state.metrics.vision_images.with_label_values(&["read"]).inc();
     jobs::finish(&state.db, id, "succeeded", &analyze_result(&lines, width, height)).await.map_err(dberr)?;
     let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(id).execute(&state.db).await;
     Ok(())
 }
 
-/// Runs again, at start-up, the Read operations a stop left unfinished.
+/// Starts waiting Read operations, oldest first, as slots free; runs for the server's life.
+async fn dispatch(state: Arc<AppState>) {
+    loop {
+        let Some(slot) = state.vision_gate.read_slot().await else { return };
+        match claim_oldest(&state.db).await {
+            Ok(Some(id)) => spawn(state.clone(), id, None, slot),
+            Ok(None) => {
+                drop(slot);
+                // Woken by a submission that found no slot; the poll is a safety net.
+                let _ = tokio::time::timeout(DISPATCH_POLL, state.vision_gate.wait_read_stored()).await;
+            }
+            Err(e) => {
+                drop(slot);
+                tracing::warn!(error = %e, "cannot look for waiting read operations");
+                tokio::time::sleep(DISPATCH_POLL).await;
+            }
+        }
+    }
+}
+
+/// At start-up: the Read operations a stop left running wait again, then the dispatcher starts
+/// them (and every later one that finds no free slot).
 pub async fn resume(state: Arc<AppState>) {
     if !state.settings.services.vision {
         return; // they wait for a start with the service on
     }
-    for id in jobs::unfinished(&state.db, JOB_KIND).await {
-        tracing::info!(job = %id, "resuming an unfinished read operation");
-        spawn(state.clone(), id, None);
+    let unfinished = jobs::unfinished(&state.db, JOB_KIND).await;
+    if !unfinished.is_empty() {
+        tracing::info!(operations = unfinished.len(), "resuming unfinished read operations");
     }
+    let requeued = sqlx::query("UPDATE jobs SET status = 'notStarted' WHERE kind = ? AND status = 'running'")
+        .bind(JOB_KIND)
+        .execute(&state.db)
+        .await;
+    // A stop between storing an operation and its image leaves one that can never run.
+    let lost = json!({ "code": "InternalServerError", "message": "The operation's image was lost; submit it again." });
+    let failed = sqlx::query(
+        "UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE kind = ? AND status = 'notStarted' \
+         AND NOT EXISTS (SELECT 1 FROM job_blobs WHERE job_blobs.job_id = jobs.id)",
+    )
+    .bind(lost.to_string())
+    .bind(now())
+    .bind(JOB_KIND)
+    .execute(&state.db)
+    .await;
+    if let Err(e) = requeued.and(failed) {
+        tracing::warn!(error = %e, "cannot requeue interrupted read operations");
+    }
+    dispatch(state).await;
 }
 
 fn round2(v: f32) -> f64 {
