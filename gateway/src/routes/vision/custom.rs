@@ -150,7 +150,7 @@ pub async fn delete_project(
 }
 
 /// One image of an upload, before it is decoded.
-struct Upload {
+pub(crate) struct Upload {
     tag: String,
     name: String,
     bytes: web::Bytes,
@@ -166,7 +166,7 @@ fn check_tag(tag: &str) -> ApiResult<String> {
 
 /// The images of a zip: `tag/file.jpg` (the folder is the tag); files outside a folder, and
 /// folders' own entries, are skipped.
-fn unzip(bytes: &[u8]) -> ApiResult<Vec<Upload>> {
+pub(crate) fn unzip(bytes: &[u8]) -> ApiResult<Vec<Upload>> {
     let bad = |e: &dyn std::fmt::Display| ApiError::new(Code::InvalidRequest, format!("The zip cannot be read: {e}"));
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(&e))?;
     let mut out = Vec::new();
