@@ -23,6 +23,9 @@ timeout=${FUZZ_TIMEOUT:-30}
 cargo_fuzz_version=0.13.2
 export CARGO_TARGET_DIR=$cache/fuzz-target
 export RUSTC_BOOTSTRAP=1
+# The cc crate builds the C libraries with -fsanitize=address too; SQLite's amalgamation has two
+# function-local static arrays of the same name, which ASan reports as an ODR violation at start.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0}
 cd "$here" || exit 1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -45,7 +45,7 @@ trap cleanup EXIT
 
 COGWAY__AUTH__ADMIN_KEY=$admin_key \
   COGWAY__AUTH__JWT_SECRET="test-api-jwt-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
-  COGWAY__SERVER__WORKERS=2 RUST_LOG=${RUST_LOG:-warn} \
+  COGWAY__SERVER__WORKERS=2 COGWAY__LIMITS__DEFAULT_RPS=100000 RUST_LOG=${RUST_LOG:-warn} \
   "$bin" serve --port 0 --host 127.0.0.1 --database "sqlite://$work/cogway.db" \
   > "$work/stdout" 2> "$report/server.log" < /dev/null &
 server=$!
@@ -67,8 +67,9 @@ done
 echo "test-api: cogway ready on $base; schemathesis: $checks, at most $max_examples examples per operation, $max_time s"
 
 status=0
+cd "$here"
 # shellcheck disable=SC2086 # API_ARGS is a list of flags
-"$venv/bin/schemathesis" --no-color run "$base/openapi.json" \
+"$venv/bin/schemathesis" --no-color --config-file tests/api/schemathesis.toml run "$base/openapi.json" \
   --checks "$checks" \
   --header "Ocp-Apim-Subscription-Key: $admin_key" \
   --max-examples "$max_examples" --max-time "$max_time" \
