@@ -72,3 +72,26 @@ fn a_nul_byte_in_a_speech_language_is_a_400() {
     assert_eq!(status, 400, "{body}");
     assert_still_serving();
 }
+
+/// A 323-byte WAV whose header claims a 1.08 GHz sample rate: the resampler to 16 kHz allocated
+/// 4.3 GB for its filter (the `audio_decode` fuzz target; the file is its regression input, after
+/// the target's selector byte).
+#[test]
+fn a_wav_claiming_a_huge_sample_rate_is_a_400() {
+    let input = include_bytes!("../data/fuzz-regressions/audio_decode/wav-claiming-1ghz-sample-rate");
+    let wav = &input[1..];
+    let started = Instant::now();
+    let r = shared()
+        .post("/speech/recognition/conversation/cognitiveservices/v1?language=en-US")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "audio/wav")
+        .body(wav.to_vec())
+        .timeout(Duration::from_secs(30))
+        .send()
+        .expect("a response");
+    let (status, body) = status_json(r);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("sample rate"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_still_serving();
+}

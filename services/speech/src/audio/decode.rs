@@ -50,6 +50,10 @@ pub struct DecodeLimits {
     pub max_seconds: u32,
 }
 
+/// Sample rates accepted (headerless PCM and containers alike). A header claiming 1 GHz would
+/// make the resampler to 16 kHz allocate gigabytes for its filter (found by fuzzing).
+const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=192_000;
+
 /// The codecs symphonia ships plus Opus through libopus (symphonia has no Opus decoder yet).
 fn codecs() -> &'static CodecRegistry {
     static REGISTRY: std::sync::OnceLock<CodecRegistry> = std::sync::OnceLock::new();
@@ -135,6 +139,13 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, limits: DecodeLimits) ->
         let channels = spec.channels().count().max(1);
         if rate == 0 {
             rate = spec.rate();
+            if !SAMPLE_RATES.contains(&rate) {
+                return Err(AudioError::Unsupported(format!(
+                    "the sample rate {rate} Hz is outside {}..={} Hz",
+                    SAMPLE_RATES.start(),
+                    SAMPLE_RATES.end()
+                )));
+            }
         }
         buffer.copy_to_vec_interleaved(&mut interleaved);
         mono.extend(interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32));
@@ -181,7 +192,7 @@ fn raw_pcm_rate(bytes: &[u8], content_type: Option<&str>) -> Option<u32> {
 }
 
 fn decode_raw_pcm16(bytes: &[u8], rate: u32, limits: DecodeLimits) -> Result<Pcm, AudioError> {
-    if !(4_000..=192_000).contains(&rate) {
+    if !SAMPLE_RATES.contains(&rate) {
         return Err(AudioError::Unsupported(format!("samplerate={rate} is outside 4000..=192000")));
     }
     let samples: Vec<f32> =
@@ -249,6 +260,16 @@ mod tests {
             decode(&long, None, DecodeLimits { max_seconds: 2 }),
             Err(AudioError::TooLong { limit: 2, .. })
         ));
+    }
+
+    #[test]
+    fn a_header_claiming_a_huge_sample_rate_is_refused() {
+        for claimed in [1_077_805_087u32, 1, 200_000] {
+            let mut wav = sine(8_000, 0.05, 1, 16);
+            wav[24..28].copy_from_slice(&claimed.to_le_bytes());
+            let err = decode_for_recognition(&wav, Some("audio/wav"), LIMITS).expect_err("refused");
+            assert!(matches!(&err, AudioError::Unsupported(m) if m.contains("sample rate")), "{claimed}: {err:?}");
+        }
     }
 
     #[test]
