@@ -162,10 +162,8 @@ fn read_multipart(data: &[u8]) -> Option<crate::routes::form::Form> {
     let chunk = usize::from(*chunk).max(1);
     let limit = (usize::from(*limit) + 1) * 64;
     let header = actix_web::http::header::HeaderValue::from_bytes(header).ok()?;
-    let chunks: Vec<Result<Bytes, PayloadError>> =
-        body.chunks(chunk).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-        Box::pin(futures_util::stream::iter(chunks));
+    let chunks: Vec<Result<Bytes, PayloadError>> = body.chunks(chunk).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(futures_util::stream::iter(chunks));
     let mut payload = actix_web::dev::Payload::from(stream);
     let (req, _) = TestRequest::default().insert_header((CONTENT_TYPE, header)).to_http_parts();
     let read = async {
@@ -244,7 +242,8 @@ pub fn request_json(data: &[u8]) {
         }
         10 => {
             if let Some(request) = json::<openai::SpeechRequest>(bytes) {
-                let _ = cogway_speech::audio::OutputFormat::from_openai(request.response_format.as_deref().unwrap_or(""));
+                let _ =
+                    cogway_speech::audio::OutputFormat::from_openai(request.response_format.as_deref().unwrap_or(""));
             }
         }
         11 => {
@@ -294,7 +293,11 @@ mod tests {
             }
             let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
             let Some((_, target)) = TARGETS.iter().find(|(n, _)| *n == name) else {
-                panic!("{} is not a fuzz target (known: {:?})", folder.display(), TARGETS.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+                panic!(
+                    "{} is not a fuzz target (known: {:?})",
+                    folder.display(),
+                    TARGETS.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+                );
             };
             for file in std::fs::read_dir(&folder).expect("folder") {
                 let path = file.expect("file").path();

@@ -15,8 +15,12 @@ const KEY: &str = "Ocp-Apim-Subscription-Key";
 
 /// Half a second of silence at 16 kHz, as WAV.
 fn wav() -> Vec<u8> {
-    let spec =
-        hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut out = Cursor::new(Vec::new());
     let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
     for _ in 0..8_000 {
@@ -92,6 +96,28 @@ fn a_wav_claiming_a_huge_sample_rate_is_a_400() {
     let (status, body) = status_json(r);
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("sample rate"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_still_serving();
+}
+
+/// A WAV header declaring 65,281 channels: symphonia's RIFF reader overflowed a 16-bit product
+/// (a panic in builds with overflow checks, so a dropped request there). The body is the
+/// `audio_decode` regression input after its selector byte.
+#[test]
+fn a_wav_declaring_thousands_of_channels_is_a_400() {
+    let input = include_bytes!("../data/fuzz-regressions/audio_decode/wav-65535-channels-overflow");
+    let started = Instant::now();
+    let r = shared()
+        .post("/speech/recognition/conversation/cognitiveservices/v1?language=en-US")
+        .header(KEY, ADMIN_KEY)
+        .header("Content-Type", "audio/wav")
+        .body(input[1..].to_vec())
+        .timeout(Duration::from_secs(30))
+        .send()
+        .expect("a response");
+    let (status, body) = status_json(r);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("channels"), "{body}");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     assert_still_serving();
 }

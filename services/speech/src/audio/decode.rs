@@ -83,6 +83,9 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, limits: DecodeLimits) ->
     if let Some(rate) = raw_pcm_rate(bytes, content_type) {
         return decode_raw_pcm16(bytes, rate, limits);
     }
+    if let Some(problem) = super::wav_header::problem(bytes) {
+        return Err(AudioError::Unsupported(problem));
+    }
     let mut hint = Hint::new();
     if let Some(mime) = content_type.and_then(|ct| ct.split(';').next()).map(str::trim).filter(|m| !m.is_empty()) {
         hint.mime_type(&mime.to_ascii_lowercase());
