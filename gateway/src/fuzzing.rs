@@ -36,8 +36,11 @@ use crate::routes::{admin, body::check_resource_name};
 /// The voice SSML outside `<voice>` is read with (the gateway's default).
 const DEFAULT_VOICE: &str = "en-US-JoeNeural";
 
+/// A harness: takes the fuzzer's bytes and must return, whatever they are.
+pub type Harness = fn(&[u8]);
+
 /// The fuzz targets by name, as `fuzz/fuzz_targets/<name>.rs` and the regression folders call them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("audio_decode", audio_decode),
     ("image_decode", image_decode),
     ("ssml", ssml_parse),
