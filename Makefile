@@ -6,7 +6,7 @@ VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk fmt lint bench bench-speech bench-translation bench-vision bench-ner bench-venv clean-cache
+.PHONY: setup models build release run test test-rust test-sdk test-api fuzz fmt lint bench bench-speech bench-translation bench-vision bench-ner bench-venv clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -38,6 +38,19 @@ test-sdk: build
 	COGWAY_BIN=$(PROFILE_DIR)/cogway $(VENV)/bin/python -m pytest -q tests/sdk
 
 test: setup lint test-rust test-sdk
+
+# Schemathesis against the gateway's /openapi.json (pinned in tests/api/requirements.txt, installed
+# into $(COGWAY_CACHE)/api-venv): no 5xx, no response outside the documented schema. Settings:
+# API_MAX_EXAMPLES (20 per operation), API_MAX_TIME (900 s), API_CHECKS, API_ARGS (scripts/test_api.sh).
+test-api:
+	cargo build -p cogway-gateway
+	COGWAY_BIN=$${COGWAY_BIN:-$(PROFILE_DIR)/cogway} bash scripts/test_api.sh
+
+# Every cargo-fuzz target of fuzz/ for FUZZ_SECONDS each, at nice 19, in its own target dir
+# ($(COGWAY_CACHE)/fuzz-target); fails if one crashed. Installs cargo-fuzz when missing. docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO_TARGET_DIR=$(COGWAY_CACHE)/fuzz-target bash scripts/fuzz.sh
 
 bench: setup release
 	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway cargo bench -p cogway-tests --bench gateway_overhead

@@ -5,6 +5,8 @@ pub mod app;
 pub mod auth;
 pub mod db;
 pub mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jobs;
 pub mod keys;
 pub mod limits;

@@ -57,7 +57,8 @@ pub struct ProjectInfo {
     pub examples: i64,
     pub labels: Vec<LabelCount>,
     pub trained_date_time: Option<String>,
-    #[schema(value_type = Object)]
+    /// The held-out evaluation of the last training; null before the first one.
+    #[schema(value_type = Option<Object>)]
     pub evaluation: Option<Evaluation>,
 }
 

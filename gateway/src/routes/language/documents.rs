@@ -198,7 +198,7 @@ pub fn characters(documents: &[InputDocument]) -> u64 {
     documents.iter().map(|d| grapheme_len(&d.text) as u64).sum()
 }
 
-fn check_document(doc: &InputDocument) -> Result<(), ServiceError> {
+pub(crate) fn check_document(doc: &InputDocument) -> Result<(), ServiceError> {
     if doc.text.trim().is_empty() {
         return Err(ServiceError::new(Code::InvalidDocument, "Document text is empty."));
     }

@@ -216,8 +216,16 @@ pub struct EmbeddingData {
     pub object: &'static str,
     pub index: usize,
     /// The vector (or its little-endian f32 bytes in base64 with `encoding_format=base64`).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = embedding_schema)]
     pub embedding: serde_json::Value,
+}
+
+/// An embedding: an array of numbers, or a base64 string.
+fn embedding_schema() -> utoipa::openapi::schema::OneOfBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Number)))
+        .item(ObjectBuilder::new().schema_type(Type::String))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

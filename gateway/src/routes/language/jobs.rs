@@ -41,7 +41,7 @@ const JOB_KIND: &str = "analyze-text";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JobRequest {
+pub(crate) struct JobRequest {
     #[serde(default)]
     display_name: Option<String>,
     analysis_input: super::dto::AnalysisInput,
@@ -51,7 +51,7 @@ struct JobRequest {
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct TaskRequest {
+pub(crate) struct TaskRequest {
     kind: String,
     #[serde(default)]
     task_name: Option<String>,

@@ -50,7 +50,7 @@ static RUNNING: OnceLock<Semaphore> = OnceLock::new();
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Definition {
+pub(crate) struct Definition {
     #[serde(default)]
     locale: Option<String>,
     #[serde(default)]
@@ -66,7 +66,7 @@ struct Definition {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Properties {
+pub(crate) struct Properties {
     #[serde(default)]
     word_level_timestamps_enabled: Option<bool>,
     #[serde(default)]

@@ -64,7 +64,7 @@ pub async fn lookup(
 }
 
 #[derive(Debug, Deserialize)]
-struct ExampleItem {
+pub(crate) struct ExampleItem {
     #[serde(rename = "Text", alias = "text")]
     text: String,
     #[serde(rename = "Translation", alias = "translation")]

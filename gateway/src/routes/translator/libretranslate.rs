@@ -58,13 +58,13 @@ async fn libre_errors(
 /// `q` is one text or a list of texts.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Texts {
+pub(crate) enum Texts {
     One(String),
     Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
-struct LibreRequest {
+pub(crate) struct LibreRequest {
     q: Option<Texts>,
     #[serde(default)]
     source: Option<String>,
@@ -102,7 +102,7 @@ async fn read_request(state: &AppState, req: &HttpRequest, payload: web::Payload
     serde_json::from_slice(&bytes).map_err(|e| bad(format!("Invalid request: the body is not valid JSON: {e}")))
 }
 
-fn texts(request: &LibreRequest) -> ApiResult<(Vec<String>, bool)> {
+pub(crate) fn texts(request: &LibreRequest) -> ApiResult<(Vec<String>, bool)> {
     match &request.q {
         Some(Texts::One(t)) => Ok((vec![t.clone()], false)),
         Some(Texts::Many(list)) if !list.is_empty() => Ok((list.clone(), true)),

@@ -91,7 +91,7 @@ pub fn options(pairs: &[(String, String)]) -> ApiResult<Options> {
 }
 
 /// The text of an element as pieces: dynamic-dictionary markup and HTML tags kept.
-fn segment_of(text: &str, text_type: TextType) -> Result<Segment, markup::MarkupError> {
+pub fn segment_of(text: &str, text_type: TextType) -> Result<Segment, markup::MarkupError> {
     let segment = markup::dynamic_dictionary(text);
     match text_type {
         TextType::Plain => Ok(segment),

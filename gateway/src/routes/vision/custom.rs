@@ -150,7 +150,7 @@ pub async fn delete_project(
 }
 
 /// One image of an upload, before it is decoded.
-struct Upload {
+pub(crate) struct Upload {
     tag: String,
     name: String,
     bytes: web::Bytes,
@@ -169,11 +169,11 @@ const MAX_ZIP_ENTRIES: usize = 1_024;
 
 /// What one zip upload may unpack to.
 #[derive(Debug, Clone, Copy)]
-struct ZipLimits {
+pub(crate) struct ZipLimits {
     /// Each image (`vision.max_image_bytes`).
-    image: u64,
+    pub image: u64,
     /// All images together (`vision.max_zip_bytes`).
-    total: u64,
+    pub total: u64,
 }
 
 /// How many central-directory entries a zip reader could find in `bytes`: each starts with the
@@ -196,7 +196,7 @@ fn central_headers(bytes: &[u8]) -> usize {
 /// entries declare (each at most `limits.image`, together at most `limits.total`), and while
 /// reading: an entry that unpacks to more than it declared is refused at the first byte past it.
 /// Runs on the blocking pool (it inflates up to `limits.total` bytes).
-fn unzip(bytes: &[u8], limits: ZipLimits) -> ApiResult<Vec<Upload>> {
+pub(crate) fn unzip(bytes: &[u8], limits: ZipLimits) -> ApiResult<Vec<Upload>> {
     let bad = |e: &dyn std::fmt::Display| ApiError::new(Code::InvalidRequest, format!("The zip cannot be read: {e}"));
     let too_many = || ApiError::new(Code::InvalidRequest, format!("A zip may list at most {MAX_ZIP_ENTRIES} entries."));
     // The reader parses the whole directory up front: count its entries before it does.

@@ -19,7 +19,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::{content_type, read_limited};
 
 #[derive(Deserialize)]
-struct UrlBody {
+pub(crate) struct UrlBody {
     url: Option<String>,
 }
 

@@ -173,6 +173,9 @@ fn decode_into(
     if let Some(rate) = raw_pcm_rate(bytes, content_type) {
         return decode_raw_pcm16(bytes, rate, limits, sink);
     }
+    if let Some(problem) = super::wav_header::problem(bytes) {
+        return Err(AudioError::Unsupported(problem));
+    }
     let mut hint = Hint::new();
     if let Some(mime) = content_type.and_then(|ct| ct.split(';').next()).map(str::trim).filter(|m| !m.is_empty()) {
         hint.mime_type(&mime.to_ascii_lowercase());
@@ -375,6 +378,16 @@ mod tests {
             decode(&long, None, DecodeLimits { max_seconds: 2 }),
             Err(AudioError::TooLong { limit: 2, .. })
         ));
+    }
+
+    #[test]
+    fn a_header_claiming_a_huge_sample_rate_is_refused() {
+        for claimed in [1_077_805_087u32, 1, 200_000] {
+            let mut wav = sine(8_000, 0.05, 1, 16);
+            wav[24..28].copy_from_slice(&claimed.to_le_bytes());
+            let err = decode_for_recognition(&wav, Some("audio/wav"), LIMITS).expect_err("refused");
+            assert!(matches!(&err, AudioError::OutOfRange { what: "sample rate", .. }), "{claimed}: {err:?}");
+        }
     }
 
     #[test]

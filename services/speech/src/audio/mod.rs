@@ -5,6 +5,7 @@ pub mod decode;
 pub mod encode;
 pub mod format;
 pub mod resample;
+pub mod wav_header;
 
 pub use decode::{DecodeLimits, decode_for_recognition};
 pub use encode::encode;

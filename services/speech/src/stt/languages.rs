@@ -44,10 +44,19 @@ const DEFAULT_LOCALES: &[(&str, &str)] = &[
     ("zh", "zh-CN"),
 ];
 
+/// Whether `code` can be a Whisper language code (`de`, `haw`): a few ASCII letters. Anything else
+/// never reaches whisper.cpp, whose lookup panics on a NUL byte (a client's `language=a%00b`).
+fn is_code_like(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
 /// Whisper's code for an Azure locale or ISO code (`en-US`, `en`, `EN`, `zh-Hans`); `None` when
 /// Whisper does not know the language. `nb`/`nn` map to Whisper's `no`.
 pub fn whisper_code(language: &str) -> Option<&'static str> {
     let primary = language.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    if !is_code_like(&primary) {
+        return None;
+    }
     let primary = match primary.as_str() {
         "nb" | "nn" => "no".to_string(),
         "iw" => "he".to_string(),
@@ -68,7 +77,12 @@ pub fn locale_of(code: &str) -> String {
 
 /// The English name of a Whisper language code (`german`), as OpenAI's verbose_json reports it.
 pub fn name_of(code: &str) -> String {
-    whisper_rs::get_lang_id(code).and_then(whisper_rs::get_lang_str_full).unwrap_or(code).to_string()
+    is_code_like(code)
+        .then(|| whisper_rs::get_lang_id(code))
+        .flatten()
+        .and_then(whisper_rs::get_lang_str_full)
+        .unwrap_or(code)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -83,5 +97,14 @@ mod tests {
         assert_eq!(whisper_code("xx-YY"), None);
         assert_eq!(locale_of("de"), "de-DE");
         assert_eq!(name_of("de"), "german");
+    }
+
+    #[test]
+    fn malformed_languages_are_unknown_not_a_panic() {
+        for language in ["a\0b", "\0", "de\0-DE", "", "-", "e", "englishish", "ü", "d\u{e9}"] {
+            assert_eq!(whisper_code(language), None, "{language:?}");
+        }
+        assert_eq!(name_of("x\0y"), "x\0y");
+        assert_eq!(whisper_code("HAW"), Some("haw"));
     }
 }
