@@ -10,10 +10,11 @@
 //! resolves it with [`Owner::resolve`]. Listings keep the rows `WHERE (key_id = ? OR ?)`, bound
 //! to the caller's key id and whether it is an admin key.
 
+use cogway_core::Code;
 use serde_json::Value;
 
 use crate::db::Db;
-use crate::errors::ApiResult;
+use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
 
 /// The owner of the rows that existed before owners did (no key has this id).
@@ -106,6 +107,64 @@ impl Owner {
         }
         item
     }
+}
+
+/// The kinds of customization a key stores, counted by [`ensure_room`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Named(Table),
+    VisionProjects,
+}
+
+/// The SQL counting one key's rows of a table: binds the key id.
+macro_rules! count_sql {
+    ($table:literal) => {
+        concat!("SELECT COUNT(*) FROM ", $table, " WHERE key_id = ?")
+    };
+}
+
+impl Stored {
+    fn count_sql(self) -> &'static str {
+        match self {
+            Stored::Named(Table::Glossaries) => count_sql!("glossaries"),
+            Stored::Named(Table::SpeechModels) => count_sql!("speech_models"),
+            Stored::Named(Table::SpeechLexicons) => count_sql!("speech_lexicons"),
+            Stored::Named(Table::ClassificationProjects) => count_sql!("classification_projects"),
+            Stored::VisionProjects => count_sql!("vision_projects"),
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Stored::Named(Table::Glossaries) => "glossaries",
+            Stored::Named(Table::SpeechModels) => "custom speech models",
+            Stored::Named(Table::SpeechLexicons) => "lexicons",
+            Stored::Named(Table::ClassificationProjects) => "classification projects",
+            Stored::VisionProjects => "custom vision projects",
+        }
+    }
+}
+
+/// Refuses a new customization of `kind` when `key` already stores `limit` of them, so that no
+/// key can fill the disk (and the caches of compiled customizations) with them. Admin keys are
+/// not limited. Checked before the insert, not in it: concurrent creations of one key can pass
+/// the limit by at most its in-flight share.
+pub async fn ensure_room(db: &Db, kind: Stored, key: &KeyInfo, limit: u32) -> ApiResult<()> {
+    if key.is_admin {
+        return Ok(());
+    }
+    let count: i64 = sqlx::query_scalar(kind.count_sql()).bind(&key.id).fetch_one(db).await?;
+    if count >= i64::from(limit) {
+        return Err(ApiError::new(
+            Code::InvalidRequest,
+            format!(
+                "This key already stores {count} {}, the most it may (limits.max_customizations_per_key): \
+                 delete one first.",
+                kind.plural()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -103,6 +103,9 @@ pub struct LimitSettings {
     pub max_pending_jobs_per_key: u32,
     /// Bytes of uploaded input (audio, images) one key's unfinished jobs may hold; more get 429.
     pub max_pending_job_bytes_per_key: u64,
+    /// Stored customizations one (non-admin) key may have of each kind: glossaries, lexicons,
+    /// custom speech models, classification projects, custom vision projects; more get 400.
+    pub max_customizations_per_key: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -364,6 +367,7 @@ impl Default for LimitSettings {
             max_inflight_per_key: 32,
             max_pending_jobs_per_key: 32,
             max_pending_job_bytes_per_key: 1024 * 1024 * 1024,
+            max_customizations_per_key: 100,
         }
     }
 }
@@ -454,6 +458,10 @@ impl Settings {
         anyhow::ensure!(self.server.body_timeout_secs > 0, "server.body_timeout_secs must be at least 1");
         anyhow::ensure!(self.limits.max_inflight_per_key > 0, "limits.max_inflight_per_key must be at least 1");
         anyhow::ensure!(self.limits.max_pending_jobs_per_key > 0, "limits.max_pending_jobs_per_key must be at least 1");
+        anyhow::ensure!(
+            self.limits.max_customizations_per_key > 0,
+            "limits.max_customizations_per_key must be at least 1"
+        );
         anyhow::ensure!(self.vision.queue_capacity > 0, "vision.queue_capacity must be at least 1");
         anyhow::ensure!(self.vision.max_image_bytes > 0, "vision.max_image_bytes must be at least 1");
         anyhow::ensure!(self.vision.decode_concurrency > 0, "vision.decode_concurrency must be at least 1");

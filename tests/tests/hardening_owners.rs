@@ -438,3 +438,44 @@ fn classification_projects_are_isolated_per_key() {
     assert_eq!(send(with(s, &b, Method::GET, path)).0, 404);
     assert_alive(s, &b);
 }
+
+/// A key may store `limits.max_customizations_per_key` customizations of each kind: one more is a
+/// 400 that names the setting; replacing one it has still works, and deleting one makes room.
+/// Admin keys are not limited.
+#[test]
+fn each_key_stores_a_bounded_number_of_customizations() {
+    let s = Server::start_with(
+        common::fresh_db_path(),
+        &[
+            ("COGWAY__LIMITS__MAX_CUSTOMIZATIONS_PER_KEY", "2"),
+            ("COGWAY__SERVICES__LANGUAGE", "false"),
+            ("COGWAY__SERVICES__SPEECH", "false"),
+        ],
+    );
+    let (a, _) = tenant(&s, "counted");
+    let put_lexicon =
+        |key: &str, name: &str| send(with(&s, key, Method::PUT, &format!("/speech/lexicons/{name}")).body(pls("WHO")));
+    assert_eq!(put_lexicon(&a, "one").0, 201);
+    assert_eq!(put_lexicon(&a, "two").0, 201);
+    let (status, body) = put_lexicon(&a, "three");
+    assert_eq!(status, 400, "{body}");
+    assert!(message(&body).contains("max_customizations_per_key"), "{body}");
+    assert_eq!(put_lexicon(&a, "two").0, 200, "replacing a stored one is not a new one");
+    assert_eq!(put_lexicon(ADMIN_KEY, "one").0, 201);
+    assert_eq!(put_lexicon(ADMIN_KEY, "two").0, 201);
+    assert_eq!(put_lexicon(ADMIN_KEY, "three").0, 201, "admin keys are not limited");
+    assert_eq!(send(with(&s, &a, Method::DELETE, "/speech/lexicons/one")).0, 204);
+    assert_eq!(put_lexicon(&a, "three").0, 201, "a deleted one makes room");
+
+    // Glossaries count apart from lexicons, and so do custom vision projects.
+    assert_eq!(put_glossary(&s, &a, "g1", "car,coche\n").0, 201);
+    assert_eq!(put_glossary(&s, &a, "g2", "car,coche\n").0, 201);
+    assert_eq!(put_glossary(&s, &a, "g3", "car,coche\n").0, 400);
+    let project = |name: &str| {
+        let path = format!("/customvision/v3.3/training/projects?name={name}");
+        send(with(&s, &a, Method::POST, &path)).0
+    };
+    assert_eq!(project("p1"), 200);
+    assert_eq!(project("p2"), 200);
+    assert_eq!(project("p3"), 400);
+}

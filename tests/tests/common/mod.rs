@@ -37,12 +37,35 @@ pub fn binary() -> PathBuf {
     target.join("debug/cogway")
 }
 
+const TEMP_PREFIX: &str = "cogway-e2e-";
+
+/// Removes the temporary directories of test processes that have ended. A directory cannot go
+/// when its server stops (tests restart servers on the same database), and the shared servers are
+/// never dropped, so each test process sweeps up after the earlier ones instead (a directory can
+/// hold hundreds of MB of unpacked models and user data). Names carry the pid:
+/// `cogway-e2e-<pid>-<n>-<nanos>`; a pid with no `/proc` entry has ended.
+fn remove_stale_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)).and_then(|n| n.split('-').next())
+        else {
+            continue;
+        };
+        if !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A new, empty database file path in a fresh temporary directory.
 pub fn fresh_db_path() -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(remove_stale_temp_dirs);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("cogway-e2e-{}-{n}-{nanos}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{TEMP_PREFIX}{}-{n}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("cogway.db")
 }

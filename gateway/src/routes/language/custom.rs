@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
-use crate::owners::{Owner, Table};
+use crate::owners::{Owner, Stored, Table, ensure_room};
 use crate::routes::body::{check_resource_name, read_json};
 
 const MAX_EXAMPLES_PER_CALL: usize = 1000;
@@ -135,6 +135,15 @@ pub async fn put_project(
     // A PUT always writes the caller's own project, whoever else has one of that name.
     let key_id = caller.key.id.as_str();
     let existed = info(&state, key_id, &name).await.is_ok();
+    if !existed {
+        ensure_room(
+            &state.db,
+            Stored::Named(Table::ClassificationProjects),
+            &caller.key,
+            state.settings.limits.max_customizations_per_key,
+        )
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO classification_projects (key_id, name, language, description, created_at) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (key_id, name) DO UPDATE SET language = excluded.language, description = excluded.description",

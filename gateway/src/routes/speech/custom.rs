@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
-use crate::owners::{Owner, Table};
+use crate::owners::{Owner, Stored, Table, ensure_room};
 use crate::routes::body::{check_resource_name, read_json, read_limited};
 
 const MAX_PHRASES: usize = 500;
@@ -123,6 +123,15 @@ pub async fn put_model(
     // A PUT always writes the caller's own model, whoever else has one of that name.
     let key_id = caller.key.id.as_str();
     let existed = owned_model(&state, key_id, &name).await?.is_some();
+    if !existed {
+        ensure_room(
+            &state.db,
+            Stored::Named(Table::SpeechModels),
+            &caller.key,
+            state.settings.limits.max_customizations_per_key,
+        )
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO speech_models (key_id, name, base_model, phrases, description, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) \
@@ -205,6 +214,15 @@ pub async fn put_lexicon(
     // A PUT always writes the caller's own lexicon, whoever else has one of that name.
     let key_id = caller.key.id.as_str();
     let existed = owned_lexicon(&state, key_id, &name).await?;
+    if existed.is_none() {
+        ensure_room(
+            &state.db,
+            Stored::Named(Table::SpeechLexicons),
+            &caller.key,
+            state.settings.limits.max_customizations_per_key,
+        )
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO speech_lexicons (key_id, name, pls, created_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (key_id, name) DO UPDATE SET pls = excluded.pls",

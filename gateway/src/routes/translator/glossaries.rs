@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{Db, now};
 use crate::errors::{ApiError, ApiResult};
-use crate::owners::{Owner, Table};
+use crate::owners::{Owner, Stored, Table, ensure_room};
 use crate::routes::body::{check_resource_name, read_limited};
 
 const MAX_GLOSSARY_BYTES: usize = 2 * 1024 * 1024;
@@ -28,8 +28,12 @@ pub struct Compiled {
     pub glossary: Glossary,
 }
 
+/// Most compiled glossaries kept in memory (up to 10,000 terms each; a glossary compiled again
+/// after being dropped costs milliseconds). Past it, an arbitrary entry makes room.
+const MAX_CACHED: usize = 256;
+
 /// Compiled glossaries by (owner key id, name); entries are dropped when a glossary is replaced or
-/// deleted.
+/// deleted, and at most [`MAX_CACHED`] are kept.
 #[derive(Default)]
 pub struct GlossaryCache {
     compiled: DashMap<(String, String), Arc<Compiled>>,
@@ -71,6 +75,12 @@ impl GlossaryCache {
         let Some(row) = owned_row(db, &cache_key.0, name).await? else { return Ok(None) };
         let glossary = compile(row.entries).await?.map_err(|e| ApiError::new(Code::Internal, e))?;
         let compiled = Arc::new(Compiled { from: row.from_lang, to: row.to_lang, glossary });
+        if self.compiled.len() >= MAX_CACHED {
+            let victim = self.compiled.iter().next().map(|entry| entry.key().clone());
+            if let Some(victim) = victim {
+                self.compiled.remove(&victim);
+            }
+        }
         self.compiled.insert(cache_key, compiled.clone());
         Ok(Some(compiled))
     }
@@ -156,6 +166,15 @@ pub async fn put(
     // A PUT always writes the caller's own glossary, whoever else has one of that name.
     let key_id = caller.key.id.as_str();
     let existed = owned_row(&state.db, key_id, &name).await?.is_some();
+    if !existed {
+        ensure_room(
+            &state.db,
+            Stored::Named(Table::Glossaries),
+            &caller.key,
+            state.settings.limits.max_customizations_per_key,
+        )
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO glossaries (key_id, name, from_lang, to_lang, entries, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) \

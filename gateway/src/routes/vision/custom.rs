@@ -23,6 +23,7 @@ use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
+use crate::owners::{Stored, ensure_room};
 use crate::routes::body::{check_resource_name, content_type, read_limited};
 use crate::routes::form::read_form;
 
@@ -90,6 +91,8 @@ pub async fn create_project(
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::new(Code::InvalidParameterValue, "A project needs a name of 1 to 200 characters."));
     }
+    ensure_room(&state.db, Stored::VisionProjects, &caller.key, state.settings.limits.max_customizations_per_key)
+        .await?;
     let row = ProjectRow {
         id: uuid::Uuid::new_v4().to_string(),
         name: name.to_string(),
