@@ -6,7 +6,7 @@ VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk test-api fuzz fmt lint bench bench-speech bench-translation bench-vision bench-ner bench-venv clean-cache
+.PHONY: setup models build release run test test-rust test-sdk test-api test-cluster test-deploy bench-cluster fuzz fmt lint bench bench-speech bench-translation bench-vision bench-ner bench-venv clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -37,7 +37,23 @@ test-rust: build
 test-sdk: build
 	COGWAY_BIN=$(PROFILE_DIR)/cogway $(VENV)/bin/python -m pytest -q tests/sdk
 
-test: setup lint test-rust test-sdk
+test: setup lint test-rust test-sdk test-cluster test-deploy
+
+# Two replicas on one PostgreSQL and one Redis behind nginx (tests/cluster): shared keys, quotas, rate
+# limits and revocations; a job runs once and is taken over when its replica is killed. Installs
+# postgresql, redis-server and nginx-light when missing; the engines are throwaway (scripts/test_cluster.sh).
+# Then the whole end-to-end suite again on that PostgreSQL (COGWAY_CLUSTER_SKIP_E2E=1 skips it).
+test-cluster: build
+	COGWAY_BIN=$(PROFILE_DIR)/cogway bash scripts/test_cluster.sh
+
+# Redis-backed limits against in-process ones, and 1 against 2 replicas behind nginx, on the same
+# throwaway engines (tests/bench/cluster_bench.py). Extra flags: BENCH_ARGS="--markdown FILE".
+bench-cluster: setup release
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway bash scripts/test_cluster.sh --bench $(BENCH_ARGS)
+
+# The deployment files (Helm chart, docker/compose.cluster.yaml, nginx config) checked offline.
+test-deploy:
+	bash scripts/test_deploy.sh
 
 # Schemathesis against the gateway's /openapi.json (pinned in tests/api/requirements.txt, installed
 # into $(COGWAY_CACHE)/api-venv): no 5xx, no response outside the documented schema. Settings:

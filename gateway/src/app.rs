@@ -28,7 +28,13 @@ use crate::routes;
 use crate::settings::Settings;
 
 /// The services a key can be scoped to.
-pub const SERVICES: &[&str] = &["language", "speech", "translation", "vision"];
+/// The names of every service (keys list some of them, or `*`).
+pub const SERVICES: [&str; 4] = [
+    crate::service::Service::Language.as_str(),
+    crate::service::Service::Speech.as_str(),
+    crate::service::Service::Translation.as_str(),
+    crate::service::Service::Vision.as_str(),
+];
 
 /// How often usage counts are written to the database.
 const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -57,6 +63,10 @@ pub struct AppState {
     pub vision_gate: routes::vision::gate::VisionGate,
     /// Compiled glossaries by (owner, name) (filled from the database on first use).
     pub glossaries: routes::translator::glossaries::GlossaryCache,
+    /// Asynchronous jobs of every kind, claimed with leases (several replicas share them).
+    pub jobs: crate::jobs::JobRunner,
+    /// Where job inputs wait (the database, or a shared directory).
+    pub blobs: crate::blobs::BlobStore,
 }
 
 /// All routes; also used by in-process route tests.
@@ -87,6 +97,28 @@ impl AppState {
     }
 }
 
+/// Every kind of job and the route family that runs it.
+fn job_handlers() -> Vec<Arc<dyn crate::jobs::JobHandler>> {
+    vec![
+        Arc::new(routes::language::jobs::AnalyzeTextJobs),
+        Arc::new(routes::speech::batch::TranscriptionJobs),
+        Arc::new(routes::vision::read::ReadJobs),
+    ]
+}
+
+/// `cluster.replica_id`, else the host name and process id (unique among live replicas).
+fn replica_id(settings: &Settings) -> String {
+    if let Some(id) = settings.cluster.replica_id.as_deref().filter(|id| !id.is_empty()) {
+        return id.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "cogway".into());
+    format!("{host}-{}", std::process::id())
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -97,15 +129,27 @@ impl Application {
     /// Opens the database, makes sure an admin key exists, starts loading models in the
     /// background and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database.url).await?;
-        let keys = KeyStore::new(db.clone());
+        let db = db::connect_sized(&settings.database.url, db::PoolSize(settings.database.max_connections)).await?;
+        let replica = replica_id(&settings);
+        tracing::info!(replica = %replica, database = db::engine(&db).name(), "connected to the database");
+        let blobs = crate::blobs::BlobStore::new(&settings.blobs, &db)?;
+        let jobs = crate::jobs::JobRunner::new(&settings, &replica, job_handlers());
+        let shared = match settings.redis.url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => {
+                let shared = crate::shared::Shared::connect(url, &settings.redis.prefix).await?;
+                tracing::info!(redis = %db::redact(url), "rate limits, quotas and the key cache are shared through redis");
+                Some(shared)
+            }
+            None => None,
+        };
+        let keys = KeyStore::new(db.clone()).with_shared(shared.clone());
         bootstrap_admin(&keys, &settings).await?;
         let secret_file = settings.secret_file();
         let secret = keys::jwt_secret(&db, settings.auth.jwt_secret.as_deref(), secret_file.as_deref()).await?;
         let state = web::Data::new(AppState {
             tokens: Tokens::new(&secret, settings.auth.token_ttl_secs),
-            rate_limits: RateLimits::new(settings.limits.default_rps),
-            usage: Usage::new(db.clone()),
+            rate_limits: RateLimits::new(settings.limits.default_rps, shared.clone()),
+            usage: Usage::new(db.clone(), shared.clone()),
             metrics: Metrics::new().context("metrics registry")?,
             inflight: Arc::new(Semaphore::new(settings.server.max_inflight)),
             key_inflight: dashmap::DashMap::new(),
@@ -115,6 +159,8 @@ impl Application {
             vision: Arc::new(OnceLock::new()),
             vision_gate: routes::vision::gate::VisionGate::new(&settings.vision),
             glossaries: Default::default(),
+            jobs,
+            blobs,
             keys,
             db,
             settings,
@@ -131,9 +177,13 @@ impl Application {
         if state.settings.services.vision {
             load_vision(&state);
         }
-        actix_web::rt::spawn(routes::language::jobs::resume(state.clone().into_inner()));
-        actix_web::rt::spawn(routes::speech::batch::resume(state.clone().into_inner()));
-        actix_web::rt::spawn(routes::vision::read::resume(state.clone().into_inner()));
+        actix_web::rt::spawn(crate::jobs::JobRunner::start(state.clone().into_inner()));
+        if let Some(shared) = shared {
+            let (revoked, reconnected) = (state.clone(), state.clone());
+            tokio::spawn(
+                shared.watch_revocations(move |id| revoked.keys.forget(id), move || reconnected.keys.forget_all()),
+            );
+        }
 
         let listener = TcpListener::bind((state.settings.server.host.as_str(), state.settings.server.port))
             .with_context(|| format!("binding {}:{}", state.settings.server.host, state.settings.server.port))?;

@@ -26,13 +26,14 @@ use crate::app::AppState;
 use crate::db::now;
 use crate::errors::ApiError;
 use crate::keys::KeyInfo;
+use crate::service::Service;
 
 const INVALID_CREDENTIALS: &str = "Access denied due to invalid subscription key or wrong API endpoint. Make sure to \
      provide a valid key for an active subscription and use a correct regional API endpoint for your resource.";
 
 /// The service a scope belongs to, set as scope app data; `Caller` checks the key against it.
 #[derive(Debug, Clone, Copy)]
-pub struct ServiceName(pub &'static str);
+pub struct ServiceName(pub Service);
 
 /// An authenticated caller whose key may use this route's service and is within its rate.
 #[derive(Debug, Clone)]
@@ -65,7 +66,7 @@ impl std::fmt::Debug for InflightPermit {
 /// Takes an in-flight permit, or refuses at once: 429 + Retry-After when the key already holds
 /// its share (`limits.max_inflight_per_key`, so one key cannot fill the server), 503 + Retry-After
 /// when the server is full.
-fn admit(state: &AppState, key: &KeyInfo, service: &str) -> Result<InflightPermit, ApiError> {
+fn admit(state: &AppState, key: &KeyInfo, service: Service) -> Result<InflightPermit, ApiError> {
     let per_key = state.settings.limits.max_inflight_per_key;
     let key_slots = state
         .key_inflight
@@ -73,7 +74,7 @@ fn admit(state: &AppState, key: &KeyInfo, service: &str) -> Result<InflightPermi
         .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_key)))
         .clone();
     let key_permit = key_slots.try_acquire_owned().map_err(|_| {
-        state.metrics.shed.with_label_values(&[service]).inc();
+        state.metrics.shed.with_label_values(&[service.as_str()]).inc();
         ApiError(
             ServiceError::new(
                 Code::RateLimited,
@@ -90,7 +91,7 @@ fn admit(state: &AppState, key: &KeyInfo, service: &str) -> Result<InflightPermi
             Ok(InflightPermit { _permit: permit, _key_permit: key_permit, gauge: state.metrics.inflight.clone() })
         }
         Err(_) => {
-            state.metrics.shed.with_label_values(&[service]).inc();
+            state.metrics.shed.with_label_values(&[service.as_str()]).inc();
             Err(ApiError(
                 ServiceError::new(Code::Overloaded, "The server is at capacity. Retry shortly.").with_retry_after(1),
             ))
@@ -220,7 +221,7 @@ pub async fn caller_with_key(req: &HttpRequest, explicit_key: Option<&str>) -> R
     {
         return Err(ApiError::new(Code::Forbidden, format!("This key may not use the {service} service.")));
     }
-    state.rate_limits.check(&key)?;
+    state.rate_limits.check(&key).await?;
     let inflight = match service {
         Some(ServiceName(service)) => Some(Arc::new(admit(&state, &key, service)?)),
         None => None,

@@ -15,13 +15,15 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::{Db, now};
+use crate::shared::Shared;
 
-/// How long a looked-up key is trusted before it is read again (revocations made by another
-/// process take effect within this time; the admin API's take effect at once).
+/// How long a looked-up key is trusted before it is read again. Revocations through this
+/// process's admin API take effect at once; with Redis (`redis.url`) another replica's reach this
+/// one through the revocation channel within milliseconds; without Redis, within this time.
 const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// What a key may do. Never holds the key itself.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyInfo {
     pub id: String,
@@ -41,8 +43,8 @@ pub struct KeyInfo {
 }
 
 impl KeyInfo {
-    pub fn allows(&self, service: &str) -> bool {
-        self.is_admin || self.services.iter().any(|s| s == "*" || s == service)
+    pub fn allows(&self, service: crate::service::Service) -> bool {
+        self.is_admin || self.services.iter().any(|s| s == "*" || s == service.as_str())
     }
 }
 
@@ -68,7 +70,7 @@ struct KeyRow {
     chars_per_hour: Option<i64>,
     audio_secs_per_hour: Option<i64>,
     images_per_hour: Option<i64>,
-    is_admin: bool,
+    is_admin: i64,
     created_at: i64,
     revoked_at: Option<i64>,
 }
@@ -83,7 +85,7 @@ impl From<KeyRow> for KeyInfo {
             chars_per_hour: r.chars_per_hour.and_then(|v| u64::try_from(v).ok()),
             audio_secs_per_hour: r.audio_secs_per_hour.and_then(|v| u64::try_from(v).ok()),
             images_per_hour: r.images_per_hour.and_then(|v| u64::try_from(v).ok()),
-            is_admin: r.is_admin,
+            is_admin: r.is_admin != 0,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
         }
@@ -95,6 +97,8 @@ pub struct KeyStore {
     db: Db,
     /// key hash -> (info, when read)
     cache: Arc<DashMap<String, (KeyInfo, Instant)>>,
+    /// Redis: the key cache every replica shares, and revocations announced to all.
+    shared: Option<Arc<Shared>>,
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -113,7 +117,23 @@ fn db_error(e: sqlx::Error) -> ServiceError {
 
 impl KeyStore {
     pub fn new(db: Db) -> Self {
-        Self { db, cache: Arc::new(DashMap::new()) }
+        Self { db, cache: Arc::new(DashMap::new()), shared: None }
+    }
+
+    /// Shares the key cache and revocations through Redis.
+    pub fn with_shared(mut self, shared: Option<Arc<Shared>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Drops a key (revoked on another replica) from this process's cache.
+    pub fn forget(&self, id: &str) {
+        self.cache.retain(|_, (info, _)| info.id != id);
+    }
+
+    /// Drops every cached key (revocation messages may have been missed).
+    pub fn forget_all(&self) {
+        self.cache.clear();
     }
 
     /// Creates a key and returns it in clear (the only time it is ever seen) with its info.
@@ -140,7 +160,7 @@ impl KeyStore {
         let created_at = now();
         sqlx::query(
             "INSERT INTO api_keys (id, lookup_prefix, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, \
-             images_per_hour, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             images_per_hour, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(key.chars().take(8).collect::<String>())
@@ -151,7 +171,7 @@ impl KeyStore {
         .bind(new.chars_per_hour.and_then(|v| i64::try_from(v).ok()))
         .bind(new.audio_secs_per_hour.and_then(|v| i64::try_from(v).ok()))
         .bind(new.images_per_hour.and_then(|v| i64::try_from(v).ok()))
-        .bind(new.is_admin)
+        .bind(i64::from(new.is_admin))
         .bind(created_at)
         .execute(&self.db)
         .await
@@ -178,10 +198,23 @@ impl KeyStore {
         {
             return Ok(Some(entry.0.clone()));
         }
+        if let Some(shared) = &self.shared {
+            match shared.cached_key(&hash).await {
+                Ok(Some(json)) => {
+                    if let Ok(info) = serde_json::from_str::<KeyInfo>(&json) {
+                        self.cache.insert(hash, (info.clone(), Instant::now()));
+                        return Ok(Some(info));
+                    }
+                }
+                Ok(None) => {}
+                // The database still answers.
+                Err(e) => tracing::warn!(error = %e, "redis key cache unavailable"),
+            }
+        }
         let prefix: String = key.chars().take(8).collect();
         let rows: Vec<KeyRow> = sqlx::query_as(
             "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, images_per_hour, is_admin, created_at, revoked_at \
-             FROM api_keys WHERE lookup_prefix = ? AND revoked_at IS NULL",
+             FROM api_keys WHERE lookup_prefix = $1 AND revoked_at IS NULL",
         )
         .bind(&prefix)
         .fetch_all(&self.db)
@@ -191,6 +224,11 @@ impl KeyStore {
         match found {
             Some(row) => {
                 let info = KeyInfo::from(row);
+                if let (Some(shared), Ok(json)) = (&self.shared, serde_json::to_string(&info))
+                    && let Err(e) = shared.cache_key(&hash, &json).await
+                {
+                    tracing::warn!(error = %e, "redis key cache unavailable");
+                }
                 self.cache.insert(hash, (info.clone(), Instant::now()));
                 Ok(Some(info))
             }
@@ -205,7 +243,7 @@ impl KeyStore {
     pub async fn by_id(&self, id: &str) -> Result<Option<KeyInfo>, ServiceError> {
         let row: Option<KeyRow> = sqlx::query_as(
             "SELECT id, key_hash, name, services, rps, chars_per_hour, audio_secs_per_hour, images_per_hour, is_admin, created_at, revoked_at \
-             FROM api_keys WHERE id = ? AND revoked_at IS NULL",
+             FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind(id)
         .fetch_optional(&self.db)
@@ -227,14 +265,22 @@ impl KeyStore {
 
     /// Revokes a key by id; true if a live key was revoked.
     pub async fn revoke(&self, id: &str) -> Result<bool, ServiceError> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now())
-            .bind(id)
-            .execute(&self.db)
-            .await
-            .map_err(db_error)?;
-        self.cache.retain(|_, (info, _)| info.id != id);
-        Ok(done.rows_affected() > 0)
+        let hash: Option<String> = sqlx::query_scalar(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING key_hash",
+        )
+        .bind(now())
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(db_error)?;
+        self.forget(id);
+        if let (Some(shared), Some(hash)) = (&self.shared, &hash) {
+            // The revocation is stored; replicas that miss the message drop the key within CACHE_TTL.
+            if let Err(e) = shared.revoke_key(hash, id).await {
+                tracing::warn!(error = %e, key = id, "could not announce a revocation through redis");
+            }
+        }
+        Ok(hash.is_some())
     }
 
     pub async fn count(&self) -> Result<i64, ServiceError> {

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod db;
 pub mod errors;
 #[doc(hidden)]
@@ -16,7 +17,10 @@ pub mod model_store;
 pub mod openapi;
 pub mod owners;
 pub mod routes;
+pub mod service;
 pub mod settings;
+pub mod shared;
+pub mod store;
 
 pub use app::{Application, configure};
 pub use settings::Settings;

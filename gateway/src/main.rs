@@ -116,10 +116,15 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
-    let store = KeyStore::new(db::connect(&settings.database.url).await?);
+    // With Redis configured, a revocation here also reaches every running replica at once.
+    let shared = match settings.redis.url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Some(cogway_gateway::shared::Shared::connect(url, &settings.redis.prefix).await?),
+        None => None,
+    };
+    let store = KeyStore::new(db::connect(&settings.database.url).await?).with_shared(shared);
     match command {
         KeysCommand::Create { name, services, rps, chars_per_hour, audio_seconds_per_hour, images_per_hour, admin } => {
-            validate_services(&services, SERVICES)?;
+            validate_services(&services, &SERVICES)?;
             anyhow::ensure!(rps != Some(0), "--rps must be at least 1");
             let (key, info) = store
                 .create(&NewKey {

@@ -14,6 +14,10 @@ pub struct Metrics {
     pub audio_seconds: CounterVec,
     /// Images analysed by the Vision service, by feature (`tags`, `objects`, `read`, `faces`, ...).
     pub vision_images: IntCounterVec,
+    /// Jobs this replica runs now, by kind.
+    pub jobs_running: IntGaugeVec,
+    /// Jobs this replica finished, by kind and status.
+    pub jobs_finished: IntCounterVec,
     queue_depth: IntGaugeVec,
     queue_rejected: IntGaugeVec,
     batches: IntGaugeVec,
@@ -41,6 +45,11 @@ impl Metrics {
             CounterVec::new(Opts::new("audio_seconds_total", "Seconds of audio recognized or synthesized"), &["kind"])?;
         let vision_images =
             IntCounterVec::new(Opts::new("vision_images_total", "Images analysed, by visual feature"), &["feature"])?;
+        let jobs_running = IntGaugeVec::new(Opts::new("jobs_running", "Jobs this replica runs now"), &["kind"])?;
+        let jobs_finished = IntCounterVec::new(
+            Opts::new("jobs_finished_total", "Jobs this replica finished, by kind and status"),
+            &["kind", "status"],
+        )?;
         let queue_depth = IntGaugeVec::new(
             Opts::new("model_queue_depth", "Inputs waiting in or running on a model worker"),
             &["model"],
@@ -60,6 +69,8 @@ impl Metrics {
         registry.register(Box::new(shed.clone()))?;
         registry.register(Box::new(audio_seconds.clone()))?;
         registry.register(Box::new(vision_images.clone()))?;
+        registry.register(Box::new(jobs_running.clone()))?;
+        registry.register(Box::new(jobs_finished.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_rejected.clone()))?;
         registry.register(Box::new(batches.clone()))?;
@@ -72,6 +83,8 @@ impl Metrics {
             shed,
             audio_seconds,
             vision_images,
+            jobs_running,
+            jobs_finished,
             queue_depth,
             queue_rejected,
             batches,

@@ -2,8 +2,8 @@
 //! classification project): the key that created it. Names are unique per owner, so two keys can
 //! each have a glossary `cars`; a key reaches only its own (another key's is a 404 like a missing
 //! one). Admin keys list every owner's, and when an admin key names a resource it does not own,
-//! the name resolves to the one of that name that was created first (the lowest rowid: rows are
-//! only ever appended, and a replacing PUT keeps its row). Rows from
+//! the name resolves to the one of that name that was created first (the lowest rowid on SQLite,
+//! `seq` on Postgres: rows are only ever appended, and a replacing PUT keeps its row). Rows from
 //! before owners existed belong to [`LEGACY`], which only admin keys reach.
 //!
 //! Creating or replacing (PUT) always writes the caller's own resource; every other use of a name
@@ -13,14 +13,14 @@
 use cogway_core::Code;
 use serde_json::Value;
 
-use crate::db::Db;
+use crate::db::{Db, Engine, engine};
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
 
 /// The owner of the rows that existed before owners did (no key has this id).
 pub const LEGACY: &str = "";
 
-/// The tables of owned, named customizations (each has `key_id` and `name`, and a rowid).
+/// The tables of owned, named customizations (each has `key_id`, `name` and `created_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Glossaries,
@@ -29,27 +29,32 @@ pub enum Table {
     ClassificationProjects,
 }
 
-/// The SQL of [`Owner::resolve`] for one table: binds the name, then the caller's key id.
+/// The SQL of [`Owner::resolve`] for one table: binds the name, then the caller's key id. The
+/// insertion order is `rowid` on SQLite and the `seq` identity column on Postgres.
 macro_rules! resolve_sql {
-    ($table:literal) => {
-        concat!("SELECT key_id FROM ", $table, " WHERE name = ? ORDER BY key_id = ? DESC, rowid LIMIT 1")
+    ($table:literal, $order:literal) => {
+        concat!("SELECT key_id FROM ", $table, " WHERE name = $1 ORDER BY key_id = $2 DESC, ", $order, " LIMIT 1")
     };
 }
 
 /// The SQL of [`Owner::delete`] for one table: binds the owner's key id, then the name.
 macro_rules! delete_sql {
     ($table:literal) => {
-        concat!("DELETE FROM ", $table, " WHERE key_id = ? AND name = ?")
+        concat!("DELETE FROM ", $table, " WHERE key_id = $1 AND name = $2")
     };
 }
 
 impl Table {
-    fn resolve_sql(self) -> &'static str {
-        match self {
-            Table::Glossaries => resolve_sql!("glossaries"),
-            Table::SpeechModels => resolve_sql!("speech_models"),
-            Table::SpeechLexicons => resolve_sql!("speech_lexicons"),
-            Table::ClassificationProjects => resolve_sql!("classification_projects"),
+    fn resolve_sql(self, engine: Engine) -> &'static str {
+        match (self, engine) {
+            (Table::Glossaries, Engine::Sqlite) => resolve_sql!("glossaries", "rowid"),
+            (Table::SpeechModels, Engine::Sqlite) => resolve_sql!("speech_models", "rowid"),
+            (Table::SpeechLexicons, Engine::Sqlite) => resolve_sql!("speech_lexicons", "rowid"),
+            (Table::ClassificationProjects, Engine::Sqlite) => resolve_sql!("classification_projects", "rowid"),
+            (Table::Glossaries, Engine::Postgres) => resolve_sql!("glossaries", "seq"),
+            (Table::SpeechModels, Engine::Postgres) => resolve_sql!("speech_models", "seq"),
+            (Table::SpeechLexicons, Engine::Postgres) => resolve_sql!("speech_lexicons", "seq"),
+            (Table::ClassificationProjects, Engine::Postgres) => resolve_sql!("classification_projects", "seq"),
         }
     }
 
@@ -85,7 +90,7 @@ impl Owner {
             return Ok(self.key_id.clone());
         }
         let found: Option<String> =
-            sqlx::query_scalar(table.resolve_sql()).bind(name).bind(&self.key_id).fetch_optional(db).await?;
+            sqlx::query_scalar(table.resolve_sql(engine(db))).bind(name).bind(&self.key_id).fetch_optional(db).await?;
         Ok(found.unwrap_or_else(|| self.key_id.clone()))
     }
 
@@ -119,7 +124,7 @@ pub enum Stored {
 /// The SQL counting one key's rows of a table: binds the key id.
 macro_rules! count_sql {
     ($table:literal) => {
-        concat!("SELECT COUNT(*) FROM ", $table, " WHERE key_id = ?")
+        concat!("SELECT COUNT(*) FROM ", $table, " WHERE key_id = $1")
     };
 }
 
@@ -179,7 +184,7 @@ mod tests {
     }
 
     async fn lexicon(db: &Db, key_id: &str, name: &str) {
-        sqlx::query("INSERT INTO speech_lexicons (key_id, name, pls, created_at) VALUES (?, ?, ?, 1)")
+        sqlx::query("INSERT INTO speech_lexicons (key_id, name, pls, created_at) VALUES ($1, $2, $3, 1)")
             .bind(key_id)
             .bind(name)
             .bind(format!("{key_id}/{name}"))
@@ -222,17 +227,19 @@ mod tests {
         let db = db().await;
         for key in ["a", "b"] {
             sqlx::query(
-                "INSERT INTO classification_projects (key_id, name, language, created_at) VALUES (?, 'p', 'en', 1)",
+                "INSERT INTO classification_projects (key_id, name, language, created_at) VALUES ($1, 'p', 'en', 1)",
             )
             .bind(key)
             .execute(&db)
             .await
             .expect("project");
-            sqlx::query("INSERT INTO classification_examples (key_id, project, text, label) VALUES (?, 'p', 't', 'l')")
-                .bind(key)
-                .execute(&db)
-                .await
-                .expect("example");
+            sqlx::query(
+                "INSERT INTO classification_examples (key_id, project, text, label) VALUES ($1, 'p', 't', 'l')",
+            )
+            .bind(key)
+            .execute(&db)
+            .await
+            .expect("example");
         }
         // An example of a project its key does not have is refused.
         let orphan = sqlx::query(

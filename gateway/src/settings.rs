@@ -19,6 +19,10 @@ pub struct Settings {
     pub translation: TranslationSettings,
     pub vision: VisionSettings,
     pub log: LogSettings,
+    pub redis: RedisSettings,
+    pub cluster: ClusterSettings,
+    pub jobs: JobSettings,
+    pub blobs: BlobSettings,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -43,8 +47,67 @@ pub struct ServerSettings {
 #[derive(Clone, Serialize, Deserialize, Debug)]
 #[serde(default)]
 pub struct DatabaseSettings {
-    /// `sqlite://PATH` (created if missing) or `sqlite::memory:`.
+    /// `sqlite://PATH` (created if missing), `sqlite::memory:`, or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (several replicas on one database).
     pub url: String,
+    /// Connections each replica keeps open.
+    pub max_connections: u32,
+}
+
+/// Redis, for what replicas must share at once: rate limits, hourly quotas, the key cache and
+/// key revocations. Without it (the default) they live in each process.
+#[derive(Clone, Serialize, Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct RedisSettings {
+    /// `redis://HOST:PORT/DB` (or `rediss://` for TLS); empty: in-process.
+    pub url: Option<String>,
+    /// Prefix of every Redis key Cogway writes (several deployments may share one Redis).
+    pub prefix: String,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct ClusterSettings {
+    /// This replica's name in job leases and logs (default: host name and process id).
+    pub replica_id: Option<String>,
+}
+
+/// The job runner (analyze-text jobs, transcriptions, Read operations).
+#[derive(Clone, Serialize, Deserialize, Debug)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Seconds a replica holds a job without renewing its lease (renewed every third of it);
+    /// a dead replica's jobs are taken over after this long.
+    pub lease_secs: u64,
+    /// Milliseconds between looks for jobs other replicas stored (this replica's own submissions
+    /// wake it at once).
+    pub poll_ms: u64,
+    /// Claims of one job before it is given up (a job that kills its runner is not retried forever).
+    pub max_attempts: u32,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { lease_secs: 30, poll_ms: 1000, max_attempts: 3 }
+    }
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// The `blobs` table of the database.
+    #[default]
+    Database,
+    /// Files under `blobs.dir` (a volume every replica mounts).
+    Directory,
+}
+
+/// Where job inputs (uploaded audio, Read images) wait until their job is done.
+#[derive(Clone, Serialize, Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct BlobSettings {
+    pub backend: BlobBackend,
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -319,7 +382,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             server: ServerSettings::default(),
-            database: DatabaseSettings { url: default_database_url() },
+            database: DatabaseSettings { url: default_database_url(), max_connections: 8 },
             models: ModelSettings::default(),
             auth: AuthSettings { token_ttl_secs: 600, ..AuthSettings::default() },
             limits: LimitSettings::default(),
@@ -328,6 +391,10 @@ impl Default for Settings {
             translation: TranslationSettings::default(),
             vision: VisionSettings::default(),
             log: LogSettings::default(),
+            redis: RedisSettings { url: None, prefix: "cogway".into() },
+            cluster: ClusterSettings::default(),
+            jobs: JobSettings::default(),
+            blobs: BlobSettings::default(),
         }
     }
 }
@@ -348,7 +415,7 @@ impl Default for ServerSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: default_database_url() }
+        Self { url: default_database_url(), max_connections: 8 }
     }
 }
 
@@ -478,6 +545,20 @@ impl Settings {
             anyhow::ensure!(secret.len() >= 32, "auth.jwt_secret must be at least 32 characters");
         }
         anyhow::ensure!(matches!(self.log.format.as_str(), "text" | "json"), "log.format must be `text` or `json`");
+        crate::db::Engine::of_url(&self.database.url)?;
+        anyhow::ensure!(self.database.max_connections > 0, "database.max_connections must be at least 1");
+        anyhow::ensure!(self.jobs.lease_secs >= 3, "jobs.lease_secs must be at least 3");
+        anyhow::ensure!(self.jobs.max_attempts > 0, "jobs.max_attempts must be at least 1");
+        if let Some(url) = self.redis.url.as_deref().filter(|u| !u.is_empty()) {
+            anyhow::ensure!(
+                url.starts_with("redis://") || url.starts_with("rediss://"),
+                "redis.url must start with redis:// or rediss://"
+            );
+        }
+        anyhow::ensure!(
+            self.blobs.backend != BlobBackend::Directory || self.blobs.dir.is_some(),
+            "blobs.backend = \"directory\" needs blobs.dir"
+        );
         Ok(())
     }
 }

@@ -255,7 +255,7 @@ fn a_first_start_prints_an_admin_key_once_and_the_cli_makes_keys() {
     // `cogway keys create` on the same database makes a key the running server accepts.
     let out = std::process::Command::new(common::binary())
         .args(["keys", "create", "--name", "cli", "--services", "language", "--rps", "5", "--database"])
-        .arg(format!("sqlite://{}", db.display()))
+        .arg(common::database_url(&db))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -25,17 +25,9 @@ fn encode(image: &RgbImage, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-/// The server's process id, found by its database path on its command line.
+/// The server's process id.
 fn server_pid(server: &Server) -> u32 {
-    let db = server.db_path.display().to_string();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(&db) {
-            return pid;
-        }
-    }
-    panic!("no process runs with {db}");
+    server.pid()
 }
 
 /// A field of /proc/<pid>/status in MiB (VmRSS, VmHWM).

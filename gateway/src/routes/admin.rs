@@ -53,7 +53,7 @@ pub async fn create_key(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let body: CreateKeyRequest = read_json(&req, payload, 64 * 1024).await?;
-    validate_services(&body.services, SERVICES)?;
+    validate_services(&body.services, &SERVICES)?;
     if body.rps == Some(0) {
         return Err(ApiError::new(Code::InvalidParameterValue, "rps must be at least 1."));
     }

@@ -13,7 +13,7 @@ use crate::errors::ApiResult;
     security(("key" = [])))]
 pub async fn issue_token(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let key = authenticate_key_only(&state, &req).await?;
-    state.rate_limits.check(&key)?;
+    state.rate_limits.check(&key).await?;
     let token = state.tokens.issue(&key)?;
     Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(token))
 }

@@ -93,6 +93,12 @@ pub async fn status(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
         "keyName": key.name,
         "services": key.services,
         "workers": workers,
+        "replica": {
+            "id": state.jobs.replica(),
+            "database": crate::db::engine(&state.db).name(),
+            "sharedLimits": if state.settings.redis.url.as_deref().is_some_and(|u| !u.is_empty()) { "redis" } else { "process" },
+            "blobs": state.blobs.backend(),
+        },
     })))
 }
 

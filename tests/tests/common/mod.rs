@@ -27,6 +27,11 @@ pub struct Server {
     client: Client,
 }
 
+/// True when the servers of this test run use Postgres (`COGWAY_TEST_POSTGRES`).
+pub fn on_postgres() -> bool {
+    std::env::var("COGWAY_TEST_POSTGRES").is_ok_and(|u| !u.is_empty())
+}
+
 pub fn binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("COGWAY_BIN") {
         return PathBuf::from(bin);
@@ -105,7 +110,7 @@ impl Server {
         assert!(bin.exists(), "cogway binary not found at {} (build it, or set COGWAY_BIN)", bin.display());
         let mut cmd = Command::new(&bin);
         cmd.args(["serve", "--port", "0", "--host", "127.0.0.1", "--database"])
-            .arg(format!("sqlite://{}", db_path.display()))
+            .arg(database_url(&db_path))
             .env("COGWAY__AUTH__JWT_SECRET", JWT_SECRET)
             .env("COGWAY__SERVER__EXIT_ON_STDIN_CLOSE", "true")
             .env("COGWAY__SERVER__WORKERS", "2")
@@ -282,4 +287,27 @@ pub fn models_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache").join("cogway"));
     cache.join("models")
+}
+
+/// The database a test server with this `db_path` uses: the SQLite file, or, when
+/// `COGWAY_TEST_POSTGRES` holds a Postgres URL (`make test-cluster` sets it), a database of that
+/// server named after the path (created on first use, so a restarted server finds its data).
+pub fn database_url(db_path: &std::path::Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let Some(admin_url) = std::env::var("COGWAY_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
+        return format!("sqlite://{}", db_path.display());
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    db_path.hash(&mut hasher);
+    let name = format!("cogway_test_{:016x}", hasher.finish());
+    // CREATE DATABASE fails when it exists (a restart): that is fine.
+    let _ = Command::new("psql")
+        .args([admin_url.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => admin_url,
+    }
 }

@@ -25,6 +25,7 @@ use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
 use crate::owners::{Owner, Stored, Table, ensure_room};
 use crate::routes::body::{check_resource_name, read_json};
+use crate::store::classification_projects::{ClassificationProjects, Project};
 
 const MAX_EXAMPLES_PER_CALL: usize = 1000;
 const MAX_EXAMPLES: i64 = 20_000;
@@ -62,21 +63,10 @@ pub struct ProjectInfo {
     pub evaluation: Option<Evaluation>,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LabelCount {
     pub label: String,
     pub count: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct ProjectRow {
-    key_id: String,
-    name: String,
-    language: String,
-    description: String,
-    created_at: i64,
-    trained_at: Option<i64>,
-    evaluation: Option<String>,
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -89,24 +79,11 @@ fn project_not_found(name: &str) -> ApiError {
 
 /// The project `name` of the owner `key_id` with its example counts, or 404.
 async fn info(state: &AppState, key_id: &str, name: &str) -> ApiResult<ProjectInfo> {
-    let row: Option<ProjectRow> = sqlx::query_as(
-        "SELECT key_id, name, language, description, created_at, trained_at, evaluation \
-         FROM classification_projects WHERE key_id = ? AND name = ?",
-    )
-    .bind(key_id)
-    .bind(name)
-    .fetch_optional(&state.db)
-    .await?;
-    let ProjectRow { language, description, created_at, trained_at, evaluation, .. } =
-        row.ok_or_else(|| project_not_found(name))?;
-    let labels: Vec<LabelCount> = sqlx::query_as(
-        "SELECT label, COUNT(*) AS count FROM classification_examples WHERE key_id = ? AND project = ? \
-         GROUP BY label ORDER BY label",
-    )
-    .bind(key_id)
-    .bind(name)
-    .fetch_all(&state.db)
-    .await?;
+    let store = ClassificationProjects::new(&state.db);
+    let Project { language, description, created_at, trained_at, evaluation, .. } =
+        store.get(key_id, name).await?.ok_or_else(|| project_not_found(name))?;
+    let labels: Vec<LabelCount> =
+        store.label_counts(key_id, name).await?.into_iter().map(|(label, count)| LabelCount { label, count }).collect();
     Ok(ProjectInfo {
         project_name: name.to_string(),
         language,
@@ -144,17 +121,7 @@ pub async fn put_project(
         )
         .await?;
     }
-    sqlx::query(
-        "INSERT INTO classification_projects (key_id, name, language, description, created_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (key_id, name) DO UPDATE SET language = excluded.language, description = excluded.description",
-    )
-    .bind(key_id)
-    .bind(name.as_str())
-    .bind(&body.language)
-    .bind(&body.description)
-    .bind(now())
-    .execute(&state.db)
-    .await?;
+    ClassificationProjects::new(&state.db).put(key_id, name.as_str(), &body.language, &body.description, now()).await?;
     let project = info(&state, key_id, &name).await?;
     Ok(if existed { HttpResponse::Ok().json(project) } else { HttpResponse::Created().json(project) })
 }
@@ -180,14 +147,7 @@ pub async fn get_project(
     security(("key" = [])))]
 pub async fn list_projects(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let owner = Owner::from(&caller.key);
-    let rows: Vec<ProjectRow> = sqlx::query_as(
-        "SELECT key_id, name, language, description, created_at, trained_at, evaluation \
-         FROM classification_projects WHERE (key_id = ? OR ?) ORDER BY name, key_id LIMIT 1000",
-    )
-    .bind(&owner.key_id)
-    .bind(owner.is_admin)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = ClassificationProjects::new(&state.db).list(&owner.key_id, owner.is_admin).await?;
     let value: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -259,18 +219,9 @@ pub async fn add_examples(
         }
     }
     let characters: u64 = examples.iter().map(|e| cogway_language::units::grapheme_len(&e.text) as u64).sum();
-    state.usage.charge(&caller.key, "language", characters).await?;
-    let mut tx = state.db.begin().await?;
-    for ex in &examples {
-        sqlx::query("INSERT INTO classification_examples (key_id, project, text, label) VALUES (?, ?, ?, ?)")
-            .bind(&key_id)
-            .bind(name.as_str())
-            .bind(&ex.text)
-            .bind(ex.label.trim())
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
+    state.usage.charge(&caller.key, crate::service::Service::Language, characters).await?;
+    let pairs: Vec<(&str, &str)> = examples.iter().map(|ex| (ex.text.as_str(), ex.label.trim())).collect();
+    ClassificationProjects::new(&state.db).add_examples(&key_id, name.as_str(), &pairs).await?;
     Ok(HttpResponse::Ok().json(info(&state, &key_id, &name).await?))
 }
 
@@ -281,12 +232,7 @@ pub async fn add_examples(
 pub async fn train(caller: Caller, state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
     let key_id = Owner::from(&caller.key).resolve(&state.db, Table::ClassificationProjects, &name).await?;
     info(&state, &key_id, &name).await?;
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT text, label FROM classification_examples WHERE key_id = ? AND project = ? ORDER BY id")
-            .bind(&key_id)
-            .bind(name.as_str())
-            .fetch_all(&state.db)
-            .await?;
+    let rows = ClassificationProjects::new(&state.db).examples(&key_id, name.as_str()).await?;
     let service = language_service(&state)?;
     let vectors = service.embed(rows.iter().map(|(t, _)| t.clone()).collect()).await?;
     let examples: Vec<(Vec<f32>, String)> = vectors.into_iter().zip(rows.into_iter().map(|(_, l)| l)).collect();
@@ -295,16 +241,7 @@ pub async fn train(caller: Caller, state: web::Data<AppState>, name: web::Path<S
         .map_err(|e| ApiError::new(Code::Internal, format!("training: {e}")))??;
     let model_json = serde_json::to_string(&model).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     let eval_json = serde_json::to_string(&evaluation).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
-    sqlx::query(
-        "UPDATE classification_projects SET model = ?, evaluation = ?, trained_at = ? WHERE key_id = ? AND name = ?",
-    )
-    .bind(model_json)
-    .bind(eval_json)
-    .bind(now())
-    .bind(&key_id)
-    .bind(name.as_str())
-    .execute(&state.db)
-    .await?;
+    ClassificationProjects::new(&state.db).save_model(&key_id, name.as_str(), &model_json, &eval_json, now()).await?;
     Ok(HttpResponse::Ok().json(info(&state, &key_id, &name).await?))
 }
 
@@ -312,12 +249,7 @@ pub async fn train(caller: Caller, state: web::Data<AppState>, name: web::Path<S
 /// if it was never trained).
 pub async fn trained_classifier(state: &AppState, owner: &Owner, name: &str) -> ApiResult<Classifier> {
     let key_id = owner.resolve(&state.db, Table::ClassificationProjects, name).await?;
-    let model: Option<Option<String>> =
-        sqlx::query_scalar("SELECT model FROM classification_projects WHERE key_id = ? AND name = ?")
-            .bind(&key_id)
-            .bind(name)
-            .fetch_optional(&state.db)
-            .await?;
+    let model = ClassificationProjects::new(&state.db).model(&key_id, name).await?;
     let model = model.ok_or_else(|| project_not_found(name))?.ok_or_else(|| {
         ApiError(ServiceError::new(Code::Conflict, format!("The project '{name}' has not been trained yet.")))
     })?;

@@ -261,7 +261,7 @@ pub async fn run_batch(
 ) -> ApiResult<serde_json::Value> {
     validate_batch(documents, kind.max_documents())?;
     let service = language_service(state)?;
-    state.usage.charge(key, "language", characters(documents)).await?;
+    state.usage.charge(key, crate::service::Service::Language, characters(documents)).await?;
     analyze(state, &service, &Owner::from(key), kind, documents, options).await
 }
 

@@ -76,7 +76,7 @@ pub async fn embeddings(
     }
     let service = language_service(&state)?;
     let characters: u64 = texts.iter().map(|t| grapheme_len(t) as u64).sum();
-    state.usage.charge(&caller.key, "language", characters).await?;
+    state.usage.charge(&caller.key, crate::service::Service::Language, characters).await?;
     // Word-ish token count for `usage` (the model truncates each text at 256 word pieces).
     let tokens: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
     let vectors = service.embed(texts).await?;

@@ -4,14 +4,13 @@
 //! - `GET  /language/analyze-text/jobs/{jobId}` -> status and, when done, each task's results
 //! - `POST /language/analyze-text/jobs/{jobId}:cancel` -> 202
 //!
-//! Jobs are rows of the `jobs` table: the input is stored before the 202 is sent, a background
-//! task runs the tasks and stores the results, and jobs left unfinished by a restart are run
-//! again at start-up. A job is visible to the key that created it (and to admin keys) only.
+//! Jobs are rows of the `jobs` table (see `crate::jobs`): the input is stored before the 202 is
+//! sent, and whichever replica's job runner claims the job runs [`AnalyzeTextJobs`]. A job is
+//! visible to the key that created it (and to admin keys) only.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use async_trait::async_trait;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
@@ -23,21 +22,22 @@ use super::dto::InputDocument;
 use super::{check_api_version, language_service};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::{now, rfc3339};
+use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
-use crate::jobs;
+use crate::jobs::{self, Claimed, JobContext, JobHandler, JobKind, JobStatus, NewJob, Outcome};
 use crate::owners::Owner;
 use crate::routes::body::read_json;
+use crate::settings::Settings;
 
 /// Documents per job (Azure's limit for asynchronous requests).
 const MAX_JOB_DOCUMENTS: usize = 25;
 /// Tasks per job.
 const MAX_TASKS: usize = 20;
-/// Jobs that run at once; the others wait their turn (their status stays `notStarted`).
-static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
+/// Jobs one replica runs at once; the others wait their turn (their status stays `notStarted`).
+const CONCURRENCY: usize = 2;
 /// How long a finished job's results are kept.
 const JOB_TTL_SECS: i64 = 24 * 3600;
-const JOB_KIND: &str = "analyze-text";
+const JOB_KIND: JobKind = JobKind::AnalyzeText;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,13 +94,19 @@ pub async fn submit(
         })).collect::<Vec<_>>(),
         "tasks": body.tasks,
     });
-    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), None).await?;
     let characters = documents::characters(documents) * body.tasks.len() as u64;
-    if let Err(refused) = state.usage.charge(&caller.key, "language", characters).await {
-        jobs::discard(&state.db, &id).await;
-        return Err(refused.into());
-    }
-    spawn_job(state.clone().into_inner(), id.clone());
+    let job = NewJob {
+        id: &id,
+        kind: JOB_KIND,
+        key_id: &caller.key.id,
+        input: &input,
+        ttl_secs: JOB_TTL_SECS,
+        blob: None,
+        blob_type: None,
+        blob_name: None,
+    };
+    let charge = state.usage.charge(&caller.key, crate::service::Service::Language, characters);
+    jobs::submit(&state.clone().into_inner(), job, charge, None).await?;
 
     let info = req.connection_info();
     let location =
@@ -118,7 +124,7 @@ pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<St
     let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
     let tasks: Vec<TaskRequest> = serde_json::from_value(input["tasks"].clone()).unwrap_or_default();
     let results: Vec<Value> = row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
-    let finished = matches!(row.status.as_str(), "succeeded" | "failed" | "cancelled" | "partiallyCompleted");
+    let finished = row.status.is_finished();
     let items: Vec<Value> = results
         .iter()
         .zip(&tasks)
@@ -146,7 +152,7 @@ pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<St
         "createdDateTime": rfc3339(row.created_at),
         "lastUpdatedDateTime": rfc3339(row.updated_at),
         "expirationDateTime": rfc3339(row.expires_at),
-        "status": row.status,
+        "status": row.status.public(),
         "errors": errors,
         "tasks": {
             "completed": items.len() - failed,
@@ -168,32 +174,38 @@ pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<St
 pub async fn cancel(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = id.trim_end_matches(":cancel").to_string();
     jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
-    sqlx::query(
-        "UPDATE jobs SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('notStarted', 'running')",
-    )
-    .bind(now())
-    .bind(&id)
-    .execute(&state.db)
-    .await?;
+    jobs::cancel(&state.db, &id).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
-/// Runs a stored job in the background.
-pub fn spawn_job(state: std::sync::Arc<AppState>, id: String) {
-    // On the runtime, not the arbiter's local set: at shutdown the runtime drops unfinished jobs
-    // inside its own context, which sqlx needs to give back a connection a job held.
-    tokio::spawn(async move {
-        if let Err(e) = run_job(&state, &id).await {
-            tracing::error!(job = %id, error = %e, "job failed");
-            jobs::fail(&state.db, &id, "InternalServerError", &e.to_string()).await;
-        }
-    });
+/// Runs analyze-text jobs: each task over the job's documents, for the key that submitted it.
+pub struct AnalyzeTextJobs;
+
+#[async_trait]
+impl JobHandler for AnalyzeTextJobs {
+    fn kind(&self) -> JobKind {
+        JOB_KIND
+    }
+
+    fn concurrency(&self, _settings: &Settings) -> usize {
+        CONCURRENCY
+    }
+
+    fn enabled(&self, settings: &Settings) -> bool {
+        settings.services.language
+    }
+
+    async fn run(&self, state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
+        run_job(state, job, ctx).await
+    }
+
+    fn failure_code(&self, _e: &ServiceError) -> &'static str {
+        "InternalServerError"
+    }
 }
 
-async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
-    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
-    let _turn = RUNNING.acquire().await.map_err(|e| ServiceError::internal(format!("job queue: {e}")))?;
-    // Wait for the models (jobs resumed at start-up may come before they load).
+async fn run_job(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
+    // Wait for the models (jobs taken at start-up may come before they load).
     let service = loop {
         match language_service(state) {
             Ok(service) => break service,
@@ -201,14 +213,8 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
             Err(ApiError(e)) => return Err(e),
         }
     };
-    if !jobs::claim(&state.db, id).await.map_err(dberr)? {
-        return Ok(()); // cancelled or already done
-    }
-    let (input, key_id): (String, String) = sqlx::query_as("SELECT input, key_id FROM jobs WHERE id = ?")
-        .bind(id)
-        .fetch_one(&state.db)
-        .await
-        .map_err(dberr)?;
+    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
+    let (input, key_id) = (job.input.clone(), job.key_id.clone());
     // The job runs for the key that submitted it: its classification projects, or every owner's
     // if it is an admin key (a key revoked since then keeps only its own).
     let is_admin = state.keys.by_id(&key_id).await?.is_some_and(|k| k.is_admin);
@@ -220,9 +226,10 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
         .map_err(|e| ServiceError::internal(format!("job tasks: {e}")))?;
     let mut results = Vec::new();
     for task in &tasks {
-        let status = jobs::status(&state.db, id).await.map_err(dberr)?;
-        if status.as_deref() != Some("running") {
-            return Ok(()); // cancelled (or deleted) while running: skip the remaining tasks
+        let status = jobs::status(&state.db, &job.id).await.map_err(dberr)?;
+        if ctx.is_cancelled() || status != Some(JobStatus::Running) {
+            // Cancelled (or deleted) while running: skip the remaining tasks.
+            return Ok(Outcome { status: JobStatus::Cancelled, result: Value::Null });
         }
         let outcome = match (Kind::require(&task.kind), Options::from_parameters(&task.parameters)) {
             (Ok(kind), Ok(options)) => documents::analyze(state, &service, &owner, kind, &documents, &options).await,
@@ -235,18 +242,9 @@ async fn run_job(state: &AppState, id: &str) -> Result<(), ServiceError> {
     }
     let failed = results.iter().filter(|r| r.get("error").is_some()).count();
     let status = match failed {
-        0 => "succeeded",
-        n if n == results.len() => "failed",
-        _ => "partiallyCompleted",
+        0 => JobStatus::Succeeded,
+        n if n == results.len() => JobStatus::Failed,
+        _ => JobStatus::PartiallyCompleted,
     };
-    jobs::finish(&state.db, id, status, &Value::Array(results)).await.map_err(dberr)?;
-    Ok(())
-}
-
-/// At start-up: drops expired jobs and runs again the ones a stop left unfinished.
-pub async fn resume(state: std::sync::Arc<AppState>) {
-    for id in jobs::unfinished(&state.db, JOB_KIND).await {
-        tracing::info!(job = %id, "resuming an unfinished job");
-        spawn_job(state.clone(), id);
-    }
+    Ok(Outcome { status, result: Value::Array(results) })
 }

@@ -24,7 +24,7 @@ const API_VERSIONS: &[&str] = &["2022-05-01", "2023-04-01", "2023-11-15-preview"
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/language")
-            .app_data(ServiceName("language"))
+            .app_data(ServiceName(crate::service::Service::Language))
             .route("/:analyze-text", web::post().to(analyze::analyze_text))
             .route("/analyze-text/jobs", web::post().to(jobs::submit))
             .route("/analyze-text/jobs/{id}:cancel", web::post().to(jobs::cancel))
@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/text/analytics/v3.1")
-            .app_data(ServiceName("language"))
+            .app_data(ServiceName(crate::service::Service::Language))
             .route("/languages", web::post().to(v31::languages))
             .route("/sentiment", web::post().to(v31::sentiment))
             .route("/keyPhrases", web::post().to(v31::key_phrases))
@@ -48,7 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/v1/embeddings")
-            .app_data(ServiceName("language"))
+            .app_data(ServiceName(crate::service::Service::Language))
             .route("", web::post().to(embeddings::embeddings)),
     );
 }

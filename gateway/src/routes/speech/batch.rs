@@ -10,12 +10,13 @@
 //!   file format (recognized phrases with offsets, durations, N-best and word timings).
 //!
 //! The audio is checked and its duration charged when submitted; jobs persist in the database
-//! (audio in `job_blobs`), run on the Whisper batch lane split on silence by the VAD, and are run
-//! again after a restart.
+//! (audio in the blob store) and run on the Whisper batch lane, split on silence by the VAD, on
+//! whichever replica's job runner claims them ([`TranscriptionJobs`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
@@ -23,10 +24,8 @@ use cogway_speech::Lane;
 use cogway_speech::audio::{self, DecodeLimits};
 use cogway_speech::stt::text_forms::{self, Profanity};
 use cogway_speech::stt::{RecognitionRequest, Transcript, languages};
-use dashmap::DashMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 use super::recognition::ticks;
 use super::{SERVICE, custom, speech_service, whisper_language};
@@ -34,19 +33,16 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
-use crate::jobs::{self, JobRow};
+use crate::jobs::{self, Claimed, JobContext, JobHandler, JobKind, JobRow, JobStatus, NewJob, Outcome, blob_name};
 use crate::owners::Owner;
 use crate::routes::body::content_type;
 use crate::routes::form::read_form;
+use crate::settings::Settings;
 
-const JOB_KIND: &str = "transcription";
+const JOB_KIND: JobKind = JobKind::Transcription;
 /// Transcriptions (and their audio) are kept for a week.
 const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
 const RESULT_FILE: &str = "transcription.json";
-
-/// Jobs running now, with the flag that stops them.
-static CANCEL: LazyLock<DashMap<String, Arc<AtomicBool>>> = LazyLock::new(DashMap::new);
-static RUNNING: OnceLock<Semaphore> = OnceLock::new();
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -188,23 +184,22 @@ pub async fn submit(
         "source": file.filename,
         "durationSecs": duration,
     });
-    let blob = jobs::Blob {
-        content_type: content_type.as_deref(),
-        filename: file.filename.as_deref(),
-        data: file.bytes.as_ref(),
+    let job = NewJob {
+        id: &id,
+        kind: JOB_KIND,
+        key_id: &caller.key.id,
+        input: &input,
+        ttl_secs: JOB_TTL_SECS,
+        blob: Some(file.bytes.as_ref()),
+        blob_type: content_type.as_deref(),
+        blob_name: file.filename.as_deref(),
     };
-    let created =
-        jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), Some(blob))
-            .await?;
-    if let Err(refused) = state.usage.charge_audio(&caller.key, SERVICE, duration).await {
-        jobs::discard(&state.db, &id).await;
-        return Err(refused.into());
-    }
-    spawn(state.clone().into_inner(), id.clone());
+    let charge = state.usage.charge_audio(&caller.key, SERVICE, duration);
+    let created = jobs::submit(&state.clone().into_inner(), job, charge, None).await?;
     let row = JobRow {
         id: id.clone(),
         key_id: caller.key.id.clone(),
-        status: "notStarted".into(),
+        status: JobStatus::NotStarted,
         input: input.to_string(),
         result: None,
         error: None,
@@ -219,10 +214,10 @@ pub async fn submit(
 /// Azure's transcription object for a job row.
 fn describe(row: &JobRow, base: &str) -> Value {
     let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
-    let status = match row.status.as_str() {
-        "notStarted" => "NotStarted",
-        "running" => "Running",
-        "succeeded" => "Succeeded",
+    let status = match row.status {
+        JobStatus::Held | JobStatus::NotStarted => "NotStarted",
+        JobStatus::Running => "Running",
+        JobStatus::Succeeded => "Succeeded",
         _ => "Failed",
     };
     let mut properties = json!({
@@ -293,10 +288,8 @@ pub async fn delete(
 ) -> ApiResult<HttpResponse> {
     let (version, id) = path.into_inner();
     load(&state, &caller, &version, &id).await?;
-    if let Some(flag) = CANCEL.get(&id) {
-        flag.store(true, Ordering::Relaxed);
-    }
-    sqlx::query("DELETE FROM jobs WHERE id = ?").bind(&id).execute(&state.db).await?;
+    // A runner working on it loses its lease at its next renewal and stops.
+    jobs::delete(&state.db, &state.blobs, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -313,7 +306,7 @@ pub async fn files(
     let (version, id) = path.into_inner();
     let row = load(&state, &caller, &version, &id).await?;
     let base = base_url(&req, &version);
-    let values = if row.status == "succeeded" {
+    let values = if row.status == JobStatus::Succeeded {
         let url = format!("{base}/{id}/files/{RESULT_FILE}");
         vec![json!({
             "self": url,
@@ -341,36 +334,41 @@ pub async fn file(
 ) -> ApiResult<HttpResponse> {
     let (version, id, file) = path.into_inner();
     let row = load(&state, &caller, &version, &id).await?;
-    match (file.as_str(), row.status.as_str(), row.result) {
-        (RESULT_FILE, "succeeded", Some(result)) => {
+    match (file.as_str(), row.status, row.result) {
+        (RESULT_FILE, JobStatus::Succeeded, Some(result)) => {
             Ok(HttpResponse::Ok().content_type("application/json").body(result))
         }
         (RESULT_FILE, _, _) => Err(ApiError::new(
             Code::NotFound,
-            format!("The transcription {id} has no result yet (status {}).", row.status),
+            format!("The transcription {id} has no result yet (status {}).", row.status.public()),
         )),
         _ => Err(ApiError::new(Code::NotFound, format!("The transcription {id} has no file {file:?}."))),
     }
 }
 
-/// Runs a stored transcription in the background.
-pub fn spawn(state: Arc<AppState>, id: String) {
-    // On the runtime, not the arbiter's local set: at shutdown the runtime drops unfinished jobs
-    // inside its own context, which sqlx needs to give back a connection a job held.
-    tokio::spawn(async move {
-        if let Err(e) = run(&state, &id).await {
-            tracing::warn!(job = %id, error = %e, "transcription failed");
-            let code = if e.code.http_status() < 500 { "InvalidData" } else { "InternalServerError" };
-            jobs::fail(&state.db, &id, code, &e.message).await;
-        }
-        CANCEL.remove(&id);
-    });
+/// Runs batch transcriptions: decodes the stored audio and recognizes it on the batch lane.
+pub struct TranscriptionJobs;
+
+#[async_trait]
+impl JobHandler for TranscriptionJobs {
+    fn kind(&self) -> JobKind {
+        JOB_KIND
+    }
+
+    fn concurrency(&self, settings: &Settings) -> usize {
+        settings.speech.batch_concurrency.max(1)
+    }
+
+    fn enabled(&self, settings: &Settings) -> bool {
+        settings.services.speech
+    }
+
+    async fn run(&self, state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
+        run(state, job, ctx).await
+    }
 }
 
-async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
-    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
-    let running = RUNNING.get_or_init(|| Semaphore::new(state.settings.speech.batch_concurrency.max(1)));
-    let _turn = running.acquire().await.map_err(|e| ServiceError::internal(format!("job queue: {e}")))?;
+async fn run(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
     let service = loop {
         match speech_service(state) {
             Ok(service) => break service,
@@ -378,20 +376,14 @@ async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
             Err(ApiError(e)) => return Err(e),
         }
     };
-    if !jobs::claim(&state.db, id).await.map_err(dberr)? {
-        return Ok(());
-    }
-    let cancel = Arc::new(AtomicBool::new(false));
-    CANCEL.insert(id.to_string(), cancel.clone());
-    let input: String =
-        sqlx::query_scalar("SELECT input FROM jobs WHERE id = ?").bind(id).fetch_one(&state.db).await.map_err(dberr)?;
-    let input: Value = serde_json::from_str(&input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
-    let (content_type, data): (Option<String>, Vec<u8>) =
-        sqlx::query_as("SELECT content_type, data FROM job_blobs WHERE job_id = ?")
-            .bind(id)
-            .fetch_one(&state.db)
-            .await
-            .map_err(dberr)?;
+    let input: Value =
+        serde_json::from_str(&job.input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
+    let data = state
+        .blobs
+        .get(&blob_name(&job.id))
+        .await?
+        .ok_or_else(|| ServiceError::internal("The transcription's audio was lost; submit it again."))?;
+    let content_type = job.input_type.clone();
     let max_seconds = state.settings.speech.batch_max_secs;
     let pcm = tokio::task::spawn_blocking(move || {
         audio::decode_for_recognition(&data, content_type.as_deref(), DecodeLimits { max_seconds })
@@ -405,21 +397,18 @@ async fn run(state: &AppState, id: &str) -> Result<(), ServiceError> {
     request.prompt = custom::prompt_from_phrases(&phrases);
     request.word_timestamps = input["wordLevelTimestamps"].as_bool().unwrap_or(true);
     request.split_on_silence = true;
+    let cancel = ctx.cancel_flag();
     request.cancel = Some(cancel.clone());
     let model = input["model"].as_str().unwrap_or("whisper-base").to_string();
     let transcript = service.recognize(&model, Lane::Batch, request).await;
     if cancel.load(Ordering::Relaxed) {
-        return Ok(()); // deleted while running
+        return Ok(Outcome { status: JobStatus::Cancelled, result: Value::Null }); // deleted while running
     }
     let transcript = transcript?;
     state.metrics.audio_seconds.with_label_values(&["recognized"]).inc_by(transcript.duration);
     let profanity = Profanity::parse(input["profanity"].as_str().unwrap_or("masked")).unwrap_or(Profanity::Masked);
     let locale = input["locale"].as_str().unwrap_or("en-US").to_string();
-    let result = result_file(&transcript, &locale, profanity, input["source"].as_str());
-    jobs::finish(&state.db, id, "succeeded", &result).await.map_err(dberr)?;
-    // The audio is no longer needed once the result is stored.
-    let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(id).execute(&state.db).await;
-    Ok(())
+    Ok(Outcome::succeeded(result_file(&transcript, &locale, profanity, input["source"].as_str())))
 }
 
 /// ISO 8601 duration as Azure writes it (`PT1M2.34S`), to the hundredth of a second.
@@ -497,14 +486,6 @@ fn result_file(t: &Transcript, locale: &str, profanity: Profanity, source: Optio
         "combinedRecognizedPhrases": [combined],
         "recognizedPhrases": phrases,
     })
-}
-
-/// At start-up: runs again the transcriptions a stop left unfinished.
-pub async fn resume(state: Arc<AppState>) {
-    for id in jobs::unfinished(&state.db, JOB_KIND).await {
-        tracing::info!(job = %id, "resuming an unfinished transcription");
-        spawn(state.clone(), id);
-    }
 }
 
 #[cfg(test)]

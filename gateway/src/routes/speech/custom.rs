@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
 use cogway_speech::tts::lexicon::{self, Lexicon};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::speech_service;
 use crate::app::AppState;
@@ -23,19 +23,8 @@ const MAX_PROMPT_CHARS: usize = 600;
 const MAX_LEXICON_BYTES: usize = 1024 * 1024;
 
 /// A saved custom speech model.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomModel {
-    #[serde(skip)]
-    pub key_id: String,
-    pub name: String,
-    pub base_model: String,
-    #[sqlx(json)]
-    pub phrases: Vec<String>,
-    pub description: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+pub use crate::store::speech_customizations::CustomModel;
+use crate::store::speech_customizations::SpeechCustomizations;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -68,11 +57,7 @@ pub fn prompt_from_phrases(phrases: &[String]) -> Option<String> {
 
 /// The custom model `name` of the owner `key_id`.
 async fn owned_model(state: &AppState, key_id: &str, name: &str) -> ApiResult<Option<CustomModel>> {
-    Ok(sqlx::query_as("SELECT * FROM speech_models WHERE key_id = ? AND name = ?")
-        .bind(key_id)
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?)
+    Ok(SpeechCustomizations::new(&state.db).model(key_id, name).await?)
 }
 
 /// The custom model `name` that `owner` reaches, if there is one.
@@ -132,21 +117,9 @@ pub async fn put_model(
         )
         .await?;
     }
-    sqlx::query(
-        "INSERT INTO speech_models (key_id, name, base_model, phrases, description, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (key_id, name) DO UPDATE SET base_model = excluded.base_model, phrases = excluded.phrases, \
-         description = excluded.description, updated_at = excluded.updated_at",
-    )
-    .bind(key_id)
-    .bind(name.as_str())
-    .bind(&base_model)
-    .bind(serde_json::to_string(&phrases).unwrap_or_else(|_| "[]".into()))
-    .bind(&body.description)
-    .bind(at)
-    .bind(at)
-    .execute(&state.db)
-    .await?;
+    SpeechCustomizations::new(&state.db)
+        .put_model(key_id, name.as_str(), &base_model, &phrases, &body.description, at)
+        .await?;
     let model = owned_model(&state, key_id, &name).await?.ok_or_else(|| ApiError::new(Code::Internal, "model lost"))?;
     Ok(if existed { HttpResponse::Ok().json(model) } else { HttpResponse::Created().json(model) })
 }
@@ -165,12 +138,7 @@ pub async fn get_model(caller: Caller, state: web::Data<AppState>, name: web::Pa
     responses((status = 200)), security(("key" = []), ("bearer" = [])))]
 pub async fn list_models(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let owner = Owner::from(&caller.key);
-    let models: Vec<CustomModel> =
-        sqlx::query_as("SELECT * FROM speech_models WHERE (key_id = ? OR ?) ORDER BY name, key_id LIMIT 1000")
-            .bind(&owner.key_id)
-            .bind(owner.is_admin)
-            .fetch_all(&state.db)
-            .await?;
+    let models: Vec<CustomModel> = SpeechCustomizations::new(&state.db).models(&owner.key_id, owner.is_admin).await?;
     let values: Vec<_> = models.iter().map(|m| owner.listed(serde_json::json!(m), &m.key_id)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "values": values })))
 }
@@ -223,27 +191,14 @@ pub async fn put_lexicon(
         )
         .await?;
     }
-    sqlx::query(
-        "INSERT INTO speech_lexicons (key_id, name, pls, created_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (key_id, name) DO UPDATE SET pls = excluded.pls",
-    )
-    .bind(key_id)
-    .bind(name.as_str())
-    .bind(text)
-    .bind(now())
-    .execute(&state.db)
-    .await?;
+    SpeechCustomizations::new(&state.db).put_lexicon(key_id, name.as_str(), text, now()).await?;
     let body = serde_json::json!({ "name": name.as_str(), "lexemes": parsed.lexemes.len(), "uri": format!("lexicon:{}", name.as_str()) });
     Ok(if existed.is_some() { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
 }
 
 /// The PLS document of the lexicon `name` of the owner `key_id`.
 async fn owned_lexicon(state: &AppState, key_id: &str, name: &str) -> ApiResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT pls FROM speech_lexicons WHERE key_id = ? AND name = ?")
-        .bind(key_id)
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?)
+    Ok(SpeechCustomizations::new(&state.db).lexicon(key_id, name).await?)
 }
 
 /// The PLS document of the lexicon `name` that `owner` reaches, if there is one.
@@ -272,13 +227,7 @@ pub async fn get_lexicon(
     responses((status = 200)), security(("key" = []), ("bearer" = [])))]
 pub async fn list_lexicons(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let owner = Owner::from(&caller.key);
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, key_id FROM speech_lexicons WHERE (key_id = ? OR ?) ORDER BY name, key_id LIMIT 1000",
-    )
-    .bind(&owner.key_id)
-    .bind(owner.is_admin)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = SpeechCustomizations::new(&state.db).lexicons(&owner.key_id, owner.is_admin).await?;
     let mut body = serde_json::json!({ "values": rows.iter().map(|(name, _)| name).collect::<Vec<_>>() });
     if owner.is_admin {
         body["owners"] =

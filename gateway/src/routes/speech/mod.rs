@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, ServiceName};
 use crate::errors::{ApiError, ApiResult};
 
-pub const SERVICE: &str = "speech";
+pub const SERVICE: crate::service::Service = crate::service::Service::Speech;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

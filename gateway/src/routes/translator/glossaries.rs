@@ -18,6 +18,7 @@ use crate::db::{Db, now};
 use crate::errors::{ApiError, ApiResult};
 use crate::owners::{Owner, Stored, Table, ensure_room};
 use crate::routes::body::{check_resource_name, read_limited};
+use crate::store::glossaries::{Glossaries, Glossary as StoredGlossary};
 
 const MAX_GLOSSARY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -32,47 +33,30 @@ pub struct Compiled {
 /// after being dropped costs milliseconds). Past it, an arbitrary entry makes room.
 const MAX_CACHED: usize = 256;
 
-/// Compiled glossaries by (owner key id, name); entries are dropped when a glossary is replaced or
-/// deleted, and at most [`MAX_CACHED`] are kept.
+/// Compiled glossaries by (owner key id, name), with the `updated_at` they were compiled from:
+/// each use checks that version in the database (one indexed read), so a glossary replaced or
+/// deleted through another replica is not used stale. At most [`MAX_CACHED`] are kept.
 #[derive(Default)]
 pub struct GlossaryCache {
-    compiled: DashMap<(String, String), Arc<Compiled>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    key_id: String,
-    name: String,
-    from_lang: String,
-    to_lang: String,
-    #[sqlx(json)]
-    entries: Vec<(String, String)>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-/// The glossary `name` of the owner `key_id`.
-async fn owned_row(db: &Db, key_id: &str, name: &str) -> ApiResult<Option<Row>> {
-    Ok(sqlx::query_as("SELECT * FROM glossaries WHERE key_id = ? AND name = ?")
-        .bind(key_id)
-        .bind(name)
-        .fetch_optional(db)
-        .await?)
+    compiled: DashMap<(String, String), (i64, Arc<Compiled>)>,
 }
 
 impl GlossaryCache {
     /// The glossary called `name` that `owner` reaches, compiled, if there is one.
     pub async fn get(&self, db: &Db, owner: &Owner, name: &str) -> ApiResult<Option<Arc<Compiled>>> {
-        // A caller's own glossary comes first for every key, so a hit on it is always right.
-        if let Some(found) = self.compiled.get(&(owner.key_id.clone(), name.to_string())) {
-            return Ok(Some(found.clone()));
-        }
         let key_id = owner.resolve(db, Table::Glossaries, name).await?;
         let cache_key = (key_id, name.to_string());
-        if let Some(found) = self.compiled.get(&cache_key) {
-            return Ok(Some(found.clone()));
+        let store = Glossaries::new(db);
+        let Some(version) = store.version(&cache_key.0, name).await? else {
+            self.compiled.remove(&cache_key);
+            return Ok(None);
+        };
+        if let Some(found) = self.compiled.get(&cache_key)
+            && found.0 == version
+        {
+            return Ok(Some(found.1.clone()));
         }
-        let Some(row) = owned_row(db, &cache_key.0, name).await? else { return Ok(None) };
+        let Some(row) = store.get(&cache_key.0, name).await? else { return Ok(None) };
         let glossary = compile(row.entries).await?.map_err(|e| ApiError::new(Code::Internal, e))?;
         let compiled = Arc::new(Compiled { from: row.from_lang, to: row.to_lang, glossary });
         if self.compiled.len() >= MAX_CACHED {
@@ -81,7 +65,7 @@ impl GlossaryCache {
                 self.compiled.remove(&victim);
             }
         }
-        self.compiled.insert(cache_key, compiled.clone());
+        self.compiled.insert(cache_key, (row.updated_at, compiled.clone()));
         Ok(Some(compiled))
     }
 
@@ -108,8 +92,8 @@ struct Summary {
     updated_at: i64,
 }
 
-impl From<&Row> for Summary {
-    fn from(r: &Row) -> Self {
+impl From<&StoredGlossary> for Summary {
+    fn from(r: &StoredGlossary) -> Self {
         Self {
             name: r.name.clone(),
             from: r.from_lang.clone(),
@@ -165,7 +149,8 @@ pub async fn put(
     let t = now();
     // A PUT always writes the caller's own glossary, whoever else has one of that name.
     let key_id = caller.key.id.as_str();
-    let existed = owned_row(&state.db, key_id, &name).await?.is_some();
+    let store = Glossaries::new(&state.db);
+    let existed = store.version(key_id, &name).await?.is_some();
     if !existed {
         ensure_room(
             &state.db,
@@ -175,21 +160,7 @@ pub async fn put(
         )
         .await?;
     }
-    sqlx::query(
-        "INSERT INTO glossaries (key_id, name, from_lang, to_lang, entries, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (key_id, name) DO UPDATE SET from_lang = excluded.from_lang, to_lang = excluded.to_lang, \
-         entries = excluded.entries, updated_at = excluded.updated_at",
-    )
-    .bind(key_id)
-    .bind(&name)
-    .bind(from)
-    .bind(to)
-    .bind(json)
-    .bind(t)
-    .bind(t)
-    .execute(&state.db)
-    .await?;
+    store.put(key_id, &name, from, to, &json, t).await?;
     state.glossaries.forget(key_id, &name);
     let body = json!({ "name": name, "from": from, "to": to, "entries": entries.len() });
     Ok(if existed { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
@@ -200,9 +171,9 @@ fn not_found(name: &str) -> ApiError {
 }
 
 /// The glossary `name` the caller reaches, or 404 (also when only another key has one).
-async fn row(state: &AppState, owner: &Owner, name: &str) -> ApiResult<Row> {
+async fn row(state: &AppState, owner: &Owner, name: &str) -> ApiResult<StoredGlossary> {
     let key_id = owner.resolve(&state.db, Table::Glossaries, name).await?;
-    owned_row(&state.db, &key_id, name).await?.ok_or_else(|| not_found(name))
+    Glossaries::new(&state.db).get(&key_id, name).await?.ok_or_else(|| not_found(name))
 }
 
 /// A glossary with its entries.
@@ -221,11 +192,7 @@ pub async fn get(state: web::Data<AppState>, caller: Caller, name: web::Path<Str
     responses((status = 200)), security(("key" = []), ("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let owner = Owner::from(&caller.key);
-    let rows: Vec<Row> = sqlx::query_as("SELECT * FROM glossaries WHERE (key_id = ? OR ?) ORDER BY name, key_id")
-        .bind(&owner.key_id)
-        .bind(owner.is_admin)
-        .fetch_all(&state.db)
-        .await?;
+    let rows = Glossaries::new(&state.db).list(&owner.key_id, owner.is_admin).await?;
     let value: Vec<_> = rows.iter().map(|r| owner.listed(json!(Summary::from(r)), &r.key_id)).collect();
     Ok(HttpResponse::Ok().json(json!({ "value": value })))
 }

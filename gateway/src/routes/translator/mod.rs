@@ -32,7 +32,7 @@ use crate::auth::ServiceName;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::speech::{query_pairs, query_param};
 
-pub const SERVICE: &str = "translation";
+pub const SERVICE: crate::service::Service = crate::service::Service::Translation;
 
 /// Azure's Translator error codes used here.
 pub mod codes {

@@ -26,6 +26,9 @@ use crate::keys::KeyInfo;
 use crate::owners::{Stored, ensure_room};
 use crate::routes::body::{check_resource_name, content_type, read_limited};
 use crate::routes::form::read_form;
+use crate::store::vision_projects::{
+    Iteration as IterationRow, NewImage, Project as ProjectRow, Published, VisionProjects,
+};
 
 /// Most images one upload may carry.
 const MAX_IMAGES_PER_UPLOAD: usize = 64;
@@ -36,15 +39,6 @@ const MAX_IMAGES_PER_PROJECT: i64 = 5_000;
 
 fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(Code::NotFound, format!("The {what} '{id}' does not exist."))
-}
-
-#[derive(sqlx::FromRow)]
-struct ProjectRow {
-    id: String,
-    name: String,
-    description: String,
-    key_id: String,
-    created_at: i64,
 }
 
 fn project_json(p: &ProjectRow) -> Value {
@@ -59,12 +53,7 @@ fn project_json(p: &ProjectRow) -> Value {
 
 async fn load_project(state: &AppState, key: &KeyInfo, id: &str) -> ApiResult<ProjectRow> {
     super::enabled(state)?;
-    let row: Option<ProjectRow> =
-        sqlx::query_as("SELECT id, name, description, key_id, created_at FROM vision_projects WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?;
-    match row {
+    match VisionProjects::new(&state.db).get(id).await? {
         Some(p) if p.key_id == key.id || key.is_admin => Ok(p),
         _ => Err(not_found("project", id)),
     }
@@ -100,14 +89,7 @@ pub async fn create_project(
         key_id: caller.key.id.clone(),
         created_at: now(),
     };
-    sqlx::query("INSERT INTO vision_projects (id, name, description, key_id, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&row.id)
-        .bind(&row.name)
-        .bind(&row.description)
-        .bind(&row.key_id)
-        .bind(row.created_at)
-        .execute(&state.db)
-        .await?;
+    VisionProjects::new(&state.db).insert(&row).await?;
     Ok(HttpResponse::Ok().json(project_json(&row)))
 }
 
@@ -116,13 +98,7 @@ pub async fn create_project(
     responses((status = 200, description = "projects")), security(("key" = []), ("bearer" = [])))]
 pub async fn list_projects(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     super::enabled(&state)?;
-    let rows: Vec<ProjectRow> = sqlx::query_as(
-        "SELECT id, name, description, key_id, created_at FROM vision_projects WHERE key_id = ? OR ? ORDER BY created_at",
-    )
-    .bind(&caller.key.id)
-    .bind(caller.key.is_admin)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = VisionProjects::new(&state.db).list(&caller.key.id, caller.key.is_admin).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(project_json).collect::<Vec<_>>()))
 }
 
@@ -147,8 +123,7 @@ pub async fn delete_project(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let project = load_project(&state, &caller.key, &path).await?;
-    // Images and iterations go with it (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM vision_projects WHERE id = ?").bind(&project.id).execute(&state.db).await?;
+    VisionProjects::new(&state.db).delete(&project.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -335,10 +310,7 @@ pub async fn add_images(
         let bytes = super::image_body::image_bytes(&state, &req, payload).await?;
         vec![Upload { tag: need_tag()?, name: "image".into(), bytes }]
     };
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vision_images WHERE project_id = ?")
-        .bind(&project.id)
-        .fetch_one(&state.db)
-        .await?;
+    let stored = VisionProjects::new(&state.db).image_count(&project.id).await?;
     if stored + uploads.len() as i64 > MAX_IMAGES_PER_PROJECT {
         return Err(ApiError::new(
             Code::InvalidRequest,
@@ -375,22 +347,15 @@ async fn store_image(
     let picture = decode(state, upload.bytes.clone()).await?;
     let classification = service.classify(picture.rgb.clone()).await?;
     let embedding: Vec<u8> = classification.embedding.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO vision_images (id, project_id, tag, data, embedding, width, height, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(project_id)
-    .bind(&upload.tag)
-    .bind(upload.bytes.as_ref())
-    .bind(embedding)
-    .bind(i64::from(picture.width()))
-    .bind(i64::from(picture.height()))
-    .bind(now())
-    .execute(&state.db)
-    .await?;
-    Ok(id)
+    let image = NewImage {
+        project_id,
+        tag: &upload.tag,
+        data: upload.bytes.as_ref(),
+        embedding: &embedding,
+        width: picture.width(),
+        height: picture.height(),
+    };
+    Ok(VisionProjects::new(&state.db).insert_image(image).await?)
 }
 
 /// The project's tags with their image counts.
@@ -398,25 +363,10 @@ async fn store_image(
     params(("projectId" = String, Path)), responses((status = 200), (status = 404)), security(("key" = []), ("bearer" = [])))]
 pub async fn list_tags(caller: Caller, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let project = load_project(&state, &caller.key, &path).await?;
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT tag, COUNT(*) FROM vision_images WHERE project_id = ? GROUP BY tag ORDER BY tag")
-            .bind(&project.id)
-            .fetch_all(&state.db)
-            .await?;
+    let rows = VisionProjects::new(&state.db).tag_counts(&project.id).await?;
     let tags: Vec<Value> =
         rows.iter().map(|(name, count)| json!({ "id": name, "name": name, "imageCount": count })).collect();
     Ok(HttpResponse::Ok().json(tags))
-}
-
-#[derive(sqlx::FromRow)]
-struct IterationRow {
-    id: String,
-    project_id: String,
-    status: String,
-    evaluation: Option<String>,
-    published_name: Option<String>,
-    created_at: i64,
-    trained_at: Option<i64>,
 }
 
 fn iteration_json(it: &IterationRow) -> Value {
@@ -440,11 +390,7 @@ fn iteration_json(it: &IterationRow) -> Value {
     security(("key" = []), ("bearer" = [])))]
 pub async fn train(caller: Caller, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let project = load_project(&state, &caller.key, &path).await?;
-    let rows: Vec<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT id, tag, embedding FROM vision_images WHERE project_id = ? ORDER BY tag, id")
-            .bind(&project.id)
-            .fetch_all(&state.db)
-            .await?;
+    let rows = VisionProjects::new(&state.db).embeddings(&project.id).await?;
     let mut tags: Vec<String> = rows.iter().map(|(_, t, _)| t.clone()).collect();
     tags.dedup();
     let examples: Vec<Example> = rows
@@ -468,32 +414,12 @@ pub async fn train(caller: Caller, state: web::Data<AppState>, path: web::Path<S
         trained_at: Some(now()),
     };
     let model = serde_json::to_string(&classifier).map_err(|e| ApiError(ServiceError::internal(e.to_string())))?;
-    sqlx::query(
-        "INSERT INTO vision_iterations (id, project_id, status, model, evaluation, created_at, trained_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&row.id)
-    .bind(&row.project_id)
-    .bind(&row.status)
-    .bind(model)
-    .bind(&row.evaluation)
-    .bind(row.created_at)
-    .bind(row.trained_at)
-    .execute(&state.db)
-    .await?;
+    VisionProjects::new(&state.db).insert_iteration(&row, &model).await?;
     Ok(HttpResponse::Ok().json(iteration_json(&row)))
 }
 
 async fn load_iteration(state: &AppState, project_id: &str, id: &str) -> ApiResult<IterationRow> {
-    sqlx::query_as(
-        "SELECT id, project_id, status, evaluation, published_name, created_at, trained_at FROM vision_iterations \
-         WHERE id = ? AND project_id = ?",
-    )
-    .bind(id)
-    .bind(project_id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or_else(|| not_found("iteration", id))
+    VisionProjects::new(&state.db).iteration(project_id, id).await?.ok_or_else(|| not_found("iteration", id))
 }
 
 /// The project's iterations.
@@ -505,13 +431,7 @@ pub async fn list_iterations(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let project = load_project(&state, &caller.key, &path).await?;
-    let rows: Vec<IterationRow> = sqlx::query_as(
-        "SELECT id, project_id, status, evaluation, published_name, created_at, trained_at FROM vision_iterations \
-         WHERE project_id = ? ORDER BY created_at",
-    )
-    .bind(&project.id)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = VisionProjects::new(&state.db).iterations(&project.id).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(iteration_json).collect::<Vec<_>>()))
 }
 
@@ -567,52 +487,29 @@ pub async fn publish(
     check_resource_name(&query.publish_name, 100, "publishName must be 1 to 100 letters, digits, '-', '_' or '.'.")?;
     let project = load_project(&state, &caller.key, &project_id).await?;
     let iteration = load_iteration(&state, &project.id, &iteration_id).await?;
-    let taken: Option<String> =
-        sqlx::query_scalar("SELECT project_id FROM vision_iterations WHERE published_name = ? AND id != ?")
-            .bind(&query.publish_name)
-            .bind(&iteration.id)
-            .fetch_optional(&state.db)
-            .await?;
-    match taken {
-        Some(other) if other != project.id => {
+    match VisionProjects::new(&state.db).publish(&project.id, &iteration.id, &query.publish_name).await? {
+        Published::Done => {}
+        Published::TakenByAnotherProject => {
             return Err(ApiError::new(
                 Code::Conflict,
                 format!("The name {:?} is already published by another project.", query.publish_name),
             ));
         }
-        // Moving a name between iterations of one project: the old one gives it up.
-        Some(_) => {
-            sqlx::query("UPDATE vision_iterations SET published_name = NULL WHERE published_name = ?")
-                .bind(&query.publish_name)
-                .execute(&state.db)
-                .await?;
-        }
-        None => {}
     }
-    sqlx::query("UPDATE vision_iterations SET published_name = ? WHERE id = ?")
-        .bind(&query.publish_name)
-        .bind(&iteration.id)
-        .execute(&state.db)
-        .await?;
     Ok(HttpResponse::Ok().json(true))
 }
 
 /// A published classifier the key may use: (project id, iteration id, classifier).
 pub async fn published(state: &AppState, key: &KeyInfo, name: &str) -> ApiResult<(String, String, Classifier)> {
     super::enabled(state)?;
-    let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT i.project_id, i.id, i.model, p.key_id FROM vision_iterations i \
-         JOIN vision_projects p ON p.id = i.project_id WHERE i.published_name = ?",
-    )
-    .bind(name)
-    .fetch_optional(&state.db)
-    .await?;
     let missing = || ApiError::new(Code::NotFound, format!("No custom model is published as {name:?}."));
-    let (project, iteration, model, owner) = row.ok_or_else(missing)?;
-    if owner != key.id && !key.is_admin {
+    let found = VisionProjects::new(&state.db).published(name).await?.ok_or_else(missing)?;
+    if found.owner != key.id && !key.is_admin {
         return Err(missing());
     }
-    let classifier: Classifier = model
+    let (project, iteration) = (found.project_id, found.iteration_id);
+    let classifier: Classifier = found
+        .model
         .as_deref()
         .and_then(|m| serde_json::from_str(m).ok())
         .ok_or_else(|| ApiError(ServiceError::internal("the published iteration has no model")))?;

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::ServiceName;
 use crate::errors::{ApiError, ApiResult};
 
-pub const SERVICE: &str = "vision";
+pub const SERVICE: crate::service::Service = crate::service::Service::Vision;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -2,37 +2,38 @@
 //! `POST /vision/v3.2/read/analyze` -> 202 + `Operation-Location`, then
 //! `GET /vision/v3.2/read/analyzeResults/{operationId}` until `succeeded`.
 //!
-//! The image is stored with the job (`job_blobs`) before the client hears of it, so a job a stop
-//! interrupted runs again at start-up; the image is dropped once the result is stored.
+//! The image is stored with the job (in the blob store) before the client hears of it, so a job
+//! a stop interrupted runs again (on this replica or another); the image is dropped once the
+//! result is stored.
 //!
-//! Memory: at most `vision.read_concurrency` operations run at once, each holding its decoded
-//! image. An operation submitted while they are all busy waits in the database, as its encoded
-//! image only; the dispatcher (`dispatch`) starts the oldest waiting one, decoding it again from
-//! the database, whenever one finishes. So a flood of submissions costs disk, not memory.
+//! Memory: at most `vision.read_concurrency` operations run at once per replica, each holding
+//! its decoded image. An operation submitted while they are all busy waits as its encoded image
+//! only; the job runner starts the oldest waiting one, decoding it again, whenever one finishes.
+//! So a flood of submissions costs storage, not memory.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
 use cogway_vision::image_input::Picture;
 use cogway_vision::ocr::layout::{self, TextLine};
 use serde_json::{Value, json};
-use tokio::sync::OwnedSemaphorePermit;
 
 use super::image_body::{decode, image_bytes};
 use super::{SERVICE, vision_service};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::{Db, now, rfc3339};
+use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
-use crate::jobs;
+use crate::jobs::{self, Claimed, JobContext, JobHandler, JobKind, NewJob, Outcome, blob_name};
+use crate::settings::Settings;
 
-const JOB_KIND: &str = "vision-read";
+const JOB_KIND: JobKind = JobKind::Read;
 /// Azure keeps Read results for 48 hours.
 const JOB_TTL_SECS: i64 = 48 * 3600;
-/// How often the dispatcher looks for waiting operations without being told of one.
-const DISPATCH_POLL: Duration = Duration::from_secs(5);
 
 /// Submit an image for text extraction.
 #[utoipa::path(post, path = "/vision/v3.2/read/analyze", tag = "Vision",
@@ -54,24 +55,21 @@ pub async fn submit(
     let picture = decode(&state, bytes.clone()).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let input = json!({ "width": picture.width(), "height": picture.height() });
-    let blob = jobs::Blob { content_type: Some(picture.format), filename: None, data: bytes.as_ref() };
-    jobs::insert(&state.db, &id, JOB_KIND, &caller.key.id, &input, JOB_TTL_SECS, state.backlog(), Some(blob)).await?;
+    let job = NewJob {
+        id: &id,
+        kind: JOB_KIND,
+        key_id: &caller.key.id,
+        input: &input,
+        ttl_secs: JOB_TTL_SECS,
+        blob: Some(bytes.as_ref()),
+        blob_type: Some(picture.format),
+        blob_name: None,
+    };
+    let charge = state.usage.charge_images(&caller.key, SERVICE, 1);
+    // With a slot free on this replica, the operation runs now on the image just decoded; else
+    // it waits without it, and a runner decodes it again when its turn comes.
+    jobs::submit(&state.clone().into_inner(), job, charge, Some(Box::new(picture))).await?;
     drop(bytes);
-    if let Err(refused) = state.usage.charge_images(&caller.key, SERVICE, 1).await {
-        jobs::discard(&state.db, &id).await;
-        return Err(refused.into());
-    }
-    // With a slot free, the operation runs now on the image just decoded; else it waits in the
-    // database without it, and the dispatcher starts it when a slot frees.
-    match state.vision_gate.try_read_slot() {
-        Some(slot) if claim(&state.db, &id).await? => {
-            spawn(state.clone().into_inner(), id.clone(), Some(picture), slot)
-        }
-        _ => {
-            drop(picture);
-            state.vision_gate.read_stored();
-        }
-    }
     let info = req.connection_info();
     let location = format!("{}://{}/vision/v3.2/read/analyzeResults/{id}", info.scheme(), info.host());
     Ok(HttpResponse::Accepted()
@@ -91,7 +89,7 @@ pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<
     let id = path.into_inner();
     let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
     let mut body = json!({
-        "status": row.status,
+        "status": row.status.public(),
         "createdDateTime": rfc3339(row.created_at),
         "lastUpdatedDateTime": rfc3339(row.updated_at),
     });
@@ -104,50 +102,33 @@ pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Marks the waiting operation `id` running; false when someone else took it.
-async fn claim(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    let claimed =
-        sqlx::query("UPDATE jobs SET status = 'running', updated_at = ? WHERE id = ? AND status = 'notStarted'")
-            .bind(now())
-            .bind(id)
-            .execute(db)
-            .await?;
-    Ok(claimed.rows_affected() > 0)
+/// Runs Read operations: OCR of the stored image (or of the one the submission decoded).
+pub struct ReadJobs;
+
+#[async_trait]
+impl JobHandler for ReadJobs {
+    fn kind(&self) -> JobKind {
+        JOB_KIND
+    }
+
+    fn concurrency(&self, settings: &Settings) -> usize {
+        settings.vision.read_concurrency.max(1)
+    }
+
+    fn enabled(&self, settings: &Settings) -> bool {
+        settings.services.vision
+    }
+
+    async fn run(&self, state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
+        run(state, job, ctx.take_hint::<Arc<Picture>>()).await
+    }
+
+    fn failure_code(&self, e: &ServiceError) -> &'static str {
+        if e.code.http_status() < 500 { "InvalidImage" } else { "InternalServerError" }
+    }
 }
 
-/// Marks the oldest waiting operation running and returns its id. (One whose image is not yet
-/// stored is not waiting yet: its submission is still under way.)
-async fn claim_oldest(db: &Db) -> Result<Option<String>, sqlx::Error> {
-    let now = now();
-    sqlx::query_scalar(
-        "UPDATE jobs SET status = 'running', updated_at = ? WHERE id = (SELECT id FROM jobs \
-         WHERE kind = ? AND status = 'notStarted' AND expires_at > ? \
-         AND EXISTS (SELECT 1 FROM job_blobs WHERE job_blobs.job_id = jobs.id) \
-         ORDER BY created_at, rowid LIMIT 1) AND status = 'notStarted' RETURNING id",
-    )
-    .bind(now)
-    .bind(JOB_KIND)
-    .bind(now)
-    .fetch_optional(db)
-    .await
-}
-
-/// Runs a claimed Read operation in the background, holding its slot until it is done: on the
-/// image decoded at submission, or on the stored one.
-fn spawn(state: Arc<AppState>, id: String, picture: Option<Arc<Picture>>, slot: OwnedSemaphorePermit) {
-    tokio::spawn(async move {
-        if let Err(e) = run(&state, &id, picture).await {
-            tracing::warn!(job = %id, error = %e, "read operation failed");
-            let code = if e.code.http_status() < 500 { "InvalidImage" } else { "InternalServerError" };
-            jobs::fail(&state.db, &id, code, &e.message).await;
-            let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(&id).execute(&state.db).await;
-        }
-        drop(slot);
-    });
-}
-
-async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Result<(), ServiceError> {
-    let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
+async fn run(state: &AppState, job: &Claimed, picture: Option<Arc<Picture>>) -> Result<Outcome, ServiceError> {
     let service = loop {
         match vision_service(state) {
             Ok(service) => break service,
@@ -158,11 +139,11 @@ async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Resul
     let picture = match picture {
         Some(picture) => picture,
         None => {
-            let data: Vec<u8> = sqlx::query_scalar("SELECT data FROM job_blobs WHERE job_id = ?")
-                .bind(id)
-                .fetch_one(&state.db)
-                .await
-                .map_err(dberr)?;
+            let data = state
+                .blobs
+                .get(&blob_name(&job.id))
+                .await?
+                .ok_or_else(|| ServiceError::internal("The operation's image was lost; submit it again."))?;
             decode(state, data.into()).await.map_err(|e| e.0)?
         }
     };
@@ -178,60 +159,7 @@ async fn run(state: &AppState, id: &str, picture: Option<Arc<Picture>>) -> Resul
     };
     drop(image);
     state.metrics.vision_images.with_label_values(&["read"]).inc();
-    jobs::finish(&state.db, id, "succeeded", &analyze_result(&lines, width, height)).await.map_err(dberr)?;
-    let _ = sqlx::query("DELETE FROM job_blobs WHERE job_id = ?").bind(id).execute(&state.db).await;
-    Ok(())
-}
-
-/// Starts waiting Read operations, oldest first, as slots free; runs for the server's life.
-async fn dispatch(state: Arc<AppState>) {
-    loop {
-        let Some(slot) = state.vision_gate.read_slot().await else { return };
-        match claim_oldest(&state.db).await {
-            Ok(Some(id)) => spawn(state.clone(), id, None, slot),
-            Ok(None) => {
-                drop(slot);
-                // Woken by a submission that found no slot; the poll is a safety net.
-                let _ = tokio::time::timeout(DISPATCH_POLL, state.vision_gate.wait_read_stored()).await;
-            }
-            Err(e) => {
-                drop(slot);
-                tracing::warn!(error = %e, "cannot look for waiting read operations");
-                tokio::time::sleep(DISPATCH_POLL).await;
-            }
-        }
-    }
-}
-
-/// At start-up: the Read operations a stop left running wait again, then the dispatcher starts
-/// them (and every later one that finds no free slot).
-pub async fn resume(state: Arc<AppState>) {
-    if !state.settings.services.vision {
-        return; // they wait for a start with the service on
-    }
-    let unfinished = jobs::unfinished(&state.db, JOB_KIND).await;
-    if !unfinished.is_empty() {
-        tracing::info!(operations = unfinished.len(), "resuming unfinished read operations");
-    }
-    let requeued = sqlx::query("UPDATE jobs SET status = 'notStarted' WHERE kind = ? AND status = 'running'")
-        .bind(JOB_KIND)
-        .execute(&state.db)
-        .await;
-    // A stop between storing an operation and its image leaves one that can never run.
-    let lost = json!({ "code": "InternalServerError", "message": "The operation's image was lost; submit it again." });
-    let failed = sqlx::query(
-        "UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE kind = ? AND status = 'notStarted' \
-         AND NOT EXISTS (SELECT 1 FROM job_blobs WHERE job_blobs.job_id = jobs.id)",
-    )
-    .bind(lost.to_string())
-    .bind(now())
-    .bind(JOB_KIND)
-    .execute(&state.db)
-    .await;
-    if let Err(e) = requeued.and(failed) {
-        tracing::warn!(error = %e, "cannot requeue interrupted read operations");
-    }
-    dispatch(state).await;
+    Ok(Outcome::succeeded(analyze_result(&lines, width, height)))
 }
 
 fn round2(v: f32) -> f64 {
