@@ -5,10 +5,12 @@
 #   - starts a PostgreSQL cluster in a temporary directory on a free port of 127.0.0.1 (its unix
 #     socket in that directory too), with a database and a user with a password;
 #   - starts a redis-server on a free port, nothing persisted;
+#   - starts moto's S3 server (from the virtualenv, tests/requirements.txt) on a free port with a
+#     bucket, so the replicas keep job inputs in S3 (blobs.backend = "s3");
 #   - runs pytest on tests/cluster with the project's virtualenv (scripts/setup.sh made it);
 #   - removes everything on exit, whether the tests passed or not.
 # The tests get COGWAY_BIN (default $CARGO_TARGET_DIR/debug/cogway), COGWAY_CLUSTER_PG_URL,
-# COGWAY_CLUSTER_REDIS_URL and COGWAY_CLUSTER_TMP (their working directory's parent). Extra
+# COGWAY_CLUSTER_REDIS_URL, COGWAY_CLUSTER_S3_URL (endpoint/bucket) and COGWAY_CLUSTER_TMP (their working directory's parent). Extra
 # arguments go to pytest (e.g. -k revoked, -s); COGWAY_CLUSTER_KEEP=1 keeps the replicas' logs.
 set -euo pipefail
 
@@ -52,6 +54,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/cogway-cluster-XXXXXX")
 # PostgreSQL runs as the postgres user when we are root (initdb refuses root): it must enter.
 chmod 755 "$tmp"
 redis_pid=""
+s3_pid=""
 pg_started=""
 tests_failed=none
 
@@ -67,12 +70,15 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$redis_pid" 2>/dev/null
   fi
+  if [ -n "$s3_pid" ] && kill -0 "$s3_pid" 2>/dev/null; then
+    kill "$s3_pid"; wait "$s3_pid" 2>/dev/null
+  fi
   if [ -n "$pg_started" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$tmp/pgdata" -m immediate -w stop >/dev/null 2>&1
   fi
   # Tests that failed have the replicas' logs in their reports; anything else may be the engines'.
   if [ "$status" != 0 ] && [ "$status" != "$tests_failed" ]; then
-    for f in "$tmp/postgres.log" "$tmp/redis.log"; do
+    for f in "$tmp/postgres.log" "$tmp/redis.log" "$tmp/s3.log"; do
       [ -s "$f" ] && { log "last lines of $f:"; tail -n 20 "$f" >&2; }
     done
   fi
@@ -128,6 +134,20 @@ redis-cli -p "$redis_port" ping | grep -q PONG || { log "redis-server did not an
 export COGWAY_CLUSTER_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 log "Redis on 127.0.0.1:$redis_port"
 
+# S3: moto's server, in memory, with one bucket (an unsigned PUT creates it).
+s3_port=$(free_port)
+"$(dirname "$python")/moto_server" -H 127.0.0.1 -p "$s3_port" >"$tmp/s3.log" 2>&1 < /dev/null &
+s3_pid=$!
+s3_bucket=cogway-cluster
+for _ in $(seq 100); do
+  curl -sf -o /dev/null "http://127.0.0.1:$s3_port/moto-api/" && break
+  kill -0 "$s3_pid" 2>/dev/null || { log "moto_server exited"; exit 1; }
+  sleep 0.1
+done
+curl -sf -o /dev/null -X PUT "http://127.0.0.1:$s3_port/$s3_bucket" || { log "could not create the S3 bucket"; exit 1; }
+export COGWAY_CLUSTER_S3_URL="http://127.0.0.1:$s3_port/$s3_bucket"
+log "S3 (moto $("$python" -c 'import moto; print(moto.__version__)')) on 127.0.0.1:$s3_port, bucket $s3_bucket"
+
 cd "$here"
 # The replicas' logs and nginx's files go there too, so they go when it does.
 export COGWAY_CLUSTER_TMP=$tmp
@@ -152,6 +172,12 @@ if [ "$status" = 0 ] && [ -z "${COGWAY_CLUSTER_SKIP_E2E:-}" ]; then
   for f in tests/tests/*.rs; do e2e+=(--test "$(basename "$f" .rs)"); done
   COGWAY_TEST_POSTGRES="${COGWAY_CLUSTER_PG_URL%/*}/postgres" \
     cargo test --workspace "${e2e[@]}" --no-fail-fast -- --test-threads=2 < /dev/null \
+    || { status=$?; tests_failed=$status; }
+fi
+# And the blob store's own tests against the S3 server (they skip without COGWAY_TEST_S3).
+if [ "$status" = 0 ]; then
+  log "the S3 blob store's tests"
+  COGWAY_TEST_S3="$COGWAY_CLUSTER_S3_URL" cargo test --workspace --lib -- blobs:: < /dev/null \
     || { status=$?; tests_failed=$status; }
 fi
 exit "$status"

@@ -132,7 +132,7 @@ impl Application {
         let db = db::connect_sized(&settings.database.url, db::PoolSize(settings.database.max_connections)).await?;
         let replica = replica_id(&settings);
         tracing::info!(replica = %replica, database = db::engine(&db).name(), "connected to the database");
-        let blobs = crate::blobs::BlobStore::new(&settings.blobs, &db)?;
+        let blobs = crate::blobs::BlobStore::new(&settings.blobs, &db).await?;
         let jobs = crate::jobs::JobRunner::new(&settings, &replica, job_handlers());
         let shared = match settings.redis.url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => {

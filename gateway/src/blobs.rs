@@ -1,15 +1,28 @@
 //! Where large job inputs (uploaded audio, the images of Read operations) wait until their job is
 //! done: the database by default (`blobs` table, so one SQLite file or one Postgres holds
-//! everything), or a directory (`blobs.backend = "directory"`, `blobs.dir`), which replicas share
-//! as a network volume so that the database stays small.
+//! everything), a directory (`blobs.backend = "directory"`, `blobs.dir`), which replicas share
+//! as a network volume, or an S3-compatible bucket (`blobs.backend = "s3"`, `blobs.s3`: AWS S3,
+//! MinIO, SeaweedFS), so that the database stays small.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 use cogway_core::ServiceError;
 
 use crate::db::{Db, now};
 use crate::errors::ApiError;
-use crate::settings::{BlobBackend, BlobSettings};
+use crate::settings::{BlobBackend, BlobSettings, S3Settings};
+
+/// Job inputs older than this whose job row is gone are swept (younger ones may belong to an
+/// insert that has not committed yet).
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -19,6 +32,8 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
     #[error("invalid blob name {0:?}")]
     Name(String),
+    #[error("blob store bucket: {0}")]
+    S3(#[from] object_store::Error),
 }
 
 impl From<BlobError> for ApiError {
@@ -37,10 +52,13 @@ impl From<BlobError> for ServiceError {
 pub enum BlobStore {
     Database(Db),
     Directory(PathBuf),
+    S3(Arc<dyn ObjectStore>),
 }
 
 impl BlobStore {
-    pub fn new(settings: &BlobSettings, db: &Db) -> anyhow::Result<Self> {
+    /// The configured store; a bucket is checked to exist (object stores answer a missing bucket
+    /// as a missing object, which would lose every job input silently).
+    pub async fn new(settings: &BlobSettings, db: &Db) -> anyhow::Result<Self> {
         Ok(match settings.backend {
             BlobBackend::Database => BlobStore::Database(db.clone()),
             BlobBackend::Directory => {
@@ -51,6 +69,16 @@ impl BlobStore {
                     .map_err(|e| anyhow::anyhow!("creating the blob directory {}: {e}", dir.display()))?;
                 BlobStore::Directory(dir)
             }
+            BlobBackend::S3 => {
+                let store = s3_store(&settings.s3)?;
+                store.list_with_delimiter(Some(&ObjectPath::from("jobs"))).await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "the blob bucket {:?} is not reachable or does not exist: {e}",
+                        settings.s3.bucket.as_deref().unwrap_or_default()
+                    )
+                })?;
+                BlobStore::S3(store)
+            }
         })
     }
 
@@ -58,19 +86,25 @@ impl BlobStore {
         match self {
             BlobStore::Database(_) => "database",
             BlobStore::Directory(_) => "directory",
+            BlobStore::S3(_) => "s3",
         }
     }
 
-    /// Names are `segment/segment` of `[A-Za-z0-9_-]` (they become file paths).
-    fn path(dir: &Path, name: &str) -> Result<PathBuf, BlobError> {
+    /// Names are `segment/segment` of `[A-Za-z0-9_-]` (they become file paths and object keys).
+    fn check_name(name: &str) -> Result<&str, BlobError> {
         let valid = !name.is_empty()
             && name.split('/').all(|segment| {
                 !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             });
-        if !valid {
-            return Err(BlobError::Name(name.to_string()));
-        }
-        Ok(dir.join(name))
+        if valid { Ok(name) } else { Err(BlobError::Name(name.to_string())) }
+    }
+
+    fn path(dir: &Path, name: &str) -> Result<PathBuf, BlobError> {
+        Ok(dir.join(Self::check_name(name)?))
+    }
+
+    fn key(name: &str) -> Result<ObjectPath, BlobError> {
+        Ok(ObjectPath::from(Self::check_name(name)?))
     }
 
     pub async fn put(&self, name: &str, data: &[u8]) -> Result<(), BlobError> {
@@ -93,6 +127,10 @@ impl BlobStore {
                     .await
                     .map_err(|e| BlobError::Io(std::io::Error::other(e)))??;
             }
+            BlobStore::S3(store) => {
+                // One PUT: readers see the whole object or none.
+                store.put(&Self::key(name)?, PutPayload::from(data.to_vec())).await?;
+            }
         }
         Ok(())
     }
@@ -110,6 +148,11 @@ impl BlobStore {
                     Err(e) => Err(e.into()),
                 }
             }
+            BlobStore::S3(store) => match store.get(&Self::key(name)?).await {
+                Ok(found) => Ok(Some(found.bytes().await?.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
         }
     }
 
@@ -126,6 +169,13 @@ impl BlobStore {
                 Ok(path) => match tokio::fs::remove_file(&path).await {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(BlobError::Io(e)),
                     _ => Ok(()),
+                },
+                Err(e) => Err(e),
+            },
+            BlobStore::S3(store) => match Self::key(name) {
+                Ok(key) => match store.delete(&key).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e.into()),
                 },
                 Err(e) => Err(e),
             },
@@ -151,7 +201,7 @@ impl BlobStore {
             }
             BlobStore::Directory(dir) => {
                 let Ok(mut entries) = tokio::fs::read_dir(dir.join("jobs")).await else { return };
-                let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+                let cutoff = std::time::SystemTime::now() - ORPHAN_AGE;
                 while let Ok(Some(entry)) = entries.next_entry().await {
                     let Some(id) = entry.file_name().to_str().map(str::to_string) else { continue };
                     // Only files old enough that their job's insert has surely committed.
@@ -159,15 +209,67 @@ impl BlobStore {
                     if !old {
                         continue;
                     }
-                    let exists: Result<Option<i64>, _> =
-                        sqlx::query_scalar("SELECT 1 FROM jobs WHERE id = $1").bind(&id).fetch_optional(db).await;
-                    if let Ok(None) = exists {
+                    if job_is_gone(db, &id).await {
                         let _ = tokio::fs::remove_file(entry.path()).await;
+                    }
+                }
+            }
+            BlobStore::S3(store) => {
+                // Object stores cannot filter a listing by age: every `jobs/` key is looked at.
+                let cutoff = orphan_cutoff();
+                let mut listing = store.list(Some(&ObjectPath::from("jobs")));
+                while let Some(Ok(meta)) = listing.next().await {
+                    if meta.last_modified.timestamp() >= cutoff {
+                        continue;
+                    }
+                    let Some(id) = meta.location.filename().map(str::to_string) else { continue };
+                    if job_is_gone(db, &id).await {
+                        let _ = store.delete(&meta.location).await;
                     }
                 }
             }
         }
     }
+}
+
+/// The Unix time before which an orphan is old enough to sweep.
+fn orphan_cutoff() -> i64 {
+    now() - ORPHAN_AGE.as_secs() as i64
+}
+
+/// True when the database answers that no job `id` exists (an error is not an answer).
+async fn job_is_gone(db: &Db, id: &str) -> bool {
+    let exists: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT 1 FROM jobs WHERE id = $1").bind(id).fetch_optional(db).await;
+    matches!(exists, Ok(None))
+}
+
+/// The bucket of `settings`, under its prefix. Requests time out after 30 s and are retried
+/// three times within 30 s (the crate's default, ten over three minutes, would hold a request
+/// for minutes while the store is down).
+fn s3_store(settings: &S3Settings) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let endpoint = nonempty(&settings.endpoint);
+    // Client options first: setting them replaces allow_http.
+    let client = ClientOptions::new()
+        .with_timeout(Duration::from_secs(30))
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_allow_http(endpoint.as_deref().is_some_and(|e| e.starts_with("http://")));
+    let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(30), ..RetryConfig::default() };
+    let mut builder = AmazonS3Builder::new()
+        .with_client_options(client)
+        .with_retry(retry)
+        .with_virtual_hosted_style_request(false)
+        .with_bucket_name(nonempty(&settings.bucket).unwrap_or_default())
+        .with_region(nonempty(&settings.region).unwrap_or_else(|| "us-east-1".into()))
+        .with_access_key_id(nonempty(&settings.access_key_id).unwrap_or_default())
+        .with_secret_access_key(nonempty(&settings.secret_access_key).unwrap_or_default());
+    if let Some(endpoint) = endpoint {
+        builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
+    }
+    let bucket = builder.build().map_err(|e| anyhow::anyhow!("blobs.s3: {e}"))?;
+    let prefix = nonempty(&settings.prefix).unwrap_or_else(|| "cogway".into());
+    Ok(Arc::new(PrefixStore::new(bucket, prefix.trim_matches('/').to_string())))
 }
 
 /// Writes through a temporary file and a rename, so a reader never sees half a blob.
@@ -198,6 +300,49 @@ mod tests {
             assert!(matches!(store.put(bad, b"x").await, Err(BlobError::Name(_))), "{bad}");
         }
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Against a real S3-compatible server: `COGWAY_TEST_S3=http://host:port/bucket` (an existing
+    /// bucket; `make test-cluster` starts moto and sets it). Skipped without it.
+    #[tokio::test]
+    async fn s3_store_round_trips_sweeps_and_refuses_a_missing_bucket() {
+        let Ok(url) = std::env::var("COGWAY_TEST_S3") else {
+            eprintln!("skipped: COGWAY_TEST_S3 is not set (make test-cluster sets it)");
+            return;
+        };
+        let (endpoint, bucket) = url.rsplit_once('/').expect("COGWAY_TEST_S3 is http://host:port/bucket");
+        let mut settings = BlobSettings { backend: BlobBackend::S3, ..BlobSettings::default() };
+        settings.s3 = S3Settings {
+            endpoint: Some(endpoint.to_string()),
+            bucket: Some(bucket.to_string()),
+            access_key_id: Some("unit-test".into()),
+            secret_access_key: Some("unit-test-secret".into()),
+            prefix: Some(format!("unit-{}", uuid::Uuid::new_v4().simple())),
+            region: None,
+        };
+        let path = std::env::temp_dir().join(format!("cogway-blobs-{}.db", uuid::Uuid::new_v4()));
+        let db = crate::db::connect(&format!("sqlite://{}", path.display())).await.expect("db");
+        let store = BlobStore::new(&settings, &db).await.expect("bucket");
+        assert_eq!(store.backend(), "s3");
+        let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        store.put("jobs/s3-1", &big).await.expect("put");
+        assert_eq!(store.get("jobs/s3-1").await.expect("get").as_deref(), Some(&big[..]));
+        store.put("jobs/s3-1", b"replaced").await.expect("replace");
+        assert_eq!(store.get("jobs/s3-1").await.expect("get").as_deref(), Some(&b"replaced"[..]));
+        assert!(store.get("jobs/none").await.expect("get").is_none());
+        assert!(matches!(store.put("../x", b"x").await, Err(BlobError::Name(_))));
+        // Too young to sweep (its job's insert may not have committed yet), then deleted.
+        store.sweep_orphans(&db).await;
+        assert!(store.get("jobs/s3-1").await.expect("get").is_some());
+        store.delete("jobs/s3-1").await;
+        store.delete("jobs/s3-1").await; // a missing blob is not an error
+        assert!(store.get("jobs/s3-1").await.expect("get").is_none());
+
+        settings.s3.bucket = Some(format!("no-such-bucket-{}", uuid::Uuid::new_v4().simple()));
+        let missing = BlobStore::new(&settings, &db).await.err().expect("a missing bucket is refused");
+        assert!(missing.to_string().contains("does not exist"), "{missing}");
+        db.close().await;
+        let _ = std::fs::remove_file(&path);
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod blobs;
 pub mod db;
+pub mod engines;
 pub mod errors;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -100,6 +100,8 @@ pub enum BlobBackend {
     Database,
     /// Files under `blobs.dir` (a volume every replica mounts).
     Directory,
+    /// An S3-compatible bucket (`blobs.s3`): AWS S3, MinIO, SeaweedFS, Ceph RGW.
+    S3,
 }
 
 /// Where job inputs (uploaded audio, Read images) wait until their job is done.
@@ -108,6 +110,37 @@ pub enum BlobBackend {
 pub struct BlobSettings {
     pub backend: BlobBackend,
     pub dir: Option<PathBuf>,
+    pub s3: S3Settings,
+}
+
+/// The bucket of `blobs.backend = "s3"`. The bucket must exist; the keys are required (no
+/// instance-metadata lookup). The secret is best given as `COGWAY__BLOBS__S3__SECRET_ACCESS_KEY`.
+#[derive(Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct S3Settings {
+    /// `http(s)://host:port` of an S3-compatible server; AWS S3 when absent.
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    /// `us-east-1` when absent (what MinIO expects unless set otherwise).
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// A key prefix inside the bucket (`cogway` by default), so that a bucket can be shared.
+    pub prefix: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    /// Never prints the secret (settings are logged at start-up).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
+            .field("prefix", &self.prefix)
+            .finish()
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -559,6 +592,21 @@ impl Settings {
             self.blobs.backend != BlobBackend::Directory || self.blobs.dir.is_some(),
             "blobs.backend = \"directory\" needs blobs.dir"
         );
+        if self.blobs.backend == BlobBackend::S3 {
+            let s3 = &self.blobs.s3;
+            let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+            anyhow::ensure!(set(&s3.bucket), "blobs.backend = \"s3\" needs blobs.s3.bucket");
+            anyhow::ensure!(
+                set(&s3.access_key_id) && set(&s3.secret_access_key),
+                "blobs.backend = \"s3\" needs blobs.s3.access_key_id and blobs.s3.secret_access_key"
+            );
+            if let Some(endpoint) = s3.endpoint.as_deref() {
+                anyhow::ensure!(
+                    endpoint.starts_with("http://") || endpoint.starts_with("https://"),
+                    "blobs.s3.endpoint must start with http:// or https://"
+                );
+            }
+        }
         Ok(())
     }
 }

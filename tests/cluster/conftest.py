@@ -310,6 +310,18 @@ class Cluster:
         self.replicas = replicas
         self.lb = lb
         self.admin_key = ADMIN_KEY
+        self.s3_url = os.environ.get("COGWAY_CLUSTER_S3_URL")
+
+    def bucket_keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix` in the replicas' S3 bucket (boto3 comes with moto)."""
+        import boto3
+
+        assert self.s3_url, "no S3 bucket in this cluster"
+        endpoint, bucket = self.s3_url.rsplit("/", 1)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="cluster-test", aws_secret_access_key="cluster-test-secret")
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for item in listing.get("Contents", [])]
 
     @property
     def a(self) -> Replica:
@@ -376,6 +388,18 @@ def cluster():
         # Job claims and takeovers are logged at info.
         "RUST_LOG": "warn,cogway_gateway::jobs=info",
     }
+    s3_url = os.environ.get("COGWAY_CLUSTER_S3_URL")
+    if s3_url:
+        # Job inputs in the shared bucket, not in PostgreSQL.
+        endpoint, bucket = s3_url.rsplit("/", 1)
+        env.update({
+            "COGWAY__BLOBS__BACKEND": "s3",
+            "COGWAY__BLOBS__S3__ENDPOINT": endpoint,
+            "COGWAY__BLOBS__S3__BUCKET": bucket,
+            "COGWAY__BLOBS__S3__ACCESS_KEY_ID": "cluster-test",
+            "COGWAY__BLOBS__S3__SECRET_ACCESS_KEY": "cluster-test-secret",
+            "COGWAY__BLOBS__S3__PREFIX": "cluster",
+        })
     replicas = {name: Replica(name, binary, workdir, free_port(), env) for name in ("a", "b")}
     lb = None
     started = time.monotonic()

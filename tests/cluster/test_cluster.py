@@ -276,6 +276,13 @@ def test_a_killed_replicas_transcription_is_finished_by_the_other(cluster: Clust
     assert row["attempts"] == 1, row
     victim = cluster.replicas[row["lease_owner"]]
     survivor = cluster.b if victim is cluster.a else cluster.a
+    # The audio waits in the shared bucket (not in PostgreSQL), where the survivor will find it.
+    blob_rows = cluster.sql(f"SELECT COUNT(*) FROM blobs WHERE name = 'jobs/{job_id}'")
+    if cluster.s3_url:
+        assert cluster.bucket_keys(f"cluster/jobs/{job_id}") == [f"cluster/jobs/{job_id}"]
+        assert blob_rows == [["0"]], blob_rows
+    else:
+        assert blob_rows == [["1"]], blob_rows
     time.sleep(1.0)  # well into its decode
     row = job_row(cluster, job_id)
     assert row["status"] == "running" and row["lease_owner"] == victim.name, f"finished before the kill: {row}"
@@ -307,6 +314,8 @@ def test_a_killed_replicas_transcription_is_finished_by_the_other(cluster: Clust
     assert body.get("status") == "Succeeded", f"not finished by {survivor.name} within 240 s of the kill: {body}"
     assert taken_over_after is not None or row["attempts"] == 2, row
     assert row == {"status": "succeeded", "attempts": 2, "lease_owner": "", "kind": "transcription"}, row
+    if cluster.s3_url:  # a finished job's input is deleted from the bucket
+        assert cluster.bucket_keys(f"cluster/jobs/{job_id}") == []
 
     text = transcript_text(survivor, key, job_id).lower()
     print(f"takeover transcript ({len(text)} characters): {text[:160]!r}...")

@@ -287,12 +287,36 @@ def test_given_secrets_go_into_the_secret():
         ({"redis": {"url": ""}}, "set redis.url"),
         ({"auth": {"jwtSecret": "too-short"}}, "at least 32 characters"),
         ({"auth": {"adminKey": "short"}}, "at least 16 characters"),
-        ({"blobs": {"backend": "s3"}}, "blobs.backend must be database or directory"),
+        ({"blobs": {"backend": "tape"}}, "blobs.backend must be database, directory or s3"),
+        ({"blobs": {"backend": "s3"}}, "needs blobs.s3.bucket"),
+        ({"blobs": {"backend": "s3", "s3": {"bucket": "b"}}}, "needs blobs.s3.accessKeyId"),
         ({"blobs": {"backend": "directory"}}, "needs a volume shared by every replica"),
     ],
 )
 def test_unworkable_values_fail_the_render(override, message):
     assert message in render_error(merged(ci_values("default-values.yaml"), override))
+
+
+def test_s3_blobs_take_their_keys_from_the_secret():
+    s3 = {"endpoint": "http://minio:9000", "bucket": "cogway-jobs", "accessKeyId": "AKIAEXAMPLE",
+          "secretAccessKey": "s" * 40}
+    objects = render(merged(ci_values("default-values.yaml"), {"blobs": {"backend": "s3", "s3": s3}}))
+    env = env_of(objects)
+    assert env["COGWAY__BLOBS__BACKEND"]["value"] == "s3"
+    assert env["COGWAY__BLOBS__S3__ENDPOINT"]["value"] == "http://minio:9000"
+    assert env["COGWAY__BLOBS__S3__BUCKET"]["value"] == "cogway-jobs"
+    assert env["COGWAY__BLOBS__S3__REGION"]["value"] == "us-east-1"
+    assert env["COGWAY__BLOBS__S3__PREFIX"]["value"] == "cogway"
+    assert "COGWAY__BLOBS__DIR" not in env
+    secret = one(objects, "Secret")
+    for name, key in [("COGWAY__BLOBS__S3__ACCESS_KEY_ID", "s3-access-key-id"),
+                      ("COGWAY__BLOBS__S3__SECRET_ACCESS_KEY", "s3-secret-access-key")]:
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": secret["metadata"]["name"], "key": key}, ref
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["s3-access-key-id"] == "AKIAEXAMPLE" and data["s3-secret-access-key"] == "s" * 40
+    # No volume for blobs: the bucket is shared.
+    assert "PersistentVolumeClaim" not in by_kind(objects)
 
 
 def test_chart_defaults_alone_ask_for_the_database():

@@ -49,6 +49,13 @@ impl JobKind {
     }
 }
 
+/// The input of one kind of job, stored as JSON in the `input` column (large uploads go to the
+/// blob store instead). Fields added later need `#[serde(default)]`: rows written by an older
+/// version must still read.
+pub trait JobInput: serde::Serialize + serde::de::DeserializeOwned {
+    const KIND: JobKind;
+}
+
 /// A job's status as stored. Clients see `Held` as `notStarted`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {

@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 
-use super::{JobKind, JobStatus, blob_name, not_found};
+use super::{JobInput, JobKind, JobStatus, blob_name, not_found};
 use crate::blobs::BlobStore;
 use crate::db::{Db, Engine, engine, now};
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
-use cogway_core::Code;
+use cogway_core::{Code, ServiceError};
 
 /// A job as the routes show it.
 #[derive(Debug)]
@@ -108,12 +108,45 @@ pub struct NewJob<'a> {
     pub id: &'a str,
     pub kind: JobKind,
     pub key_id: &'a str,
-    pub input: &'a Value,
+    /// The kind's [`JobInput`] as JSON.
+    input: String,
     pub ttl_secs: i64,
     /// The uploaded input (audio, an image), kept in the blob store until the job is done.
     pub blob: Option<&'a [u8]>,
     pub blob_type: Option<&'a str>,
     pub blob_name: Option<&'a str>,
+}
+
+impl<'a> NewJob<'a> {
+    /// A job of `I`'s kind with `input`, kept `ttl_secs` after it was created.
+    pub fn new<I: JobInput>(id: &'a str, key_id: &'a str, input: &I, ttl_secs: i64) -> Result<Self, ServiceError> {
+        let input = serde_json::to_string(input)
+            .map_err(|e| ServiceError::internal(format!("storing the input of a {} job: {e}", I::KIND.as_str())))?;
+        Ok(NewJob { id, kind: I::KIND, key_id, input, ttl_secs, blob: None, blob_type: None, blob_name: None })
+    }
+
+    /// The job with an uploaded input (audio, an image) for the blob store.
+    pub fn with_blob(self, data: &'a [u8], content_type: Option<&'a str>, name: Option<&'a str>) -> Self {
+        NewJob { blob: Some(data), blob_type: content_type, blob_name: name, ..self }
+    }
+}
+
+/// The stored input of a job, typed.
+fn parse_input<I: JobInput>(json: &str) -> Result<I, ServiceError> {
+    serde_json::from_str(json)
+        .map_err(|e| ServiceError::internal(format!("the stored input of a {} job: {e}", I::KIND.as_str())))
+}
+
+impl JobRow {
+    pub fn input_as<I: JobInput>(&self) -> Result<I, ServiceError> {
+        parse_input(&self.input)
+    }
+}
+
+impl Claimed {
+    pub fn input_as<I: JobInput>(&self) -> Result<I, ServiceError> {
+        parse_input(&self.input)
+    }
 }
 
 fn backlog_full(backlog: Backlog) -> ApiError {
@@ -161,7 +194,7 @@ pub async fn insert(db: &Db, blobs: &BlobStore, job: NewJob<'_>, backlog: Backlo
     .bind(job.id)
     .bind(job.kind.as_str())
     .bind(job.key_id)
-    .bind(job.input.to_string())
+    .bind(job.input)
     .bind(created)
     .bind(created + job.ttl_secs)
     .bind(to_i64(blob_len))

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod body;
 pub mod form;
 pub mod language;
+pub mod query;
 pub mod speech;
 pub mod sts;
 pub mod system;

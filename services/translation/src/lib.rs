@@ -5,6 +5,8 @@
 //!   dictionary lookup on their dictionaries.
 //! - [`neural`]: CTranslate2 (OPUS-MT / Argos) models through ct2rs.
 //! - [`service`]: routing (neural over rule-based, one pivot when no pair is direct).
+//! - [`plan`]: a request's elements grouped by source language, each group with its route and
+//!   glossary, planned before anything is charged, then run.
 //! - [`pieces`], [`markup`], [`glossary`]: text as translatable and kept runs (HTML, dynamic
 //!   dictionary markup, user glossaries).
 //! - [`sentences`], [`transliterate`]: sentence breaking (ICU4X) and script conversion.
@@ -15,9 +17,11 @@ pub mod languages;
 pub mod markup;
 pub mod neural;
 pub mod pieces;
+pub mod plan;
 pub mod profanity;
 pub mod sentences;
 pub mod service;
 pub mod transliterate;
 
+pub use plan::{Category, PairGlossary, Plan, PlanError, PlanOutput, UNDETERMINED};
 pub use service::{Route, Translated, TranslationConfig, TranslationService};

@@ -71,8 +71,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- fail "auth.adminKey must have at least 16 characters" }}
 {{- end }}
 {{- end }}
-{{- if not (has .Values.blobs.backend (list "database" "directory")) }}
-{{- fail "blobs.backend must be database or directory" }}
+{{- if not (has .Values.blobs.backend (list "database" "directory" "s3")) }}
+{{- fail "blobs.backend must be database, directory or s3" }}
+{{- end }}
+{{- if eq .Values.blobs.backend "s3" }}
+{{- if not .Values.blobs.s3.bucket }}
+{{- fail "blobs.backend s3 needs blobs.s3.bucket (an existing bucket)" }}
+{{- end }}
+{{- if and (not .Values.existingSecret) (not (and .Values.blobs.s3.accessKeyId .Values.blobs.s3.secretAccessKey)) }}
+{{- fail "blobs.backend s3 needs blobs.s3.accessKeyId and blobs.s3.secretAccessKey (or existingSecret)" }}
+{{- end }}
 {{- end }}
 {{- if and (eq .Values.blobs.backend "directory") (not (include "cogway.blobsVolume" .)) }}
 {{- fail "blobs.backend directory needs a volume shared by every replica: set blobs.persistence.enabled (and blobs.persistence.existingClaim to use a claim of your own)" }}

@@ -8,8 +8,6 @@
 //! sent, and whichever replica's job runner claims the job runs [`AnalyzeTextJobs`]. A job is
 //! visible to the key that created it (and to admin keys) only.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -24,7 +22,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
-use crate::jobs::{self, Claimed, JobContext, JobHandler, JobKind, JobStatus, NewJob, Outcome};
+use crate::jobs::{self, Claimed, JobContext, JobHandler, JobInput, JobKind, JobStatus, NewJob, Outcome};
 use crate::owners::Owner;
 use crate::routes::body::read_json;
 use crate::settings::Settings;
@@ -59,6 +57,20 @@ pub(crate) struct TaskRequest {
     parameters: Value,
 }
 
+/// What an analyze-text job stores.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AnalyzeTextInput {
+    #[serde(default)]
+    display_name: Option<String>,
+    documents: Vec<InputDocument>,
+    tasks: Vec<TaskRequest>,
+}
+
+impl JobInput for AnalyzeTextInput {
+    const KIND: JobKind = JOB_KIND;
+}
+
 /// Submit an analyze-text job.
 #[utoipa::path(post, path = "/language/analyze-text/jobs", tag = "Language",
     params(("api-version" = String, Query, description = "2023-04-01")),
@@ -72,9 +84,7 @@ pub async fn submit(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     check_api_version(&req)?;
-    if !state.settings.services.language {
-        return Err(ApiError::new(Code::NotFound, "The Language service is disabled on this server."));
-    }
+    crate::engines::enabled(&state, crate::service::Service::Language)?;
     let body: JobRequest = read_json(&req, payload, state.settings.limits.language_max_body_bytes).await?;
     if body.tasks.is_empty() || body.tasks.len() > MAX_TASKS {
         return Err(ApiError::new(Code::InvalidParameterValue, format!("A job needs 1 to {MAX_TASKS} tasks.")));
@@ -84,27 +94,15 @@ pub async fn submit(
         Options::from_parameters(&task.parameters)?;
     }
     documents::validate_batch(&body.analysis_input.documents, MAX_JOB_DOCUMENTS)?;
-    let documents = &body.analysis_input.documents;
+    let characters = documents::characters(&body.analysis_input.documents) * body.tasks.len() as u64;
 
     let id = uuid::Uuid::new_v4().to_string();
-    let input = json!({
-        "displayName": body.display_name,
-        "documents": documents.iter().map(|d| json!({
-            "id": d.id, "text": d.text, "language": d.language, "countryHint": d.country_hint
-        })).collect::<Vec<_>>(),
-        "tasks": body.tasks,
-    });
-    let characters = documents::characters(documents) * body.tasks.len() as u64;
-    let job = NewJob {
-        id: &id,
-        kind: JOB_KIND,
-        key_id: &caller.key.id,
-        input: &input,
-        ttl_secs: JOB_TTL_SECS,
-        blob: None,
-        blob_type: None,
-        blob_name: None,
+    let input = AnalyzeTextInput {
+        display_name: body.display_name,
+        documents: body.analysis_input.documents,
+        tasks: body.tasks,
     };
+    let job = NewJob::new(&id, &caller.key.id, &input, JOB_TTL_SECS)?;
     let charge = state.usage.charge(&caller.key, crate::service::Service::Language, characters);
     jobs::submit(&state.clone().into_inner(), job, charge, None).await?;
 
@@ -121,8 +119,7 @@ pub async fn submit(
     security(("key" = []), ("bearer" = [])))]
 pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
-    let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
-    let tasks: Vec<TaskRequest> = serde_json::from_value(input["tasks"].clone()).unwrap_or_default();
+    let AnalyzeTextInput { display_name, tasks, .. } = row.input_as()?;
     let results: Vec<Value> = row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
     let finished = row.status.is_finished();
     let items: Vec<Value> = results
@@ -162,7 +159,7 @@ pub async fn status(caller: Caller, state: web::Data<AppState>, id: web::Path<St
             "items": items,
         },
     });
-    if let Some(name) = input["displayName"].as_str() {
+    if let Some(name) = display_name {
         body["displayName"] = json!(name);
     }
     Ok(HttpResponse::Ok().json(body))
@@ -205,25 +202,14 @@ impl JobHandler for AnalyzeTextJobs {
 }
 
 async fn run_job(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
-    // Wait for the models (jobs taken at start-up may come before they load).
-    let service = loop {
-        match language_service(state) {
-            Ok(service) => break service,
-            Err(ApiError(e)) if e.code == Code::ModelNotReady => tokio::time::sleep(Duration::from_millis(200)).await,
-            Err(ApiError(e)) => return Err(e),
-        }
-    };
+    let service = crate::engines::wait_for(state, language_service).await?;
     let dberr = |e: sqlx::Error| ServiceError::internal(format!("database: {e}"));
-    let (input, key_id) = (job.input.clone(), job.key_id.clone());
+    let key_id = job.key_id.clone();
     // The job runs for the key that submitted it: its classification projects, or every owner's
     // if it is an admin key (a key revoked since then keeps only its own).
     let is_admin = state.keys.by_id(&key_id).await?.is_some_and(|k| k.is_admin);
     let owner = Owner { key_id, is_admin };
-    let input: Value = serde_json::from_str(&input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
-    let documents: Vec<InputDocument> = serde_json::from_value(input["documents"].clone())
-        .map_err(|e| ServiceError::internal(format!("job documents: {e}")))?;
-    let tasks: Vec<TaskRequest> = serde_json::from_value(input["tasks"].clone())
-        .map_err(|e| ServiceError::internal(format!("job tasks: {e}")))?;
+    let AnalyzeTextInput { documents, tasks, .. } = job.input_as()?;
     let mut results = Vec::new();
     for task in &tasks {
         let status = jobs::status(&state.db, &job.id).await.map_err(dberr)?;

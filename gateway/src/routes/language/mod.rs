@@ -8,15 +8,13 @@ pub mod embeddings;
 pub mod jobs;
 pub mod v31;
 
-use std::sync::Arc;
-
 use actix_web::{HttpRequest, web};
-use cogway_core::{Code, ServiceError};
-use cogway_language::LanguageService;
+use cogway_core::Code;
 
-use crate::app::AppState;
 use crate::auth::ServiceName;
 use crate::errors::{ApiError, ApiResult};
+
+pub use crate::engines::language as language_service;
 
 /// API versions of the Language API this server answers.
 const API_VERSIONS: &[&str] = &["2022-05-01", "2023-04-01", "2023-11-15-preview", "2024-11-01"];
@@ -51,16 +49,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(ServiceName(crate::service::Service::Language))
             .route("", web::post().to(embeddings::embeddings)),
     );
-}
-
-/// The loaded Language service, or 503 while it loads or when it is disabled.
-pub fn language_service(state: &AppState) -> ApiResult<Arc<LanguageService>> {
-    if !state.settings.services.language {
-        return Err(ApiError::new(Code::NotFound, "The Language service is disabled on this server."));
-    }
-    state.language.get().cloned().ok_or_else(|| {
-        ApiError(ServiceError::new(Code::ModelNotReady, "The Language models are still loading.").with_retry_after(5))
-    })
 }
 
 /// Refuses a missing or unknown `api-version` (400), as Azure does.

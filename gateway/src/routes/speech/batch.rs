@@ -14,7 +14,6 @@
 //! whichever replica's job runner claims them ([`TranscriptionJobs`]).
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -33,13 +32,41 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::rfc3339;
 use crate::errors::{ApiError, ApiResult};
-use crate::jobs::{self, Claimed, JobContext, JobHandler, JobKind, JobRow, JobStatus, NewJob, Outcome, blob_name};
+use crate::jobs::{
+    self, Claimed, JobContext, JobHandler, JobInput, JobKind, JobRow, JobStatus, NewJob, Outcome, blob_name,
+};
 use crate::owners::Owner;
 use crate::routes::body::content_type;
 use crate::routes::form::read_form;
 use crate::settings::Settings;
 
 const JOB_KIND: JobKind = JobKind::Transcription;
+
+/// What a transcription job stores (the audio waits in the blob store).
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TranscriptionInput {
+    display_name: String,
+    locale: String,
+    /// Whisper's language code for the locale.
+    language: Option<String>,
+    /// The Whisper model that runs (a custom model's base model).
+    model: String,
+    /// The custom model asked for, as the client named it.
+    custom_model: Option<String>,
+    #[serde(default)]
+    phrases: Vec<String>,
+    word_level_timestamps: bool,
+    /// `raw`, `masked` or `removed`.
+    profanity: String,
+    /// The uploaded file's name.
+    source: Option<String>,
+    duration_secs: f64,
+}
+
+impl JobInput for TranscriptionInput {
+    const KIND: JobKind = JOB_KIND;
+}
 /// Transcriptions (and their audio) are kept for a week.
 const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
 const RESULT_FILE: &str = "transcription.json";
@@ -172,35 +199,33 @@ pub async fn submit(
     .map_err(|e| ApiError(e.into()))?;
 
     let id = uuid::Uuid::new_v4().to_string();
-    let input = json!({
-        "displayName": definition.display_name.unwrap_or_else(|| file.filename.clone().unwrap_or_else(|| "transcription".into())),
-        "locale": locale,
-        "language": language,
-        "model": model,
-        "customModel": model_name,
-        "phrases": phrases,
-        "wordLevelTimestamps": definition.properties.word_level_timestamps_enabled.unwrap_or(true),
-        "profanity": profanity,
-        "source": file.filename,
-        "durationSecs": duration,
-    });
-    let job = NewJob {
-        id: &id,
-        kind: JOB_KIND,
-        key_id: &caller.key.id,
-        input: &input,
-        ttl_secs: JOB_TTL_SECS,
-        blob: Some(file.bytes.as_ref()),
-        blob_type: content_type.as_deref(),
-        blob_name: file.filename.as_deref(),
+    let input = TranscriptionInput {
+        display_name: definition
+            .display_name
+            .unwrap_or_else(|| file.filename.clone().unwrap_or_else(|| "transcription".into())),
+        locale,
+        language: Some(language.to_string()),
+        model: model.to_string(),
+        custom_model: model_name,
+        phrases,
+        word_level_timestamps: definition.properties.word_level_timestamps_enabled.unwrap_or(true),
+        profanity: profanity.to_string(),
+        source: file.filename.clone(),
+        duration_secs: duration,
     };
+    let job = NewJob::new(&id, &caller.key.id, &input, JOB_TTL_SECS)?.with_blob(
+        file.bytes.as_ref(),
+        content_type.as_deref(),
+        file.filename.as_deref(),
+    );
+    let stored = serde_json::to_string(&input).map_err(|e| ApiError(ServiceError::internal(e.to_string())))?;
     let charge = state.usage.charge_audio(&caller.key, SERVICE, duration);
     let created = jobs::submit(&state.clone().into_inner(), job, charge, None).await?;
     let row = JobRow {
         id: id.clone(),
         key_id: caller.key.id.clone(),
         status: JobStatus::NotStarted,
-        input: input.to_string(),
+        input: stored,
         result: None,
         error: None,
         created_at: created,
@@ -208,12 +233,12 @@ pub async fn submit(
         expires_at: created + JOB_TTL_SECS,
     };
     let base = base_url(&req, &path);
-    Ok(HttpResponse::Created().insert_header(("Location", format!("{base}/{id}"))).json(describe(&row, &base)))
+    Ok(HttpResponse::Created().insert_header(("Location", format!("{base}/{id}"))).json(describe(&row, &base)?))
 }
 
 /// Azure's transcription object for a job row.
-fn describe(row: &JobRow, base: &str) -> Value {
-    let input: Value = serde_json::from_str(&row.input).unwrap_or(Value::Null);
+fn describe(row: &JobRow, base: &str) -> ApiResult<Value> {
+    let input: TranscriptionInput = row.input_as()?;
     let status = match row.status {
         JobStatus::Held | JobStatus::NotStarted => "NotStarted",
         JobStatus::Running => "Running",
@@ -221,18 +246,18 @@ fn describe(row: &JobRow, base: &str) -> Value {
         _ => "Failed",
     };
     let mut properties = json!({
-        "wordLevelTimestampsEnabled": input["wordLevelTimestamps"],
-        "profanityFilterMode": match input["profanity"].as_str() { Some("raw") => "None", Some("removed") => "Removed", _ => "Masked" },
-        "durationInTicks": ticks(input["durationSecs"].as_f64().unwrap_or(0.0)),
+        "wordLevelTimestampsEnabled": input.word_level_timestamps,
+        "profanityFilterMode": match input.profanity.as_str() { "raw" => "None", "removed" => "Removed", _ => "Masked" },
+        "durationInTicks": ticks(input.duration_secs),
     });
     if let Some(error) = row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
         properties["error"] = error;
     }
     let mut body = json!({
         "self": format!("{base}/{}", row.id),
-        "displayName": input["displayName"],
-        "locale": input["locale"],
-        "model": { "self": input["customModel"].as_str().unwrap_or(input["model"].as_str().unwrap_or("")) },
+        "displayName": input.display_name,
+        "locale": input.locale,
+        "model": { "self": input.custom_model.unwrap_or(input.model) },
         "createdDateTime": rfc3339(row.created_at),
         "lastActionDateTime": rfc3339(row.updated_at),
         "status": status,
@@ -242,7 +267,7 @@ fn describe(row: &JobRow, base: &str) -> Value {
     if status == "Succeeded" {
         body["links"]["result"] = json!(format!("{base}/{}/files/{RESULT_FILE}", row.id));
     }
-    body
+    Ok(body)
 }
 
 /// A transcription's status.
@@ -258,7 +283,7 @@ pub async fn status(
 ) -> ApiResult<HttpResponse> {
     let (version, id) = path.into_inner();
     let row = load(&state, &caller, &version, &id).await?;
-    Ok(HttpResponse::Ok().json(describe(&row, &base_url(&req, &version))))
+    Ok(HttpResponse::Ok().json(describe(&row, &base_url(&req, &version))?))
 }
 
 /// The caller's transcriptions, newest first.
@@ -274,7 +299,8 @@ pub async fn list(
     api_version_ok(&path)?;
     let rows = jobs::list(&state.db, JOB_KIND, &caller.key, 100).await?;
     let base = base_url(&req, &path);
-    Ok(HttpResponse::Ok().json(json!({ "values": rows.iter().map(|r| describe(r, &base)).collect::<Vec<_>>() })))
+    let values = rows.iter().map(|r| describe(r, &base)).collect::<ApiResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(json!({ "values": values })))
 }
 
 /// Delete a transcription (a decode under way finishes; its result is dropped).
@@ -369,15 +395,8 @@ impl JobHandler for TranscriptionJobs {
 }
 
 async fn run(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcome, ServiceError> {
-    let service = loop {
-        match speech_service(state) {
-            Ok(service) => break service,
-            Err(ApiError(e)) if e.code == Code::ModelNotReady => tokio::time::sleep(Duration::from_millis(200)).await,
-            Err(ApiError(e)) => return Err(e),
-        }
-    };
-    let input: Value =
-        serde_json::from_str(&job.input).map_err(|e| ServiceError::internal(format!("job input: {e}")))?;
+    let service = crate::engines::wait_for(state, speech_service).await?;
+    let input: TranscriptionInput = job.input_as()?;
     let data = state
         .blobs
         .get(&blob_name(&job.id))
@@ -391,24 +410,21 @@ async fn run(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcom
     .await
     .map_err(|e| ServiceError::internal(format!("decoding thread failed: {e}")))??;
 
-    let phrases: Vec<String> = serde_json::from_value(input["phrases"].clone()).unwrap_or_default();
     let mut request = RecognitionRequest::new(pcm.samples);
-    request.language = input["language"].as_str().map(str::to_string);
-    request.prompt = custom::prompt_from_phrases(&phrases);
-    request.word_timestamps = input["wordLevelTimestamps"].as_bool().unwrap_or(true);
+    request.language = input.language;
+    request.prompt = custom::prompt_from_phrases(&input.phrases);
+    request.word_timestamps = input.word_level_timestamps;
     request.split_on_silence = true;
     let cancel = ctx.cancel_flag();
     request.cancel = Some(cancel.clone());
-    let model = input["model"].as_str().unwrap_or("whisper-base").to_string();
-    let transcript = service.recognize(&model, Lane::Batch, request).await;
+    let transcript = service.recognize(&input.model, Lane::Batch, request).await;
     if cancel.load(Ordering::Relaxed) {
         return Ok(Outcome { status: JobStatus::Cancelled, result: Value::Null }); // deleted while running
     }
     let transcript = transcript?;
     state.metrics.audio_seconds.with_label_values(&["recognized"]).inc_by(transcript.duration);
-    let profanity = Profanity::parse(input["profanity"].as_str().unwrap_or("masked")).unwrap_or(Profanity::Masked);
-    let locale = input["locale"].as_str().unwrap_or("en-US").to_string();
-    Ok(Outcome::succeeded(result_file(&transcript, &locale, profanity, input["source"].as_str())))
+    let profanity = Profanity::parse(&input.profanity).unwrap_or(Profanity::Masked);
+    Ok(Outcome::succeeded(result_file(&transcript, &input.locale, profanity, input.source.as_deref())))
 }
 
 /// ISO 8601 duration as Azure writes it (`PT1M2.34S`), to the hundredth of a second.

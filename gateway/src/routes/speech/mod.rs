@@ -8,16 +8,16 @@ pub mod recognition;
 pub mod synthesis;
 pub mod translation;
 
-use std::sync::Arc;
-
-use actix_web::{HttpRequest, web};
+use actix_web::web;
 use cogway_core::{Code, ServiceError};
-use cogway_speech::SpeechService;
 use cogway_speech::audio::{self, DecodeLimits};
 
 use crate::app::AppState;
 use crate::auth::{Caller, ServiceName};
 use crate::errors::{ApiError, ApiResult};
+
+pub use crate::engines::speech as speech_service;
+pub use crate::routes::query::{query_pairs, query_param};
 
 pub const SERVICE: crate::service::Service = crate::service::Service::Speech;
 
@@ -59,26 +59,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}/files", web::get().to(batch::files))
             .route("/{id}/files/{file}", web::get().to(batch::file)),
     );
-}
-
-/// The loaded Speech service, or 503 while it loads or when it is disabled.
-pub fn speech_service(state: &AppState) -> ApiResult<Arc<SpeechService>> {
-    if !state.settings.services.speech {
-        return Err(ApiError::new(Code::NotFound, "The Speech service is disabled on this server."));
-    }
-    state.speech.get().cloned().ok_or_else(|| {
-        ApiError(ServiceError::new(Code::ModelNotReady, "The Speech models are still loading.").with_retry_after(5))
-    })
-}
-
-/// The query string as pairs (repeated keys kept).
-pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.0).unwrap_or_default()
-}
-
-/// A query parameter, matched case-insensitively as Azure does.
-pub fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 /// Decodes uploaded audio to 16 kHz mono on the blocking pool, then charges its duration to the

@@ -24,7 +24,8 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_limited;
-use crate::routes::translator::translate::{plan, run};
+use crate::routes::query::query_values;
+use crate::service::Service;
 
 /// Recognize speech, translate it, and optionally speak a translation.
 #[utoipa::path(post, path = "/speech/translation/cognitiveservices/v1", tag = "Speech",
@@ -42,14 +43,14 @@ pub async fn translate_speech(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    if !caller.key.allows(crate::routes::translator::SERVICE) {
+    if !caller.key.allows(Service::Translation) {
         return Err(ApiError::new(Code::Forbidden, "This key may not use the translation service."));
     }
     let speech = speech_service(&state)?;
-    crate::routes::translator::translation_service(&state)?;
+    let translation = crate::engines::translation(&state)?;
     let query = query_pairs(&req);
     let from = query_param(&query, "from").map(whisper_language).transpose()?;
-    let targets = crate::routes::translator::query_values(&query, "to");
+    let targets = query_values(&query, "to");
     if targets.is_empty() {
         return Err(ApiError::new(Code::InvalidParameterValue, "Name at least one target language: to=es."));
     }
@@ -97,18 +98,17 @@ pub async fn translate_speech(
     // Whisper's code when Translator has none for it: its pairs then fail with a clear error.
     let source = languages::canonical(&transcript.language).map_or_else(|| transcript.language.clone(), str::to_string);
     let segment = pieces::plain(&text);
-    let mut plans = Vec::with_capacity(targets.len());
-    for to in &targets {
-        plans.push(plan(&state, std::slice::from_ref(&source), to, None).await?);
-    }
-    state
-        .usage
-        .charge(&caller.key, crate::routes::translator::SERVICE, (text.chars().count() * targets.len()) as u64)
-        .await?;
+    // Every target is planned before the characters are charged: an unreachable pair costs nothing.
+    let plans = targets
+        .iter()
+        .map(|to| translation.plan(std::slice::from_ref(&source), to, None))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(Code::InvalidParameterValue, e.to_string()))?;
+    state.usage.charge(&caller.key, Service::Translation, (text.chars().count() * targets.len()) as u64).await?;
     let mut translations = Vec::with_capacity(targets.len());
     for (to, plan) in targets.iter().zip(&plans) {
-        let (out, _) = run(&state, plan, std::slice::from_ref(&segment)).await?;
-        translations.push((to.clone(), out.first().map(|s| pieces::render(s)).unwrap_or_default()));
+        let out = translation.run_plan(plan, std::slice::from_ref(&segment)).await?;
+        translations.push((to.clone(), out.segments.first().map(|s| pieces::render(s)).unwrap_or_default()));
     }
     let mut body = json!({
         "RecognitionStatus": "Success",

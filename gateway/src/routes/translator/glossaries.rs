@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
+use cogway_translation::PairGlossary;
 use cogway_translation::glossary::{self, Glossary};
 use dashmap::DashMap;
 use serde::Serialize;
@@ -22,13 +23,6 @@ use crate::store::glossaries::{Glossaries, Glossary as StoredGlossary};
 
 const MAX_GLOSSARY_BYTES: usize = 2 * 1024 * 1024;
 
-/// A compiled glossary and its pair.
-pub struct Compiled {
-    pub from: String,
-    pub to: String,
-    pub glossary: Glossary,
-}
-
 /// Most compiled glossaries kept in memory (up to 10,000 terms each; a glossary compiled again
 /// after being dropped costs milliseconds). Past it, an arbitrary entry makes room.
 const MAX_CACHED: usize = 256;
@@ -38,12 +32,12 @@ const MAX_CACHED: usize = 256;
 /// deleted through another replica is not used stale. At most [`MAX_CACHED`] are kept.
 #[derive(Default)]
 pub struct GlossaryCache {
-    compiled: DashMap<(String, String), (i64, Arc<Compiled>)>,
+    compiled: DashMap<(String, String), (i64, Arc<PairGlossary>)>,
 }
 
 impl GlossaryCache {
     /// The glossary called `name` that `owner` reaches, compiled, if there is one.
-    pub async fn get(&self, db: &Db, owner: &Owner, name: &str) -> ApiResult<Option<Arc<Compiled>>> {
+    pub async fn get(&self, db: &Db, owner: &Owner, name: &str) -> ApiResult<Option<Arc<PairGlossary>>> {
         let key_id = owner.resolve(db, Table::Glossaries, name).await?;
         let cache_key = (key_id, name.to_string());
         let store = Glossaries::new(db);
@@ -58,7 +52,7 @@ impl GlossaryCache {
         }
         let Some(row) = store.get(&cache_key.0, name).await? else { return Ok(None) };
         let glossary = compile(row.entries).await?.map_err(|e| ApiError::new(Code::Internal, e))?;
-        let compiled = Arc::new(Compiled { from: row.from_lang, to: row.to_lang, glossary });
+        let compiled = Arc::new(PairGlossary { from: row.from_lang, to: row.to_lang, glossary });
         if self.compiled.len() >= MAX_CACHED {
             let victim = self.compiled.iter().next().map(|entry| entry.key().clone());
             if let Some(victim) = victim {

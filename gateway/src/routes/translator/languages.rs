@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{codes, error, query, translation_service};
 use crate::app::AppState;
 use crate::errors::ApiResult;
-use crate::routes::speech::query_param;
+use crate::routes::query::query_param;
 
 fn describe(code: &str) -> Value {
     match languages::find(code) {

@@ -142,8 +142,9 @@ pub async fn translate(state: web::Data<AppState>, req: HttpRequest, payload: we
     let Prepared { segments, detected, plans } =
         charge_and_prepare(&state, &caller.key, characters, texts, &ask).await?;
     let Some(plan) = plans.first() else { return Err(ApiError::new(Code::Internal, "no plan for the target")) };
-    let (translated, _) = run(&state, plan, &segments).await?;
+    let translated = run(&state, plan, &segments).await?;
     let rendered: Vec<String> = translated
+        .segments
         .iter()
         .map(|s| match text_type {
             TextType::Plain => pieces::render(s),

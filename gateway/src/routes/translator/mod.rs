@@ -14,8 +14,6 @@ pub mod models;
 pub mod text;
 pub mod translate;
 
-use std::sync::Arc;
-
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -23,14 +21,15 @@ use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
-use cogway_translation::TranslationService;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::ServiceName;
+pub use crate::engines::translation as translation_service;
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::speech::{query_pairs, query_param};
+pub use crate::routes::query::query_values;
+use crate::routes::query::{query_pairs, query_param};
 
 pub const SERVICE: crate::service::Service = crate::service::Service::Translation;
 
@@ -148,18 +147,6 @@ fn disabled() -> ServiceError {
     ServiceError::new(Code::NotFound, "The Translation service is disabled on this server.")
 }
 
-/// The loaded Translation service, or 503 while it loads.
-pub fn translation_service(state: &AppState) -> ApiResult<Arc<TranslationService>> {
-    if !state.settings.services.translation {
-        return Err(ApiError(disabled()));
-    }
-    state.translation.get().cloned().ok_or_else(|| {
-        ApiError(
-            ServiceError::new(Code::ModelNotReady, "The translation engines are still loading.").with_retry_after(5),
-        )
-    })
-}
-
 /// Checks `api-version=3.0`.
 pub fn check_api_version(pairs: &[(String, String)]) -> ApiResult<()> {
     match query_param(pairs, "api-version") {
@@ -245,15 +232,6 @@ pub async fn read_items(
         ));
     }
     Ok(items)
-}
-
-/// All values of a repeated query parameter (`to=de&to=it`), comma lists split too.
-pub fn query_values(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-        .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>())
-        .collect()
 }
 
 /// A language query parameter in its canonical code, or the Translator error `subcode`.

@@ -13,7 +13,7 @@ use super::{
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::ApiResult;
-use crate::routes::speech::query_param;
+use crate::routes::query::query_param;
 
 const DETECT_LIMITS: BodyLimits = BodyLimits { max_elements: 100, max_chars: 50_000, max_element_chars: None };
 const TRANSLITERATE_LIMITS: BodyLimits = BodyLimits { max_elements: 10, max_chars: 5_000, max_element_chars: None };

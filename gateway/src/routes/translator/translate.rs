@@ -1,12 +1,9 @@
 //! `POST /translate`: Azure Translator v3.0 text translation.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
-use cogway_translation::glossary::Glossary;
 use cogway_translation::pieces::{self, Piece, Segment};
-use cogway_translation::{Route, languages, markup, sentences};
+use cogway_translation::{Category, Plan, PlanError, PlanOutput, UNDETERMINED, languages, markup, sentences};
 use serde::Serialize;
 use serde_json::json;
 
@@ -18,7 +15,7 @@ use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::KeyInfo;
 use crate::owners::Owner;
-use crate::routes::speech::query_param;
+use crate::routes::query::query_param;
 
 /// Azure's limits: 1,000 elements, 50,000 characters (times the number of targets).
 const LIMITS: BodyLimits = BodyLimits { max_elements: 1_000, max_chars: 50_000, max_element_chars: None };
@@ -127,16 +124,12 @@ struct Detected {
     score: f64,
 }
 
-/// The language code of text no language was detected in (digits, symbols, empty): such text is
-/// returned as it is.
-pub const UNDETERMINED: &str = "und";
-
 /// Detects each element's language with the Language service's detector, on the blocking pool
 /// (lingua costs a few ms per text). A language Translator has no code for keeps the detector's
 /// ISO 639-1 code (its pairs then fail with 400019); text with no detectable language is
 /// [`UNDETERMINED`] with score 0.
 pub async fn detect_all(state: &AppState, texts: &[String]) -> ApiResult<Vec<(String, f64)>> {
-    let language = crate::routes::language::language_service(state)?;
+    let language = crate::engines::language(state)?;
     let texts = texts.to_vec();
     web::block(move || {
         texts
@@ -155,103 +148,18 @@ pub async fn detect_all(state: &AppState, texts: &[String]) -> ApiResult<Vec<(St
     .map_err(|e| ApiError::new(Code::Internal, format!("language detection: {e}")))
 }
 
-/// A request's `category`: the name of one of its key's glossaries, or of a model.
-#[derive(Debug, Clone, Copy)]
-pub struct Category<'a> {
-    pub name: &'a str,
-    /// Whose glossaries the name is looked up among.
-    pub owner: &'a Owner,
+/// A plan that cannot be made, with its Translator code (400019 or 400075).
+fn plan_error(e: PlanError) -> ApiError {
+    let subcode = match e {
+        PlanError::PairUnsupported { .. } => codes::PAIR_UNSUPPORTED,
+        PlanError::CategoryInvalid { .. } => codes::CATEGORY_INVALID,
+    };
+    error(Code::InvalidParameterValue, subcode, e.to_string())
 }
 
-/// A glossary named by `category`, when the caller has one for this pair.
-async fn glossary_for(state: &AppState, category: Category<'_>, from: &str, to: &str) -> ApiResult<Option<Glossary>> {
-    Ok(state
-        .glossaries
-        .get(&state.db, category.owner, category.name)
-        .await?
-        .and_then(|g| (g.from == from && g.to == to).then(|| g.glossary.clone())))
-}
-
-/// The elements of one source language and how they reach the target.
-struct Group {
-    from: String,
-    indices: Vec<usize>,
-    glossary: Option<Glossary>,
-    route: Route,
-}
-
-/// How a request's elements reach one target language, checked before anything is charged or
-/// translated: an unreachable pair (400019) or a category that does not fit (400075) fails here.
-pub struct Plan {
-    to: String,
-    groups: Vec<Group>,
-}
-
-/// Plans the translation of elements (with their source languages) into `to`. Elements already
-/// in the target language, or in no detectable language, are returned as they are (as Azure
-/// does).
-pub async fn plan(state: &AppState, sources: &[String], to: &str, category: Option<Category<'_>>) -> ApiResult<Plan> {
-    let service = translation_service(state)?;
-    let mut by_source: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, from) in sources.iter().enumerate() {
-        by_source.entry(from.as_str()).or_default().push(i);
-    }
-    let mut groups = Vec::new();
-    for (from, indices) in by_source {
-        if from == to || from == UNDETERMINED {
-            continue;
-        }
-        let glossary = match category {
-            Some(c) => glossary_for(state, c, from, to).await?,
-            None => None,
-        };
-        // A category that is a glossary uses the default engines; otherwise it names a model.
-        let model_category = if glossary.is_some() { None } else { category.map(|c| c.name) };
-        let route: Route = service.route(from, to, model_category).ok_or_else(|| match category.map(|c| c.name) {
-            Some(c) if glossary.is_none() => error(
-                Code::InvalidParameterValue,
-                codes::CATEGORY_INVALID,
-                format!("The category {c:?} is neither a glossary nor a model for {from} -> {to}."),
-            ),
-            _ => error(
-                Code::InvalidParameterValue,
-                codes::PAIR_UNSUPPORTED,
-                format!(
-                    "Translation from {from} into {to} is not supported (no engine, directly or through one pivot)."
-                ),
-            ),
-        })?;
-        groups.push(Group { from: from.to_string(), indices, glossary, route });
-    }
-    Ok(Plan { to: to.to_string(), groups })
-}
-
-/// Runs a plan over the request's segments: the translated segments (in element order) and the
-/// systems that ran, one `from-to=systems` entry per source language.
-pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResult<(Vec<Segment>, Vec<String>)> {
-    let service = translation_service(state)?;
-    let mut out: Vec<Segment> = segments.to_vec();
-    let mut systems = Vec::new();
-    for group in &plan.groups {
-        let mut input: Vec<Segment> = group.indices.iter().map(|&i| segments[i].clone()).collect();
-        if let Some(glossary) = &group.glossary {
-            // Linear, but up to 50,000 characters against thousands of terms: on the blocking pool.
-            let glossary = glossary.clone();
-            input = web::block(move || input.into_iter().map(|s| glossary.apply(s)).collect())
-                .await
-                .map_err(|e| ApiError::new(Code::Internal, format!("applying the glossary: {e}")))?;
-        }
-        let translated = service.translate(&group.route, input).await?;
-        for (&i, segment) in group.indices.iter().zip(translated.segments) {
-            out[i] = segment;
-        }
-        let mut system = translated.systems.join(">");
-        if let Some(pivot) = &translated.pivot {
-            system = format!("{system} (pivot {pivot})");
-        }
-        systems.push(format!("{}-{}={system}", group.from, plan.to));
-    }
-    Ok((out, systems))
+/// Runs a plan of the translation service over the request's segments.
+pub async fn run(state: &AppState, plan: &Plan, segments: &[Segment]) -> ApiResult<PlanOutput> {
+    Ok(translation_service(state)?.run_plan(plan, segments).await?)
 }
 
 /// What a translation request asks for.
@@ -304,12 +212,13 @@ pub async fn charge_and_prepare(
 
 /// A plan per target language; a category is looked up among the glossaries `owner` reaches.
 async fn plans(state: &AppState, sources: &[String], ask: &Ask<'_>, owner: &Owner) -> ApiResult<Vec<Plan>> {
-    let category = ask.category.map(|name| Category { name, owner });
-    let mut plans = Vec::with_capacity(ask.to.len());
-    for to in ask.to {
-        plans.push(plan(state, sources, to, category).await?);
-    }
-    Ok(plans)
+    let service = translation_service(state)?;
+    let glossary = match ask.category {
+        Some(name) => state.glossaries.get(&state.db, owner, name).await?,
+        None => None,
+    };
+    let category = ask.category.map(|name| Category { name, glossary: glossary.as_deref() });
+    ask.to.iter().map(|to| service.plan(sources, to, category).map_err(plan_error)).collect()
 }
 
 /// Translate text into one or more languages.
@@ -359,9 +268,9 @@ pub async fn translate(
     let mut per_target = Vec::with_capacity(opts.to.len());
     let mut systems = Vec::new();
     for (to, plan) in opts.to.iter().zip(&plans) {
-        let (translated, used) = run(&state, plan, &segments).await?;
-        systems.extend(used);
-        per_target.push((to.clone(), translated));
+        let out = run(&state, plan, &segments).await?;
+        systems.extend(out.systems);
+        per_target.push((to.clone(), out.segments));
     }
     let mut body = Vec::with_capacity(segments.len());
     for (i, source) in segments.iter().enumerate() {

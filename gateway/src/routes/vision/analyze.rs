@@ -17,7 +17,7 @@ use super::vision_service;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::speech::{query_pairs, query_param};
+use crate::routes::query::{query_pairs, query_param};
 
 /// The api-versions the route answers (2023-10-01 is what the 1.0.0 SDKs send).
 pub const API_VERSIONS: &[&str] = &["2023-10-01", "2024-02-01"];

@@ -15,7 +15,7 @@ use super::vision_service;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::routes::speech::{query_pairs, query_param};
+use crate::routes::query::{query_pairs, query_param};
 
 /// Azure Face answers at most 100 faces, largest first.
 const MAX_FACES: usize = 100;

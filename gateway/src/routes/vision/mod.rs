@@ -8,15 +8,13 @@ pub mod gate;
 pub mod image_body;
 pub mod read;
 
-use std::sync::Arc;
-
 use actix_web::web;
-use cogway_core::{Code, ServiceError};
-use cogway_vision::VisionService;
 
 use crate::app::AppState;
 use crate::auth::ServiceName;
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::ApiResult;
+
+pub use crate::engines::vision as vision_service;
 
 pub const SERVICE: crate::service::Service = crate::service::Service::Vision;
 
@@ -56,17 +54,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// 404 when the Vision service is disabled (routes that need no model check only this).
 pub fn enabled(state: &AppState) -> ApiResult<()> {
-    if state.settings.services.vision {
-        Ok(())
-    } else {
-        Err(ApiError::new(Code::NotFound, "The Vision service is disabled on this server."))
-    }
-}
-
-/// The loaded Vision service, or 503 while it loads, 404 when it is disabled.
-pub fn vision_service(state: &AppState) -> ApiResult<Arc<VisionService>> {
-    enabled(state)?;
-    state.vision.get().cloned().ok_or_else(|| {
-        ApiError(ServiceError::new(Code::ModelNotReady, "The Vision models are still loading.").with_retry_after(5))
-    })
+    crate::engines::enabled(state, SERVICE)
 }

@@ -27,11 +27,23 @@ use super::{SERVICE, vision_service};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::rfc3339;
-use crate::errors::{ApiError, ApiResult};
-use crate::jobs::{self, Claimed, JobContext, JobHandler, JobKind, NewJob, Outcome, blob_name};
+use crate::errors::ApiResult;
+use crate::jobs::{self, Claimed, JobContext, JobHandler, JobInput, JobKind, NewJob, Outcome, blob_name};
 use crate::settings::Settings;
 
 const JOB_KIND: JobKind = JobKind::Read;
+
+/// What a Read operation stores besides its image (in the blob store): the image's size, as
+/// decoded when it was submitted.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+struct ReadInput {
+    width: u32,
+    height: u32,
+}
+
+impl JobInput for ReadInput {
+    const KIND: JobKind = JOB_KIND;
+}
 /// Azure keeps Read results for 48 hours.
 const JOB_TTL_SECS: i64 = 48 * 3600;
 
@@ -54,17 +66,9 @@ pub async fn submit(
     // Decode once now, so a bad image is a 400 here and not a failed job later.
     let picture = decode(&state, bytes.clone()).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let input = json!({ "width": picture.width(), "height": picture.height() });
-    let job = NewJob {
-        id: &id,
-        kind: JOB_KIND,
-        key_id: &caller.key.id,
-        input: &input,
-        ttl_secs: JOB_TTL_SECS,
-        blob: Some(bytes.as_ref()),
-        blob_type: Some(picture.format),
-        blob_name: None,
-    };
+    let input = ReadInput { width: picture.width(), height: picture.height() };
+    let job =
+        NewJob::new(&id, &caller.key.id, &input, JOB_TTL_SECS)?.with_blob(bytes.as_ref(), Some(picture.format), None);
     let charge = state.usage.charge_images(&caller.key, SERVICE, 1);
     // With a slot free on this replica, the operation runs now on the image just decoded; else
     // it waits without it, and a runner decodes it again when its turn comes.
@@ -129,13 +133,7 @@ impl JobHandler for ReadJobs {
 }
 
 async fn run(state: &AppState, job: &Claimed, picture: Option<Arc<Picture>>) -> Result<Outcome, ServiceError> {
-    let service = loop {
-        match vision_service(state) {
-            Ok(service) => break service,
-            Err(ApiError(e)) if e.code == Code::ModelNotReady => tokio::time::sleep(Duration::from_millis(200)).await,
-            Err(ApiError(e)) => return Err(e),
-        }
-    };
+    let service = crate::engines::wait_for(state, vision_service).await?;
     let picture = match picture {
         Some(picture) => picture,
         None => {
