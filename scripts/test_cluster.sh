@@ -34,6 +34,7 @@ command -v psql >/dev/null || need_apt+=(postgresql-client)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -71,7 +72,9 @@ cleanup() {
     kill -9 "$redis_pid" 2>/dev/null
   fi
   if [ -n "$s3_pid" ] && kill -0 "$s3_pid" 2>/dev/null; then
-    kill "$s3_pid"; wait "$s3_pid" 2>/dev/null
+    kill "$s3_pid"
+    for _ in $(seq 50); do kill -0 "$s3_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$s3_pid" 2>/dev/null
   fi
   if [ -n "$pg_started" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$tmp/pgdata" -m immediate -w stop >/dev/null 2>&1
@@ -136,6 +139,7 @@ log "Redis on 127.0.0.1:$redis_port"
 
 # S3: moto's server, in memory, with one bucket (an unsigned PUT creates it).
 s3_port=$(free_port)
+[ -x "$(dirname "$python")/moto_server" ] || { log "no moto_server in the virtualenv: run scripts/setup.sh (make setup)"; exit 1; }
 "$(dirname "$python")/moto_server" -H 127.0.0.1 -p "$s3_port" >"$tmp/s3.log" 2>&1 < /dev/null &
 s3_pid=$!
 s3_bucket=cogway-cluster

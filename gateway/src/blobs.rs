@@ -36,15 +36,18 @@ pub enum BlobError {
     S3(#[from] object_store::Error),
 }
 
-impl From<BlobError> for ApiError {
+impl From<BlobError> for ServiceError {
+    /// Clients (and stored job errors) get a generic message: the details name the endpoint,
+    /// bucket or path, and go to the log.
     fn from(e: BlobError) -> Self {
-        ApiError(ServiceError::internal(e.to_string()))
+        tracing::error!(error = %e, "blob store");
+        ServiceError::internal("The store of job inputs failed; see the server log.")
     }
 }
 
-impl From<BlobError> for ServiceError {
+impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
-        ServiceError::internal(e.to_string())
+        ApiError(e.into())
     }
 }
 
@@ -218,7 +221,14 @@ impl BlobStore {
                 // Object stores cannot filter a listing by age: every `jobs/` key is looked at.
                 let cutoff = orphan_cutoff();
                 let mut listing = store.list(Some(&ObjectPath::from("jobs")));
-                while let Some(Ok(meta)) = listing.next().await {
+                while let Some(item) = listing.next().await {
+                    let meta = match item {
+                        Ok(meta) => meta,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not list the blob bucket to sweep orphans");
+                            break;
+                        }
+                    };
                     if meta.last_modified.timestamp() >= cutoff {
                         continue;
                     }
@@ -244,18 +254,19 @@ async fn job_is_gone(db: &Db, id: &str) -> bool {
     matches!(exists, Ok(None))
 }
 
-/// The bucket of `settings`, under its prefix. Requests time out after 30 s and are retried
-/// three times within 30 s (the crate's default, ten over three minutes, would hold a request
-/// for minutes while the store is down).
+/// The bucket of `settings`, under its prefix. A request (a whole upload or download) may take
+/// `timeout_secs` (300 s) and is retried at most three times within that time (the crate's
+/// default, ten retries over three minutes, would hold requests long after the store is down).
 fn s3_store(settings: &S3Settings) -> anyhow::Result<Arc<dyn ObjectStore>> {
     let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
     let endpoint = nonempty(&settings.endpoint);
     // Client options first: setting them replaces allow_http.
+    let timeout = Duration::from_secs(settings.timeout_secs.unwrap_or(300).max(1));
     let client = ClientOptions::new()
-        .with_timeout(Duration::from_secs(30))
+        .with_timeout(timeout)
         .with_connect_timeout(Duration::from_secs(5))
         .with_allow_http(endpoint.as_deref().is_some_and(|e| e.starts_with("http://")));
-    let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(30), ..RetryConfig::default() };
+    let retry = RetryConfig { max_retries: 3, retry_timeout: timeout, ..RetryConfig::default() };
     let mut builder = AmazonS3Builder::new()
         .with_client_options(client)
         .with_retry(retry)
@@ -319,6 +330,7 @@ mod tests {
             secret_access_key: Some("unit-test-secret".into()),
             prefix: Some(format!("unit-{}", uuid::Uuid::new_v4().simple())),
             region: None,
+            timeout_secs: Some(30),
         };
         let path = std::env::temp_dir().join(format!("cogway-blobs-{}.db", uuid::Uuid::new_v4()));
         let db = crate::db::connect(&format!("sqlite://{}", path.display())).await.expect("db");

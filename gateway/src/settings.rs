@@ -127,6 +127,9 @@ pub struct S3Settings {
     pub secret_access_key: Option<String>,
     /// A key prefix inside the bucket (`cogway` by default), so that a bucket can be shared.
     pub prefix: Option<String>,
+    /// How long one request (a whole upload or download) and its retries may take, in seconds
+    /// (300 by default: a 300 MB upload at 1 MB/s).
+    pub timeout_secs: Option<u64>,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -139,6 +142,7 @@ impl std::fmt::Debug for S3Settings {
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
             .field("prefix", &self.prefix)
+            .field("timeout_secs", &self.timeout_secs)
             .finish()
     }
 }
@@ -600,7 +604,8 @@ impl Settings {
                 set(&s3.access_key_id) && set(&s3.secret_access_key),
                 "blobs.backend = \"s3\" needs blobs.s3.access_key_id and blobs.s3.secret_access_key"
             );
-            if let Some(endpoint) = s3.endpoint.as_deref() {
+            anyhow::ensure!(s3.timeout_secs != Some(0), "blobs.s3.timeout_secs must be at least 1");
+            if let Some(endpoint) = s3.endpoint.as_deref().filter(|e| !e.trim().is_empty()) {
                 anyhow::ensure!(
                     endpoint.starts_with("http://") || endpoint.starts_with("https://"),
                     "blobs.s3.endpoint must start with http:// or https://"

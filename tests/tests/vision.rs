@@ -213,6 +213,7 @@ fn image_quota_is_per_key_and_hour() {
     let hour = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 3600;
     // Quotas are per clock hour: two requests on either side of the hour are both allowed, so
     // such a pair is tried again with a new key.
+    let mut refused_within_an_hour = false;
     for attempt in 0..2 {
         let (key, _) = server
             .create_key(json!({ "name": format!("images-{attempt}"), "services": ["vision"], "imagesPerHour": 1 }));
@@ -233,8 +234,10 @@ fn image_quota_is_per_key_and_hour() {
         }
         assert_eq!(refused.status(), 429);
         assert!(refused.headers().contains_key("Retry-After"));
+        refused_within_an_hour = true;
         break;
     }
+    assert!(refused_within_an_hour, "both pairs of requests straddled an hour");
     // A key without vision may not call it.
     let (speech_only, _) = server.create_key(json!({ "name": "no-vision", "services": ["speech"] }));
     let r = server.post(&format!("{ANALYZE}&features=read")).header(KEY, speech_only).body(png).send().unwrap();

@@ -299,7 +299,15 @@ pub async fn list(
     api_version_ok(&path)?;
     let rows = jobs::list(&state.db, JOB_KIND, &caller.key, 100).await?;
     let base = base_url(&req, &path);
-    let values = rows.iter().map(|r| describe(r, &base)).collect::<ApiResult<Vec<_>>>()?;
+    // A row that does not read (written by a newer version) is left out, not the whole list.
+    let values: Vec<Value> = rows
+        .iter()
+        .filter_map(|r| {
+            describe(r, &base)
+                .inspect_err(|e| tracing::warn!(job = %r.id, error = %e.0, "unreadable transcription"))
+                .ok()
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "values": values })))
 }
 
