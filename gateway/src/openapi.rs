@@ -29,7 +29,7 @@ use crate::routes::{admin, language, speech, sts, system, translator, vision};
         speech::recognition::short_audio, speech::translation::translate_speech, speech::synthesis::synthesize, speech::synthesis::voices,
         speech::openai::transcriptions, speech::openai::translations, speech::openai::speech,
         speech::batch::submit, speech::batch::list, speech::batch::status, speech::batch::delete,
-        speech::batch::files, speech::batch::file,
+        speech::batch::files, speech::batch::file, speech::fast::transcribe,
         speech::custom::put_model, speech::custom::get_model, speech::custom::list_models, speech::custom::delete_model,
         speech::custom::put_lexicon, speech::custom::get_lexicon, speech::custom::list_lexicons,
         speech::custom::delete_lexicon,

@@ -241,6 +241,8 @@ pub struct SpeechSettings {
     pub max_body_bytes: usize,
     /// Longest audio of a batch transcription.
     pub batch_max_secs: u32,
+    /// Longest audio of a fast (synchronous) transcription (Azure: under 2 hours).
+    pub fast_max_secs: u32,
     /// Upload limit of a batch transcription.
     pub batch_max_body_bytes: usize,
     /// Longest SSML / text to synthesize, in characters.
@@ -495,6 +497,7 @@ impl Default for SpeechSettings {
             openai_max_secs: 1_800,
             max_body_bytes: 25 * 1024 * 1024,
             batch_max_secs: 4 * 3600,
+            fast_max_secs: 2 * 3600,
             batch_max_body_bytes: 300 * 1024 * 1024,
             tts_max_chars: 20_000,
             batch_concurrency: 1,

@@ -291,6 +291,77 @@ fn submit_batch(server: &Server, audio: Vec<u8>, definition: Value) -> (u16, Val
     status_json(server.post("/speechtotext/v3.2/transcriptions").header(KEY, ADMIN_KEY).multipart(form).send().unwrap())
 }
 
+const FAST: &str = "/speechtotext/transcriptions:transcribe";
+
+fn fast_transcribe(server: &Server, query: &str, audio: Vec<u8>, definition: Option<Value>) -> (u16, Value) {
+    let mut form = multipart::Form::new()
+        .part("audio", multipart::Part::bytes(audio).file_name("talk.wav").mime_str("audio/wav").unwrap());
+    if let Some(definition) = definition {
+        form = form.text("definition", definition.to_string());
+    }
+    status_json(server.post(&format!("{FAST}{query}")).header(KEY, ADMIN_KEY).multipart(form).send().unwrap())
+}
+
+#[test]
+fn fast_transcription_answers_phrases_and_words_in_milliseconds() {
+    let server = shared();
+    let sentence = "The quick brown fox jumps over the lazy dog.";
+    let audio = espeak("en-us", sentence);
+    let seconds = (audio.len() - 44) as f64 / (22_050.0 * 2.0);
+    let (status, body) = fast_transcribe(
+        server,
+        "?api-version=2024-11-15",
+        audio.clone(),
+        Some(json!({ "locales": ["en-US"], "profanityFilterMode": "Masked" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let duration = body["durationMilliseconds"].as_i64().unwrap();
+    assert!((duration as f64 - seconds * 1000.0).abs() < 100.0, "{duration} ms for {seconds:.2} s: {body}");
+    let text = body["combinedPhrases"][0]["text"].as_str().unwrap();
+    assert_words(text, &["quick", "brown", "fox", "lazy", "dog"]);
+    let phrases = body["phrases"].as_array().unwrap();
+    assert!(!phrases.is_empty(), "{body}");
+    let mut last_end = 0;
+    for phrase in phrases {
+        assert_eq!(phrase["locale"], "en-US");
+        let offset = phrase["offsetMilliseconds"].as_i64().unwrap();
+        let end = offset + phrase["durationMilliseconds"].as_i64().unwrap();
+        assert!(offset >= 0 && end <= duration + 50, "{phrase}");
+        let words = phrase["words"].as_array().unwrap();
+        assert!(!words.is_empty(), "{phrase}");
+        for word in words {
+            let start = word["offsetMilliseconds"].as_i64().unwrap();
+            assert!(start + 20 >= last_end && start >= offset - 50, "word times go back: {phrase}");
+            last_end = start + word["durationMilliseconds"].as_i64().unwrap();
+        }
+    }
+    // The newer API version too, and no locale: the language is identified.
+    let (status, body) = fast_transcribe(server, "?api-version=2025-10-15", audio.clone(), None);
+    assert_eq!(status, 200, "{body}");
+    assert_words(body["combinedPhrases"][0]["text"].as_str().unwrap(), &["fox", "dog"]);
+    assert!(body["phrases"][0]["locale"].as_str().unwrap().starts_with("en"), "{body}");
+
+    // What is not served is refused, not ignored.
+    for (query, definition, code) in [
+        ("?api-version=2024-11-15", json!({ "diarization": { "enabled": true, "maxSpeakers": 2 } }), 400),
+        ("?api-version=2024-11-15", json!({ "channels": [0, 1] }), 400),
+        ("?api-version=2024-11-15", json!({ "locales": ["xx-YY"] }), 400),
+        ("?api-version=2024-11-15", json!({ "audioUrl": "http://example.com/talk.wav" }), 400),
+        ("?api-version=3.2", json!({}), 400),
+        ("", json!({}), 400),
+    ] {
+        let (status, body) = fast_transcribe(server, query, audio.clone(), Some(definition.clone()));
+        assert_eq!(status, code, "{query} {definition}: {body}");
+        assert!(azure_error(&body)["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    // No audio part.
+    let form = multipart::Form::new().text("definition", "{}");
+    let (status, body) = status_json(
+        server.post(&format!("{FAST}?api-version=2024-11-15")).header(KEY, ADMIN_KEY).multipart(form).send().unwrap(),
+    );
+    assert_eq!(status, 400, "{body}");
+}
+
 fn wait_batch(server: &Server, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod custom;
+pub mod fast;
 pub mod openai;
 pub mod recognition;
 pub mod synthesis;
@@ -48,6 +49,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/transcriptions", web::post().to(openai::transcriptions))
             .route("/translations", web::post().to(openai::translations))
             .route("/speech", web::post().to(openai::speech)),
+    )
+    .service(
+        web::resource("/speechtotext/transcriptions:transcribe")
+            .app_data(ServiceName(SERVICE))
+            .route(web::post().to(fast::transcribe)),
     )
     .service(
         web::scope("/speechtotext/{version}/transcriptions")
