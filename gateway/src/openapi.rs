@@ -30,6 +30,8 @@ use crate::routes::{admin, language, speech, sts, system, translator, vision};
         speech::openai::transcriptions, speech::openai::translations, speech::openai::speech,
         speech::batch::submit, speech::batch::list, speech::batch::status, speech::batch::delete,
         speech::batch::files, speech::batch::file, speech::fast::transcribe,
+        speech::batch::current::submit, speech::batch::current::list, speech::batch::current::status,
+        speech::batch::current::delete, speech::batch::current::files, speech::batch::current::file,
         speech::custom::put_model, speech::custom::get_model, speech::custom::list_models, speech::custom::delete_model,
         speech::custom::put_lexicon, speech::custom::get_lexicon, speech::custom::list_lexicons,
         speech::custom::delete_lexicon,

@@ -377,6 +377,76 @@ fn wait_batch(server: &Server, id: &str) -> Value {
     }
 }
 
+/// The path and query of a URL the server answered with.
+fn local(url: &str) -> String {
+    url.split_once("/speechtotext").map(|(_, p)| format!("/speechtotext{p}")).unwrap()
+}
+
+#[test]
+fn batch_transcription_on_the_2024_11_15_api() {
+    let server = shared();
+    let form = multipart::Form::new()
+        .part("audio", multipart::Part::bytes(long_speech()).file_name("talk.wav").mime_str("audio/wav").unwrap())
+        .text("definition", json!({ "locale": "en-US", "displayName": "current api" }).to_string());
+    let (status, body) = status_json(
+        server
+            .post("/speechtotext/transcriptions:submit?api-version=2024-11-15")
+            .header(KEY, ADMIN_KEY)
+            .multipart(form)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let this = local(body["self"].as_str().unwrap());
+    assert!(this.starts_with("/speechtotext/transcriptions/") && this.ends_with("?api-version=2024-11-15"), "{body}");
+    let duration = body["properties"]["durationMilliseconds"].as_i64().unwrap();
+    assert!((9_000..14_000).contains(&duration), "{body}");
+    assert!(body["properties"]["timeToLiveHours"].as_i64().unwrap() > 0, "{body}");
+    assert!(body["properties"].get("durationInTicks").is_none(), "{body}");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let done = loop {
+        let (status, body) = status_json(server.get(&this).header(KEY, ADMIN_KEY).send().unwrap());
+        assert_eq!(status, 200, "{body}");
+        if matches!(body["status"].as_str(), Some("Succeeded" | "Failed")) {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "not finished: {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    let (status, files) = status_json(
+        server.get(&local(done["links"]["files"].as_str().unwrap())).header(KEY, ADMIN_KEY).send().unwrap(),
+    );
+    assert_eq!(status, 200, "{files}");
+    let content = local(files["values"][0]["links"]["contentUrl"].as_str().unwrap());
+    let (status, result) = status_json(server.get(&content).header(KEY, ADMIN_KEY).send().unwrap());
+    assert_eq!(status, 200, "{result}");
+    assert_words(result["combinedRecognizedPhrases"][0]["display"].as_str().unwrap(), &["train", "umbrella"]);
+    assert!((result["durationMilliseconds"].as_i64().unwrap() - duration).abs() <= 1, "{result}");
+    let last = result["recognizedPhrases"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["offsetMilliseconds"].as_i64().unwrap() > 4_000, "{last}");
+    assert_eq!(last["offsetMilliseconds"].as_i64().unwrap() * 10_000, last["offsetInTicks"].as_i64().unwrap());
+    // The list, the version checks, and delete.
+    let (status, list) = status_json(
+        server.get("/speechtotext/transcriptions?api-version=2025-10-15").header(KEY, ADMIN_KEY).send().unwrap(),
+    );
+    assert_eq!(status, 200, "{list}");
+    assert!(
+        list["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["self"].as_str().unwrap().contains(this.split('?').next().unwrap()))
+    );
+    for bad in ["/speechtotext/transcriptions?api-version=3.2", "/speechtotext/transcriptions"] {
+        let (status, body) = status_json(server.get(bad).header(KEY, ADMIN_KEY).send().unwrap());
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let r = server.request(reqwest::Method::DELETE, &this).header(KEY, ADMIN_KEY).send().unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(server.get(&this).header(KEY, ADMIN_KEY).send().unwrap().status(), 404);
+}
+
 /// Speech with long silences between sentences, so the VAD splits it.
 fn long_speech() -> Vec<u8> {
     let a = espeak("en-us", "The first train leaves the station at nine in the morning.");

@@ -106,15 +106,66 @@ fn api_version_ok(version: &str) -> ApiResult<()> {
     }
 }
 
-/// A transcription the caller may see, on a known API version.
-async fn load(state: &AppState, caller: &Caller, version: &str, id: &str) -> ApiResult<JobRow> {
-    api_version_ok(version)?;
-    jobs::load(&state.db, JOB_KIND, id, &caller.key).await
+/// The query versions of the current API (`/speechtotext/transcriptions...?api-version=`).
+pub const GA_VERSIONS: [&str; 2] = ["2024-11-15", "2025-10-15"];
+
+/// The API a request came in on: v3.x in the path (`/speechtotext/v3.2/transcriptions`), or
+/// 2024-11-15 / 2025-10-15 in the query (`/speechtotext/transcriptions?api-version=`), with the
+/// URLs answers link to.
+struct Api {
+    /// `http://host/speechtotext[/v3.2]/transcriptions`
+    base: String,
+    /// `?api-version=...` on the current API, empty on v3.
+    suffix: String,
+    /// The current API (durations in milliseconds, `timeToLiveHours`).
+    current: bool,
 }
 
-fn base_url(req: &HttpRequest, version: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/speechtotext/{version}/transcriptions", info.scheme(), info.host())
+impl Api {
+    fn of(req: &HttpRequest) -> ApiResult<Self> {
+        let info = req.connection_info();
+        let (scheme, host) = (info.scheme(), info.host());
+        match req.match_info().get("version") {
+            Some(version) => {
+                api_version_ok(version)?;
+                Ok(Api {
+                    base: format!("{scheme}://{host}/speechtotext/{version}/transcriptions"),
+                    suffix: String::new(),
+                    current: false,
+                })
+            }
+            None => {
+                let query = super::query_pairs(req);
+                match super::query_param(&query, "api-version") {
+                    Some(v) if GA_VERSIONS.contains(&v) => Ok(Api {
+                        base: format!("{scheme}://{host}/speechtotext/transcriptions"),
+                        suffix: format!("?api-version={v}"),
+                        current: true,
+                    }),
+                    Some(v) => Err(ApiError::new(
+                        Code::InvalidApiVersion,
+                        format!("The api-version {v:?} is not supported; use {}.", GA_VERSIONS.join(" or ")),
+                    )),
+                    None => Err(ApiError::new(Code::InvalidApiVersion, "The api-version query parameter is required.")),
+                }
+            }
+        }
+    }
+
+    /// The URL of `path` under the transcriptions (`/{id}`, `/{id}/files`), with the version.
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}{}", self.base, self.suffix)
+    }
+}
+
+/// A segment of the route's path (`id`, `file`).
+fn segment(req: &HttpRequest, name: &str) -> String {
+    req.match_info().get(name).unwrap_or_default().to_string()
+}
+
+/// A transcription the caller may see.
+async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<JobRow> {
+    jobs::load(&state.db, JOB_KIND, id, &caller.key).await
 }
 
 /// Submit a batch transcription: multipart `audio` (the file) + `definition` (JSON).
@@ -127,10 +178,9 @@ pub async fn submit(
     caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    api_version_ok(&path)?;
+    let api = Api::of(&req)?;
     let service = speech_service(&state)?;
     let is_json = content_type(&req).to_ascii_lowercase().contains("json");
     if is_json {
@@ -232,12 +282,11 @@ pub async fn submit(
         updated_at: created,
         expires_at: created + JOB_TTL_SECS,
     };
-    let base = base_url(&req, &path);
-    Ok(HttpResponse::Created().insert_header(("Location", format!("{base}/{id}"))).json(describe(&row, &base)?))
+    Ok(HttpResponse::Created().insert_header(("Location", api.url(&format!("/{id}")))).json(describe(&row, &api)?))
 }
 
 /// Azure's transcription object for a job row.
-fn describe(row: &JobRow, base: &str) -> ApiResult<Value> {
+fn describe(row: &JobRow, api: &Api) -> ApiResult<Value> {
     let input: TranscriptionInput = row.input_as()?;
     let status = match row.status {
         JobStatus::Held | JobStatus::NotStarted => "NotStarted",
@@ -248,13 +297,18 @@ fn describe(row: &JobRow, base: &str) -> ApiResult<Value> {
     let mut properties = json!({
         "wordLevelTimestampsEnabled": input.word_level_timestamps,
         "profanityFilterMode": match input.profanity.as_str() { "raw" => "None", "removed" => "Removed", _ => "Masked" },
-        "durationInTicks": ticks(input.duration_secs),
     });
+    if api.current {
+        properties["durationMilliseconds"] = json!(millis(input.duration_secs));
+        properties["timeToLiveHours"] = json!((row.expires_at - row.created_at) / 3600);
+    } else {
+        properties["durationInTicks"] = json!(ticks(input.duration_secs));
+    }
     if let Some(error) = row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
         properties["error"] = error;
     }
     let mut body = json!({
-        "self": format!("{base}/{}", row.id),
+        "self": api.url(&format!("/{}", row.id)),
         "displayName": input.display_name,
         "locale": input.locale,
         "model": { "self": input.custom_model.unwrap_or(input.model) },
@@ -262,10 +316,10 @@ fn describe(row: &JobRow, base: &str) -> ApiResult<Value> {
         "lastActionDateTime": rfc3339(row.updated_at),
         "status": status,
         "properties": properties,
-        "links": { "files": format!("{base}/{}/files", row.id) },
+        "links": { "files": api.url(&format!("/{}/files", row.id)) },
     });
     if status == "Succeeded" {
-        body["links"]["result"] = json!(format!("{base}/{}/files/{RESULT_FILE}", row.id));
+        body["links"]["result"] = json!(api.url(&format!("/{}/files/{RESULT_FILE}", row.id)));
     }
     Ok(body)
 }
@@ -275,35 +329,24 @@ fn describe(row: &JobRow, base: &str) -> ApiResult<Value> {
     params(("version" = String, Path), ("id" = String, Path)),
     responses((status = 200, description = "NotStarted, Running, Succeeded or Failed"), (status = 404)),
     security(("key" = []), ("bearer" = [])))]
-pub async fn status(
-    caller: Caller,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (version, id) = path.into_inner();
-    let row = load(&state, &caller, &version, &id).await?;
-    Ok(HttpResponse::Ok().json(describe(&row, &base_url(&req, &version))?))
+pub async fn status(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let api = Api::of(&req)?;
+    let row = load(&state, &caller, &segment(&req, "id")).await?;
+    Ok(HttpResponse::Ok().json(describe(&row, &api)?))
 }
 
 /// The caller's transcriptions, newest first.
 #[utoipa::path(get, path = "/speechtotext/{version}/transcriptions", tag = "Batch transcription",
     params(("version" = String, Path)), responses((status = 200, description = "values")),
     security(("key" = []), ("bearer" = [])))]
-pub async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    api_version_ok(&path)?;
+pub async fn list(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let api = Api::of(&req)?;
     let rows = jobs::list(&state.db, JOB_KIND, &caller.key, 100).await?;
-    let base = base_url(&req, &path);
     // A row that does not read (written by a newer version) is left out, not the whole list.
     let values: Vec<Value> = rows
         .iter()
         .filter_map(|r| {
-            describe(r, &base)
+            describe(r, &api)
                 .inspect_err(|e| tracing::warn!(job = %r.id, error = %e.0, "unreadable transcription"))
                 .ok()
         })
@@ -315,13 +358,10 @@ pub async fn list(
 #[utoipa::path(delete, path = "/speechtotext/{version}/transcriptions/{id}", tag = "Batch transcription",
     params(("version" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 404)),
     security(("key" = []), ("bearer" = [])))]
-pub async fn delete(
-    caller: Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (version, id) = path.into_inner();
-    load(&state, &caller, &version, &id).await?;
+pub async fn delete(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    Api::of(&req)?;
+    let id = segment(&req, "id");
+    load(&state, &caller, &id).await?;
     // A runner working on it loses its lease at its next renewal and stops.
     jobs::delete(&state.db, &state.blobs, &id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -331,17 +371,12 @@ pub async fn delete(
 #[utoipa::path(get, path = "/speechtotext/{version}/transcriptions/{id}/files", tag = "Batch transcription",
     params(("version" = String, Path), ("id" = String, Path)), responses((status = 200, description = "values with contentUrl")),
     security(("key" = []), ("bearer" = [])))]
-pub async fn files(
-    caller: Caller,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (version, id) = path.into_inner();
-    let row = load(&state, &caller, &version, &id).await?;
-    let base = base_url(&req, &version);
+pub async fn files(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let api = Api::of(&req)?;
+    let id = segment(&req, "id");
+    let row = load(&state, &caller, &id).await?;
     let values = if row.status == JobStatus::Succeeded {
-        let url = format!("{base}/{id}/files/{RESULT_FILE}");
+        let url = api.url(&format!("/{id}/files/{RESULT_FILE}"));
         vec![json!({
             "self": url,
             "name": RESULT_FILE,
@@ -361,13 +396,10 @@ pub async fn files(
     params(("version" = String, Path), ("id" = String, Path), ("file" = String, Path, description = "transcription.json")),
     responses((status = 200, description = "the result"), (status = 404)),
     security(("key" = []), ("bearer" = [])))]
-pub async fn file(
-    caller: Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (version, id, file) = path.into_inner();
-    let row = load(&state, &caller, &version, &id).await?;
+pub async fn file(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    Api::of(&req)?;
+    let (id, file) = (segment(&req, "id"), segment(&req, "file"));
+    let row = load(&state, &caller, &id).await?;
     match (file.as_str(), row.status, row.result) {
         (RESULT_FILE, JobStatus::Succeeded, Some(result)) => {
             Ok(HttpResponse::Ok().content_type("application/json").body(result))
@@ -377,6 +409,73 @@ pub async fn file(
             format!("The transcription {id} has no result yet (status {}).", row.status.public()),
         )),
         _ => Err(ApiError::new(Code::NotFound, format!("The transcription {id} has no file {file:?}."))),
+    }
+}
+
+/// The same handlers on the current API (`?api-version=2024-11-15` or `2025-10-15`), declared
+/// again only for the OpenAPI document.
+pub mod current {
+    use actix_web::{HttpRequest, HttpResponse, web};
+
+    use crate::app::AppState;
+    use crate::auth::Caller;
+    use crate::errors::ApiResult;
+
+    /// Submit a batch transcription: multipart `audio` + `definition`.
+    #[utoipa::path(post, path = "/speechtotext/transcriptions:submit", tag = "Batch transcription",
+        params(("api-version" = String, Query, description = "2024-11-15 or 2025-10-15")),
+        request_body(content = String, content_type = "multipart/form-data"),
+        responses((status = 201, description = "the transcription (durations in ms); Location header"), (status = 400), (status = 413), (status = 429)),
+        security(("key" = []), ("bearer" = [])))]
+    pub async fn submit(
+        caller: Caller,
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        payload: web::Payload,
+    ) -> ApiResult<HttpResponse> {
+        super::submit(caller, state, req, payload).await
+    }
+
+    /// The caller's transcriptions, newest first.
+    #[utoipa::path(get, path = "/speechtotext/transcriptions", tag = "Batch transcription",
+        params(("api-version" = String, Query)), responses((status = 200, description = "values")),
+        security(("key" = []), ("bearer" = [])))]
+    pub async fn list(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+        super::list(caller, state, req).await
+    }
+
+    /// A transcription's status.
+    #[utoipa::path(get, path = "/speechtotext/transcriptions/{id}", tag = "Batch transcription",
+        params(("id" = String, Path), ("api-version" = String, Query)),
+        responses((status = 200, description = "NotStarted, Running, Succeeded or Failed"), (status = 404)),
+        security(("key" = []), ("bearer" = [])))]
+    pub async fn status(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+        super::status(caller, state, req).await
+    }
+
+    /// Delete a transcription.
+    #[utoipa::path(delete, path = "/speechtotext/transcriptions/{id}", tag = "Batch transcription",
+        params(("id" = String, Path), ("api-version" = String, Query)), responses((status = 204), (status = 404)),
+        security(("key" = []), ("bearer" = [])))]
+    pub async fn delete(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+        super::delete(caller, state, req).await
+    }
+
+    /// A transcription's result files.
+    #[utoipa::path(get, path = "/speechtotext/transcriptions/{id}/files", tag = "Batch transcription",
+        params(("id" = String, Path), ("api-version" = String, Query)), responses((status = 200, description = "values with contentUrl")),
+        security(("key" = []), ("bearer" = [])))]
+    pub async fn files(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+        super::files(caller, state, req).await
+    }
+
+    /// The transcription result.
+    #[utoipa::path(get, path = "/speechtotext/transcriptions/{id}/files/{file}", tag = "Batch transcription",
+        params(("id" = String, Path), ("file" = String, Path, description = "transcription.json"), ("api-version" = String, Query)),
+        responses((status = 200, description = "the result"), (status = 404)),
+        security(("key" = []), ("bearer" = [])))]
+    pub async fn file(caller: Caller, state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+        super::file(caller, state, req).await
     }
 }
 
@@ -455,6 +554,11 @@ fn iso_duration(seconds: f64) -> String {
     out
 }
 
+/// Seconds as whole milliseconds (the 2024-11-15 API's unit; v3's result files carry both).
+fn millis(seconds: f64) -> i64 {
+    (seconds.max(0.0) * 1000.0).round() as i64
+}
+
 /// Azure's transcription result file.
 fn result_file(t: &Transcript, locale: &str, profanity: Profanity, source: Option<&str>) -> Value {
     let english = languages::whisper_code(locale) == Some("en");
@@ -484,6 +588,8 @@ fn result_file(t: &Transcript, locale: &str, profanity: Profanity, source: Optio
                         "duration": iso_duration(w.end - w.start),
                         "offsetInTicks": ticks(w.start),
                         "durationInTicks": ticks(w.end - w.start),
+                        "offsetMilliseconds": millis(w.start),
+                        "durationMilliseconds": millis(w.end - w.start),
                         "confidence": (f64::from(w.probability) * 10_000.0).round() / 10_000.0,
                     })
                 })
@@ -495,6 +601,8 @@ fn result_file(t: &Transcript, locale: &str, profanity: Profanity, source: Optio
                 "duration": iso_duration(s.end - s.start),
                 "offsetInTicks": ticks(s.start),
                 "durationInTicks": ticks(s.end - s.start),
+                "offsetMilliseconds": millis(s.start),
+                "durationMilliseconds": millis(s.end - s.start),
                 "locale": locale,
                 "nBest": [best],
             })
@@ -506,6 +614,7 @@ fn result_file(t: &Transcript, locale: &str, profanity: Profanity, source: Optio
         "source": source.unwrap_or("upload"),
         "timestamp": rfc3339(crate::db::now()),
         "durationInTicks": ticks(t.duration),
+        "durationMilliseconds": millis(t.duration),
         "duration": iso_duration(t.duration),
         "combinedRecognizedPhrases": [combined],
         "recognizedPhrases": phrases,

@@ -56,6 +56,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(fast::transcribe)),
     )
     .service(
+        web::resource("/speechtotext/transcriptions:submit")
+            .app_data(ServiceName(SERVICE))
+            .route(web::post().to(batch::current::submit)),
+    )
+    .service(
+        web::scope("/speechtotext/transcriptions")
+            .app_data(ServiceName(SERVICE))
+            .route("", web::get().to(batch::current::list))
+            .route("/{id}", web::get().to(batch::current::status))
+            .route("/{id}", web::delete().to(batch::current::delete))
+            .route("/{id}/files", web::get().to(batch::current::files))
+            .route("/{id}/files/{file}", web::get().to(batch::current::file)),
+    )
+    .service(
         web::scope("/speechtotext/{version}/transcriptions")
             .app_data(ServiceName(SERVICE))
             .route("", web::post().to(batch::submit))
