@@ -106,9 +106,6 @@ fn api_version_ok(version: &str) -> ApiResult<()> {
     }
 }
 
-/// The query versions of the current API (`/speechtotext/transcriptions...?api-version=`).
-pub const GA_VERSIONS: [&str; 2] = ["2024-11-15", "2025-10-15"];
-
 /// The API a request came in on: v3.x in the path (`/speechtotext/v3.2/transcriptions`), or
 /// 2024-11-15 / 2025-10-15 in the query (`/speechtotext/transcriptions?api-version=`), with the
 /// URLs answers link to.
@@ -134,21 +131,11 @@ impl Api {
                     current: false,
                 })
             }
-            None => {
-                let query = super::query_pairs(req);
-                match super::query_param(&query, "api-version") {
-                    Some(v) if GA_VERSIONS.contains(&v) => Ok(Api {
-                        base: format!("{scheme}://{host}/speechtotext/transcriptions"),
-                        suffix: format!("?api-version={v}"),
-                        current: true,
-                    }),
-                    Some(v) => Err(ApiError::new(
-                        Code::InvalidApiVersion,
-                        format!("The api-version {v:?} is not supported; use {}.", GA_VERSIONS.join(" or ")),
-                    )),
-                    None => Err(ApiError::new(Code::InvalidApiVersion, "The api-version query parameter is required.")),
-                }
-            }
+            None => Ok(Api {
+                base: format!("{scheme}://{host}/speechtotext/transcriptions"),
+                suffix: format!("?api-version={}", super::current_api_version(req)?),
+                current: true,
+            }),
         }
     }
 
@@ -191,12 +178,7 @@ pub async fn submit(
         ));
     }
     let form = read_form(&req, payload, state.settings.speech.batch_max_body_bytes, "audio").await?;
-    let definition: Definition = match form.get("definition") {
-        Some(text) => serde_json::from_str(text).map_err(|e| {
-            ApiError::new(Code::InvalidRequestBodyFormat, format!("The definition is not valid JSON: {e}"))
-        })?,
-        None => Definition::default(),
-    };
+    let definition: Definition = super::form_definition(&form)?;
     if definition.content_urls.as_ref().is_some_and(|u| !u.is_empty()) {
         return Err(ApiError::new(
             Code::InvalidRequest,

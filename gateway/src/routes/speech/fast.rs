@@ -16,14 +16,11 @@ use cogway_speech::stt::{RecognitionRequest, Transcript, languages};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{custom, decode_and_charge, query_pairs, query_param, speech_service, whisper_language};
+use super::{current_api_version, custom, decode_and_charge, form_definition, speech_service, whisper_language};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::form::read_form;
-
-/// The fast-transcription API versions served.
-pub const API_VERSIONS: [&str; 2] = ["2024-11-15", "2025-10-15"];
 
 /// Most locales a definition may list (Azure identifies the language among them).
 const MAX_LOCALES: usize = 10;
@@ -187,26 +184,10 @@ pub async fn transcribe(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let query = query_pairs(&req);
-    match query_param(&query, "api-version") {
-        Some(v) if API_VERSIONS.contains(&v) => {}
-        Some(v) => {
-            return Err(ApiError::new(
-                Code::InvalidApiVersion,
-                format!("The api-version {v:?} is not supported; use {}.", API_VERSIONS.join(" or ")),
-            ));
-        }
-        None => return Err(ApiError::new(Code::InvalidApiVersion, "The api-version query parameter is required.")),
-    }
+    current_api_version(&req)?;
     let service = speech_service(&state)?;
     let form = read_form(&req, payload, state.settings.speech.batch_max_body_bytes, "audio").await?;
-    let definition: Definition = match form.get("definition") {
-        Some(text) => serde_json::from_str(text).map_err(|e| {
-            ApiError::new(Code::InvalidRequestBodyFormat, format!("The definition is not valid JSON: {e}"))
-        })?,
-        None => Definition::default(),
-    };
-    let options = options(definition)?;
+    let options = options(form_definition(&form)?)?;
     let file = form.file.ok_or_else(|| {
         ApiError::new(Code::InvalidRequest, "The form has no `audio` part with the file to transcribe.")
     })?;

@@ -9,7 +9,7 @@ pub mod recognition;
 pub mod synthesis;
 pub mod translation;
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use cogway_core::{Code, ServiceError};
 use cogway_speech::audio::{self, DecodeLimits};
 
@@ -79,6 +79,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}/files", web::get().to(batch::files))
             .route("/{id}/files/{file}", web::get().to(batch::file)),
     );
+}
+
+/// The query versions of Azure's current speech-to-text API (fast and batch transcription).
+pub const CURRENT_API_VERSIONS: [&str; 2] = ["2024-11-15", "2025-10-15"];
+
+/// The `api-version` of a request on the current speech-to-text API: one of
+/// [`CURRENT_API_VERSIONS`], else a 400.
+pub fn current_api_version(req: &HttpRequest) -> ApiResult<&'static str> {
+    let query = query_pairs(req);
+    match query_param(&query, "api-version") {
+        Some(v) => CURRENT_API_VERSIONS.into_iter().find(|known| *known == v).ok_or_else(|| {
+            ApiError::new(
+                Code::InvalidApiVersion,
+                format!("The api-version {v:?} is not supported; use {}.", CURRENT_API_VERSIONS.join(" or ")),
+            )
+        }),
+        None => Err(ApiError::new(Code::InvalidApiVersion, "The api-version query parameter is required.")),
+    }
+}
+
+/// The JSON `definition` part of a transcription form (the default when it is absent).
+pub fn form_definition<T: serde::de::DeserializeOwned + Default>(form: &crate::routes::form::Form) -> ApiResult<T> {
+    match form.get("definition") {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            ApiError::new(Code::InvalidRequestBodyFormat, format!("The definition is not valid JSON: {e}"))
+        }),
+        None => Ok(T::default()),
+    }
 }
 
 /// Decodes uploaded audio to 16 kHz mono on the blocking pool, then charges its duration to the
