@@ -61,6 +61,8 @@ pub struct AppState {
     pub vision: Arc<OnceLock<Arc<VisionService>>>,
     /// Image decodes and Read operations at once (memory bounds of the Vision routes).
     pub vision_gate: routes::vision::gate::VisionGate,
+    /// Live speech sessions (WebSockets) held at once, on the server and per key.
+    pub streams: routes::speech::live::slots::StreamSlots,
     /// Compiled glossaries by (owner, name) (filled from the database on first use).
     pub glossaries: routes::translator::glossaries::GlossaryCache,
     /// Asynchronous jobs of every kind, claimed with leases (several replicas share them).
@@ -158,6 +160,10 @@ impl Application {
             translation: Arc::new(OnceLock::new()),
             vision: Arc::new(OnceLock::new()),
             vision_gate: routes::vision::gate::VisionGate::new(&settings.vision),
+            streams: routes::speech::live::slots::StreamSlots::new(
+                settings.speech.max_streams,
+                settings.speech.max_streams_per_key,
+            ),
             glossaries: Default::default(),
             jobs,
             blobs,
@@ -267,6 +273,7 @@ fn load_speech(state: &web::Data<AppState>) {
         max_chunk_secs: s.max_chunk_secs,
         adaptive_audio_context: s.adaptive_audio_context,
         espeak_program: s.espeak_program.clone(),
+        max_streams: s.max_streams,
     };
     let slot = state.speech.clone();
     let spawned = std::thread::Builder::new().name("load-speech".into()).spawn(move || {

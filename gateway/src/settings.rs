@@ -251,6 +251,25 @@ pub struct SpeechSettings {
     pub batch_concurrency: usize,
     /// Requests each speech worker queues before refusing with 503 (a recognition takes seconds).
     pub queue_capacity: usize,
+    /// Live sessions (Speech SDK WebSockets, OpenAI Realtime) at once on this server; one more
+    /// is refused with 503 + Retry-After. Their steps share one streaming worker per model.
+    pub max_streams: usize,
+    /// Live sessions one key may hold at once; one more is refused with 429.
+    pub max_streams_per_key: usize,
+    /// Longest audio one live connection may send, in seconds (then it is closed).
+    pub stream_max_secs: u32,
+    /// A live connection that sends nothing for this long is closed, in seconds.
+    pub stream_idle_secs: u32,
+    /// Audio a live session holds that is not final yet, in seconds: past this, the server
+    /// stops reading the socket until recognition catches up (TCP backpressure), so a client
+    /// that sends faster than real time cannot make it hold more.
+    pub stream_max_buffer_secs: u32,
+    /// New audio between two partial results of a live session, in milliseconds.
+    pub partial_every_ms: u32,
+    /// Silence that ends a phrase of a live session, in milliseconds (Azure: 500).
+    pub segment_silence_ms: u32,
+    /// Longest phrase of a live session, in seconds.
+    pub max_phrase_secs: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug)]
@@ -502,6 +521,14 @@ impl Default for SpeechSettings {
             tts_max_chars: 20_000,
             batch_concurrency: 1,
             queue_capacity: 8,
+            max_streams: 4,
+            max_streams_per_key: 2,
+            stream_max_secs: 4 * 3600,
+            stream_idle_secs: 60,
+            stream_max_buffer_secs: 30,
+            partial_every_ms: 500,
+            segment_silence_ms: 500,
+            max_phrase_secs: 20,
         }
     }
 }
@@ -578,6 +605,15 @@ impl Settings {
             (32..=8192).contains(&self.vision.ocr_max_side) && self.vision.ocr_min_side <= self.vision.ocr_max_side,
             "vision.ocr_max_side must be 32 to 8192 and at least vision.ocr_min_side"
         );
+        let sp = &self.speech;
+        anyhow::ensure!(sp.max_streams > 0 && sp.max_streams_per_key > 0, "speech.max_streams and speech.max_streams_per_key must be at least 1");
+        anyhow::ensure!(sp.stream_idle_secs > 0 && sp.stream_max_secs > 0, "speech.stream_idle_secs and speech.stream_max_secs must be at least 1");
+        anyhow::ensure!(
+            (1..=600).contains(&sp.stream_max_buffer_secs) && sp.max_phrase_secs < sp.stream_max_buffer_secs,
+            "speech.stream_max_buffer_secs must be 1 to 600 and above speech.max_phrase_secs"
+        );
+        anyhow::ensure!((1..=29).contains(&sp.max_phrase_secs), "speech.max_phrase_secs must be 1 to 29 (one Whisper window)");
+        anyhow::ensure!((100..=5000).contains(&sp.segment_silence_ms), "speech.segment_silence_ms must be 100 to 5000 (as Azure)");
         if let Some(key) = &self.auth.admin_key {
             anyhow::ensure!(key.len() >= 16, "auth.admin_key must be at least 16 characters");
         }

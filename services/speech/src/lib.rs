@@ -7,6 +7,7 @@
 //! - [`service`]: loads the models and runs them on bounded workers.
 
 pub mod audio;
+pub mod live;
 pub mod service;
 pub mod stt;
 pub mod tts;

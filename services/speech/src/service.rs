@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use cogway_core::{Code, ModelStatus, ServiceError, Worker};
 
+use crate::stt::stream::{StepRequest, StepResult, StreamEngine};
 use crate::stt::{EngineOptions, RecognitionRequest, Transcript, WhisperEngine, WhisperModel};
 use crate::tts::espeak::Espeak;
 use crate::tts::piper::PiperVoice;
@@ -43,6 +44,8 @@ pub struct SpeechConfig {
     pub adaptive_audio_context: bool,
     /// The eSpeak NG program; `None` looks for `espeak-ng` on PATH.
     pub espeak_program: Option<PathBuf>,
+    /// Live recognition sessions at once (the streaming worker's queue holds one step of each).
+    pub max_streams: usize,
 }
 
 type Recognizer = Worker<RecognitionRequest, Transcript>;
@@ -51,6 +54,9 @@ struct SttWorkers {
     multilingual: bool,
     interactive: Recognizer,
     batch: Recognizer,
+    /// Steps of live streams (Speech SDK, OpenAI Realtime): partial results never wait behind
+    /// uploads, and uploads never wait behind a room full of live sessions.
+    stream: Worker<StepRequest, StepResult>,
 }
 
 /// Which queue a recognition goes to.
@@ -173,22 +179,39 @@ impl SpeechService {
         lane: Lane,
         request: RecognitionRequest,
     ) -> Result<Transcript, ServiceError> {
+        let workers = self.workers(model, request.language.as_deref())?;
+        match lane {
+            Lane::Interactive => workers.interactive.call(request).await,
+            Lane::Batch => workers.batch.call(request).await,
+        }
+    }
+
+    /// Runs one step of a live stream on `model`'s streaming worker.
+    pub async fn stream_step(&self, model: &str, request: StepRequest) -> Result<StepResult, ServiceError> {
+        let workers = self.workers(model, request.settings.language.as_deref())?;
+        workers.stream.call(request).await
+    }
+
+    /// Checks that `model` can take a request in `language` before anything is decoded: the
+    /// model is loaded and, for a language other than English, multilingual.
+    pub fn check_model(&self, model: &str, language: Option<&str>) -> Result<(), ServiceError> {
+        self.workers(model, language).map(|_| ())
+    }
+
+    fn workers(&self, model: &str, language: Option<&str>) -> Result<&SttWorkers, ServiceError> {
         let workers = self
             .stt
             .get(model)
             .ok_or_else(|| ServiceError::invalid(format!("Unknown model {model:?}.")))?
             .as_ref()
             .map_err(Clone::clone)?;
-        if request.language.as_deref().is_some_and(|l| l != "en") && !workers.multilingual {
+        if language.is_some_and(|l| l != "en") && !workers.multilingual {
             return Err(ServiceError::new(
                 Code::InvalidParameterValue,
                 format!("The model {model} only recognizes English; use {} for other languages.", WHISPER_MODELS[0]),
             ));
         }
-        match lane {
-            Lane::Interactive => workers.interactive.call(request).await,
-            Lane::Batch => workers.batch.call(request).await,
-        }
+        Ok(workers)
     }
 
     pub fn voices(&self) -> &[Voice] {
@@ -209,6 +232,7 @@ impl SpeechService {
         for workers in self.stt.values().flatten() {
             out.push((workers.interactive.name().to_string(), workers.interactive.stats()));
             out.push((workers.batch.name().to_string(), workers.batch.stats()));
+            out.push((workers.stream.name().to_string(), workers.stream.stats()));
         }
         if let Ok(tts) = &self.tts {
             out.push((tts.name().to_string(), tts.stats()));
@@ -235,10 +259,15 @@ fn load_whisper(config: &SpeechConfig, name: &'static str, vad: Option<PathBuf>)
         Worker::spawn(&format!("{name}-{lane}"), engine, capacity, 1)
             .map_err(|e| ServiceError::internal(format!("cannot start the {name} worker: {e}")))
     };
+    let stream_engine = StreamEngine(WhisperEngine::new(&model, options.clone())?);
+    // Each live session has at most one step queued: the session limit bounds this queue.
+    let stream = Worker::spawn(&format!("{name}-stream"), stream_engine, config.max_streams.max(1), 1)
+        .map_err(|e| ServiceError::internal(format!("cannot start the {name} stream worker: {e}")))?;
     Ok(SttWorkers {
         multilingual: model.multilingual(),
         interactive: spawn("interactive", config.queue_capacity)?,
         batch: spawn("batch", config.queue_capacity)?,
+        stream,
     })
 }
 

@@ -36,6 +36,7 @@ fn service() -> Arc<SpeechService> {
                 adaptive_audio_context: true,
                 max_chunk_secs: 30.0,
                 espeak_program: None,
+                max_streams: 2,
             });
             for m in service.models() {
                 assert!(m.ready, "model {} is not ready: {:?} (run `make models`)", m.name, m.detail);

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod custom;
 pub mod fast;
+pub mod live;
 pub mod openai;
 pub mod recognition;
 pub mod synthesis;
@@ -27,7 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/speech")
             .app_data(ServiceName(SERVICE))
             .route("/recognition/{mode}/cognitiveservices/v1", web::post().to(recognition::short_audio))
+            .route("/recognition/{mode}/cognitiveservices/v1", web::get().to(live::recognize::recognition))
+            .route("/universal/v2", web::get().to(live::recognize::universal))
             .route("/translation/cognitiveservices/v1", web::post().to(translation::translate_speech))
+            .route("/translation/cognitiveservices/v1", web::get().to(live::recognize::translation))
             .route("/custom/models", web::get().to(custom::list_models))
             .route("/custom/models/{name}", web::put().to(custom::put_model))
             .route("/custom/models/{name}", web::get().to(custom::get_model))
@@ -41,7 +45,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/cognitiveservices")
             .app_data(ServiceName(SERVICE))
             .route("/v1", web::post().to(synthesis::synthesize))
+            .route("/websocket/v1", web::get().to(live::synthesize::synthesis_socket))
             .route("/voices/list", web::get().to(synthesis::voices)),
+    )
+    .service(
+        web::scope("/stt/speech")
+            .app_data(ServiceName(SERVICE))
+            .route("/universal/v2", web::get().to(live::recognize::universal)),
+    )
+    .service(
+        web::resource("/tts/cognitiveservices/websocket/v1")
+            .app_data(ServiceName(SERVICE))
+            .route(web::get().to(live::synthesize::synthesis_socket)),
     )
     .service(
         web::scope("/v1/audio")

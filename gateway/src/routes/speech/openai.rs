@@ -300,6 +300,6 @@ pub async fn speech(
         }],
         lexicons: Vec::new(),
     };
-    let audio = synthesis::run(&state, &caller, &service, document, format, speed, MAX_SPEECH_INPUT).await?;
+    let audio = synthesis::run(&state, &caller.key, &service, document, format, speed, MAX_SPEECH_INPUT).await?;
     Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
 }

@@ -10,6 +10,7 @@ use super::{SERVICE, custom, speech_service};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
+use crate::keys::KeyInfo;
 use crate::owners::Owner;
 use crate::routes::body::{content_type, read_limited};
 
@@ -59,39 +60,48 @@ pub async fn synthesize(
     };
     let max_chars = state.settings.speech.tts_max_chars;
     // SSML markup is counted too; allow generous room over the text limit.
-    let body = read_limited(&req, payload, max_chars.saturating_mul(8).max(64 * 1024)).await?;
+    let body = read_limited(&req, payload, max_ssml_bytes(max_chars)).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(Code::InvalidRequestBodyFormat, "The SSML is not UTF-8 text."))?;
+    let document = document_from_ssml(&state, &caller.key, text).await?;
+    let audio = run(&state, &caller.key, &service, document, format, 1.0, max_chars).await?;
+    Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
+}
+
+/// The most SSML bytes read for `max_chars` characters of text (markup counts too).
+pub fn max_ssml_bytes(max_chars: usize) -> usize {
+    max_chars.saturating_mul(8).max(64 * 1024)
+}
+
+/// Parses SSML (on the blocking pool: linear and bounded by `ssml::MAX_*`, but not work for an
+/// HTTP worker) and applies the key's lexicons it names.
+pub async fn document_from_ssml(state: &AppState, key: &KeyInfo, text: &str) -> ApiResult<ssml::Document> {
     if text.trim().is_empty() {
         return Err(ApiError::new(Code::InvalidRequestBodyFormat, "The request body is empty: send an SSML document."));
     }
-    // Parsing is linear and bounded (ssml::MAX_*), but still runs on the blocking pool, not on an
-    // HTTP worker.
+    let max_chars = state.settings.speech.tts_max_chars;
     let ssml_text = text.to_string();
     let document = web::block(move || ssml::parse(&ssml_text, DEFAULT_VOICE))
         .await
         .map_err(|e| ApiError::new(Code::Internal, format!("SSML thread failed: {e}")))?
         .map_err(|e| ApiError::new(Code::InvalidRequestBodyFormat, e.to_string()))?;
-    let lexicons = custom::lexicons_for(&state, &Owner::from(&caller.key), &document.lexicons).await?;
-    let document = if lexicons.is_empty() {
-        document
-    } else {
-        web::block(move || {
-            let mut document = document;
-            lexicon::apply(&mut document, &lexicons, max_chars).map(|()| document)
-        })
-        .await
-        .map_err(|e| ApiError::new(Code::Internal, format!("lexicon thread failed: {e}")))?
-        .map_err(|e| ApiError::new(Code::PayloadTooLarge, e.to_string()))?
-    };
-    let audio = run(&state, &caller, &service, document, format, 1.0, max_chars).await?;
-    Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
+    let lexicons = custom::lexicons_for(state, &Owner::from(key), &document.lexicons).await?;
+    if lexicons.is_empty() {
+        return Ok(document);
+    }
+    web::block(move || {
+        let mut document = document;
+        lexicon::apply(&mut document, &lexicons, max_chars).map(|()| document)
+    })
+    .await
+    .map_err(|e| ApiError::new(Code::Internal, format!("lexicon thread failed: {e}")))?
+    .map_err(|e| ApiError::new(Code::PayloadTooLarge, e.to_string()))
 }
 
 /// Checks the text length, charges its characters, synthesizes and records the audio produced.
 pub async fn run(
     state: &AppState,
-    caller: &Caller,
+    key: &KeyInfo,
     service: &cogway_speech::SpeechService,
     document: ssml::Document,
     format: OutputFormat,
@@ -108,7 +118,7 @@ pub async fn run(
             format!("The text has {chars} characters; at most {max_chars} can be synthesized at once."),
         ));
     }
-    state.usage.charge(&caller.key, SERVICE, chars as u64).await?;
+    state.usage.charge(key, SERVICE, chars as u64).await?;
     let audio = service.synthesize(SynthesisJob { document, format, speed }).await?;
     state.metrics.audio_seconds.with_label_values(&["synthesized"]).inc_by(audio.duration_secs);
     Ok(audio)

@@ -140,7 +140,7 @@ pub async fn translate_speech(
         };
         let voice_name = voice.short_name.clone();
         let audio =
-            synthesis::run(&state, &caller, &speech, document, format, 1.0, state.settings.speech.tts_max_chars)
+            synthesis::run(&state, &caller.key, &speech, document, format, 1.0, state.settings.speech.tts_max_chars)
                 .await?;
         body["Synthesis"] = json!({
             "Language": language,

@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod encode;
 pub mod format;
+pub mod pcm_stream;
 pub mod resample;
 pub mod wav_header;
 

@@ -1,6 +1,7 @@
 //! Speech to text: Whisper (whisper.cpp) with Silero voice-activity detection.
 
 pub mod languages;
+pub mod stream;
 pub mod subtitles;
 pub mod text_forms;
 pub mod transcript;

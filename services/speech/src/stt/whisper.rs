@@ -50,6 +50,8 @@ pub struct RecognitionRequest {
     pub split_on_silence: bool,
     /// Set when the request is cancelled (a deleted job); its result is then dropped.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Decode greedily whatever the engine's beam size (partial results of a stream).
+    pub greedy: bool,
 }
 
 impl RecognitionRequest {
@@ -63,6 +65,7 @@ impl RecognitionRequest {
             word_timestamps: false,
             split_on_silence: false,
             cancel: None,
+            greedy: false,
         }
     }
 }
@@ -226,6 +229,16 @@ impl WhisperEngine {
         Ok(Transcript { language: request.language.clone().unwrap_or(language), duration, segments })
     }
 
+    /// Decodes a request's audio as one piece, without the VAD: the caller has found the speech
+    /// (a phrase of a live stream).
+    pub fn recognize_whole(&mut self, request: &RecognitionRequest) -> Result<Transcript, ServiceError> {
+        let audio = request.audio.as_slice();
+        let mut segments = Vec::new();
+        let language = self.decode(audio, request, request.language.as_deref(), &mut segments)?;
+        let duration = audio.len() as f64 / f64::from(RECOGNITION_RATE);
+        Ok(Transcript { language: request.language.clone().unwrap_or(language), duration, segments })
+    }
+
     /// Runs whisper.cpp on one stretch of audio; returns the language it decoded in.
     fn decode(
         &mut self,
@@ -234,7 +247,7 @@ impl WhisperEngine {
         language: Option<&str>,
         out: &mut Vec<Segment>,
     ) -> Result<String, ServiceError> {
-        let strategy = if self.options.beam_size > 1 {
+        let strategy = if self.options.beam_size > 1 && !request.greedy {
             SamplingStrategy::BeamSearch { beam_size: self.options.beam_size as i32, patience: -1.0 }
         } else {
             SamplingStrategy::Greedy { best_of: 1 }
