@@ -606,14 +606,26 @@ impl Settings {
             "vision.ocr_max_side must be 32 to 8192 and at least vision.ocr_min_side"
         );
         let sp = &self.speech;
-        anyhow::ensure!(sp.max_streams > 0 && sp.max_streams_per_key > 0, "speech.max_streams and speech.max_streams_per_key must be at least 1");
-        anyhow::ensure!(sp.stream_idle_secs > 0 && sp.stream_max_secs > 0, "speech.stream_idle_secs and speech.stream_max_secs must be at least 1");
+        anyhow::ensure!(
+            sp.max_streams > 0 && sp.max_streams_per_key > 0,
+            "speech.max_streams and speech.max_streams_per_key must be at least 1"
+        );
+        anyhow::ensure!(
+            sp.stream_idle_secs > 0 && sp.stream_max_secs > 0,
+            "speech.stream_idle_secs and speech.stream_max_secs must be at least 1"
+        );
         anyhow::ensure!(
             (1..=600).contains(&sp.stream_max_buffer_secs) && sp.max_phrase_secs < sp.stream_max_buffer_secs,
             "speech.stream_max_buffer_secs must be 1 to 600 and above speech.max_phrase_secs"
         );
-        anyhow::ensure!((1..=29).contains(&sp.max_phrase_secs), "speech.max_phrase_secs must be 1 to 29 (one Whisper window)");
-        anyhow::ensure!((100..=5000).contains(&sp.segment_silence_ms), "speech.segment_silence_ms must be 100 to 5000 (as Azure)");
+        anyhow::ensure!(
+            (1..=29).contains(&sp.max_phrase_secs),
+            "speech.max_phrase_secs must be 1 to 29 (one Whisper window)"
+        );
+        anyhow::ensure!(
+            (100..=5000).contains(&sp.segment_silence_ms),
+            "speech.segment_silence_ms must be 100 to 5000 (as Azure)"
+        );
         if let Some(key) = &self.auth.admin_key {
             anyhow::ensure!(key.len() >= 16, "auth.admin_key must be at least 16 characters");
         }

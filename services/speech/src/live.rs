@@ -68,6 +68,16 @@ impl LiveRecognizer {
         &self.settings
     }
 
+    pub fn partial_every_secs(&self) -> f32 {
+        self.partial_every as f32 / RECOGNITION_RATE as f32
+    }
+
+    /// Changes how the next steps recognize (a client's session update); the audio held stays.
+    pub fn set_settings(&mut self, settings: StreamSettings, partial_every_secs: f32) {
+        self.settings = Arc::new(settings);
+        self.partial_every = (partial_every_secs.max(0.0) * RECOGNITION_RATE as f32) as usize;
+    }
+
     /// Adds 16 kHz mono audio.
     pub fn push(&mut self, samples: &[f32]) {
         self.buffer.extend_from_slice(samples);
@@ -106,7 +116,8 @@ impl LiveRecognizer {
         if end_of_stream && self.buffer.is_empty() {
             return None;
         }
-        let want_partial = self.partial_every > 0 && self.end().saturating_sub(self.partial_mark) >= self.partial_every as u64;
+        let want_partial =
+            self.partial_every > 0 && self.end().saturating_sub(self.partial_mark) >= self.partial_every as u64;
         self.stepped_len = self.buffer.len();
         let request = StepRequest {
             audio: Arc::new(self.buffer.clone()),
@@ -147,7 +158,11 @@ impl LiveRecognizer {
                 self.partial_mark = base + step.len as u64;
                 let text = text.trim().to_string();
                 if !text.is_empty() && text != self.last_partial {
-                    events.push(LiveEvent::Partial { start: at(start, base), end: at(step.len, base), text: text.clone() });
+                    events.push(LiveEvent::Partial {
+                        start: at(start, base),
+                        end: at(step.len, base),
+                        text: text.clone(),
+                    });
                     self.last_partial = text;
                 }
             }

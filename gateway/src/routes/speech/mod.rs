@@ -59,6 +59,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(live::synthesize::synthesis_socket)),
     )
     .service(
+        web::resource("/v1/realtime").app_data(ServiceName(SERVICE)).route(web::get().to(live::realtime::realtime)),
+    )
+    .service(
         web::scope("/v1/audio")
             .app_data(ServiceName(SERVICE))
             .route("/transcriptions", web::post().to(openai::transcriptions))

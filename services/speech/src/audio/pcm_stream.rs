@@ -36,7 +36,8 @@ impl PcmFormat {
     /// Reads the WAV header at the start of a stream (the Speech SDK sends one with zero sizes
     /// as its first audio message): the format and where the samples start. Only 16-bit PCM.
     pub fn from_wav_header(bytes: &[u8]) -> Result<(PcmFormat, usize), String> {
-        let reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| format!("The WAV header is not valid: {e}"))?;
+        let reader =
+            hound::WavReader::new(Cursor::new(bytes)).map_err(|e| format!("The WAV header is not valid: {e}"))?;
         let spec = reader.spec();
         if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
             return Err(format!(

@@ -18,6 +18,9 @@ use cogway_core::{BatchModel, ServiceError};
 /// Audio kept at the end of a buffer without speech, for a word that is just starting (the VAD
 /// needs 200 ms of speech and pads regions by 200 ms).
 const KEEP_WITHOUT_SPEECH_SECS: f32 = 1.0;
+/// Speech a phrase needs before its first partial result: on less, Whisper guessed words from a
+/// syllable ("Dot." for the start of "Good morning").
+const MIN_PARTIAL_SECS: f32 = 0.8;
 
 /// How a stream is recognized.
 #[derive(Debug, Clone)]
@@ -127,7 +130,11 @@ pub fn run_step(engine: &mut WhisperEngine, request: &StepRequest) -> Result<Ste
     let mut result = StepResult::default();
     for chunk in &phrasing.closed {
         let transcript = decode(engine, &audio[chunk.start..chunk.end], settings, false)?;
-        result.phrases.push(StepPhrase { start: chunk.start, end: chunk.end, transcript: shifted(transcript, chunk.start) });
+        result.phrases.push(StepPhrase {
+            start: chunk.start,
+            end: chunk.end,
+            transcript: shifted(transcript, chunk.start),
+        });
     }
     result.consumed = match (&phrasing.open, phrasing.closed.last()) {
         _ if request.end_of_stream => audio.len(),
@@ -137,7 +144,7 @@ pub fn run_step(engine: &mut WhisperEngine, request: &StepRequest) -> Result<Ste
     };
     if let Some(open) = phrasing.open {
         result.open_from = Some(open.start);
-        if request.want_partial {
+        if request.want_partial && audio.len() - open.start >= (MIN_PARTIAL_SECS * rate) as usize {
             let transcript = decode(engine, &audio[open.start..], settings, true)?;
             result.partial = Some((open.start, transcript.text()));
         }

@@ -2,6 +2,7 @@
 //! synthesis) and OpenAI Realtime transcription sessions. Every session holds a slot
 //! ([`slots`]), bounded audio, and closes after `speech.stream_idle_secs` without a message.
 
+pub mod realtime;
 pub mod recognize;
 pub mod slots;
 pub mod synthesize;

@@ -218,17 +218,7 @@ impl Session {
     fn new(state: web::Data<AppState>, key: KeyInfo, endpoint: Endpoint) -> Result<Self, ServiceError> {
         let speech = crate::engines::speech(&state).map_err(|e| e.0)?;
         let model = speech.resolve_model(None)?;
-        Ok(Self {
-            state,
-            key,
-            speech,
-            model,
-            endpoint,
-            declared: None,
-            turn: None,
-            uncharged: 0.0,
-            received: 0.0,
-        })
+        Ok(Self { state, key, speech, model, endpoint, declared: None, turn: None, uncharged: 0.0, received: 0.0 })
     }
 
     async fn run(mut self, mut socket: Socket, mut messages: actix_ws::AggregatedMessageStream) {
@@ -277,7 +267,11 @@ impl Session {
     }
 
     /// Starts the next step, or ends a turn whose audio is all recognized.
-    async fn advance(&mut self, socket: &mut Socket, step: &mut Option<(PendingStep, StepFuture)>) -> Result<(), Ending> {
+    async fn advance(
+        &mut self,
+        socket: &mut Socket,
+        step: &mut Option<(PendingStep, StepFuture)>,
+    ) -> Result<(), Ending> {
         let Some(turn) = self.turn.as_mut() else { return Ok(()) };
         if !turn.started || turn.answered {
             return Ok(());
@@ -374,8 +368,8 @@ impl Session {
             return Err(Ending(CLOSE_REFUSED, "This key may not use the translation service.".into()));
         }
         let service = crate::engines::translation(&self.state).map_err(|e| Ending(CLOSE_REFUSED, e.0.message))?;
-        let source = whisper
-            .ok_or_else(|| Ending(CLOSE_REFUSED, "Speech translation needs the spoken language.".into()))?;
+        let source =
+            whisper.ok_or_else(|| Ending(CLOSE_REFUSED, "Speech translation needs the spoken language.".into()))?;
         let source = languages::canonical(source).unwrap_or(source).to_string();
         let mut planned = Vec::with_capacity(targets.len());
         for target in &targets {
@@ -535,9 +529,11 @@ impl Session {
         if let Some((language, voice)) = &translation.speak {
             let spoken = translations.iter().find(|(l, _)| l == language).map(|(_, t)| t.clone()).unwrap_or_default();
             if !spoken.trim().is_empty() {
-                let audio = super::synthesize::speak_plain(&self.state, &self.key, &self.speech, &spoken, voice).await?;
+                let audio =
+                    super::synthesize::speak_plain(&self.state, &self.key, &self.speech, &spoken, voice).await?;
                 for chunk in audio.chunks(32 * 1024) {
-                    if !socket.binary(usp::binary("translation.synthesis", &turn.id, Some("audio/x-wav"), chunk)).await {
+                    if !socket.binary(usp::binary("translation.synthesis", &turn.id, Some("audio/x-wav"), chunk)).await
+                    {
                         return Err(Ending(1000, String::new()));
                     }
                 }
@@ -607,9 +603,11 @@ mod tests {
 
     #[test]
     fn the_declared_format_is_read_from_speech_config() {
-        let config = json!({"context":{"audio":{"source":{"samplerate":"22050","bitspersample":"16","channelcount":"1"}}}});
+        let config =
+            json!({"context":{"audio":{"source":{"samplerate":"22050","bitspersample":"16","channelcount":"1"}}}});
         assert_eq!(declared_format(&config), Some(PcmFormat { sample_rate: 22_050, channels: 1 }));
-        let eight_bit = json!({"context":{"audio":{"source":{"samplerate":"16000","bitspersample":"8","channelcount":"1"}}}});
+        let eight_bit =
+            json!({"context":{"audio":{"source":{"samplerate":"16000","bitspersample":"8","channelcount":"1"}}}});
         assert_eq!(declared_format(&eight_bit), None);
         assert_eq!(declared_format(&json!({})), None);
     }

@@ -252,7 +252,10 @@ mod tests {
     fn riff_formats_are_sent_raw() {
         let asked = json!({"synthesis":{"audio":{"outputFormat":"riff-24khz-16bit-mono-pcm"}}});
         assert_eq!(raw_format(&asked).ok(), Some(OutputFormat { container: Container::Raw, sample_rate: 24_000 }));
-        assert_eq!(raw_format(&Value::Null).ok(), Some(OutputFormat { container: Container::Raw, sample_rate: 16_000 }));
+        assert_eq!(
+            raw_format(&Value::Null).ok(),
+            Some(OutputFormat { container: Container::Raw, sample_rate: 16_000 })
+        );
         let bad = json!({"synthesis":{"audio":{"outputFormat":"riff-3khz-16bit-mono-pcm"}}});
         assert!(raw_format(&bad).is_err());
     }

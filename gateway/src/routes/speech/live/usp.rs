@@ -119,7 +119,8 @@ mod tests {
 
     #[test]
     fn reads_the_sdks_text_and_binary_frames() {
-        let text_frame = "X-Timestamp:2026-12-06T04:27:05.223Z\r\nPath:speech.context\r\nX-RequestId:bd9d\r\n\r\n{\"a\":1}";
+        let text_frame =
+            "X-Timestamp:2026-12-06T04:27:05.223Z\r\nPath:speech.context\r\nX-RequestId:bd9d\r\n\r\n{\"a\":1}";
         let message = parse_text(text_frame).expect("valid");
         assert_eq!(message.path(), "speech.context");
         assert_eq!(message.request_id(), Some("bd9d"));
@@ -148,7 +149,10 @@ mod tests {
     fn writes_frames_the_sdk_reads() {
         let frame = binary("audio", "abc", None, &[9, 9]);
         let message = parse_binary(&frame).expect("round trip");
-        assert_eq!((message.header("Path"), message.request_id(), message.body), (Some("audio"), Some("abc"), &[9u8, 9][..]));
+        assert_eq!(
+            (message.header("Path"), message.request_id(), message.body),
+            (Some("audio"), Some("abc"), &[9u8, 9][..])
+        );
         let len = usize::from(u16::from_be_bytes([frame[0], frame[1]]));
         assert!(frame[2..2 + len].ends_with(b"\r\n"), "the SDK drops a header block without a final CRLF");
         let text_frame = text("turn.start", "abc", &serde_json::json!({}));
