@@ -25,6 +25,10 @@ command -v sox >/dev/null || need_apt+=(sox libsox-fmt-all)
 command -v npm >/dev/null || need_apt+=(npm)
 # The vision tests draw the text they read with DejaVu Sans.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+# The Speech SDK's native library (live speech tests) loads libuuid and OpenSSL 3 at run time.
+for lib in libuuid1 libssl3; do
+  dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "ok installed" || need_apt+=("$lib")
+done
 # Apertium (rule-based translation) and its language pairs, run as separate processes (GPL data).
 apertium_pairs=(apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-eo-en apertium-hbs-eng apertium-fr-es
   apertium-es-pt apertium-spa-ita apertium-fra-cat apertium-es-gl apertium-eu-en apertium-isl-eng apertium-mkd-eng

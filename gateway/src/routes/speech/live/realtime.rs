@@ -177,7 +177,11 @@ impl Session {
                             let events = self.recognizer.apply(&pending, result);
                             self.on_events(&mut socket, events).await
                         }
-                        Err(e) => self.error(&mut socket, "server_error", &e.message).await && false,
+                        Err(e) => {
+                            // The session ends: its audio could not be recognized.
+                            self.error(&mut socket, "server_error", &e.message).await;
+                            false
+                        }
                     };
                 }
                 incoming = next_message(&mut messages, &mut socket, deadline), if reading => {
@@ -196,8 +200,11 @@ impl Session {
                                 true
                             }
                             Err(Stop::Gone) => false,
-                            Err(Stop::Error(message)) => {
-                                self.error(&mut socket, "invalid_request_error", &message).await && false
+                            // A bad event is reported and the session goes on, as OpenAI does.
+                            Err(Stop::Error(message)) => self.error(&mut socket, "invalid_request_error", &message).await,
+                            Err(Stop::Fatal(message)) => {
+                                self.error(&mut socket, "invalid_request_error", &message).await;
+                                false
                             }
                         },
                     };
@@ -246,10 +253,10 @@ impl Session {
                 self.recognizer.push(&samples);
                 let max = f64::from(self.state.settings.speech.stream_max_secs);
                 if self.received > max {
-                    return Err(Stop::Error(format!("A session may send at most {max} s of audio.")));
+                    return Err(Stop::Fatal(format!("A session may send at most {max} s of audio.")));
                 }
                 if self.uncharged >= CHARGE_EVERY_SECS {
-                    self.charge().await.map_err(|e| Stop::Error(e.message))?;
+                    self.charge().await.map_err(|e| Stop::Fatal(e.message))?;
                 }
                 Ok(false)
             }
@@ -525,8 +532,12 @@ struct Item {
 
 /// Why an event could not be handled.
 enum Stop {
+    /// The socket is gone.
     Gone,
+    /// A bad event: reported, and the session goes on.
     Error(String),
+    /// Reported, and the session ends (audio quota or session length used up).
+    Fatal(String),
 }
 
 fn ms(seconds: f64) -> u64 {
