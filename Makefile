@@ -6,7 +6,7 @@ VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk test-api test-cluster test-deploy bench-cluster fuzz fmt lint bench bench-speech bench-translation bench-vision bench-ner bench-venv clean-cache
+.PHONY: setup models build release run test test-rust test-sdk test-api test-cluster test-deploy bench-cluster fuzz fmt lint bench bench-speech bench-live bench-translation bench-vision bench-ner bench-venv clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -76,6 +76,12 @@ bench: setup release
 bench-speech: setup release
 	cargo build --release -p cogway-speech --example whisper_direct
 	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/speech_bench.py $(BENCH_ARGS)
+
+# Live speech latency (tests/bench/live_bench.py): two 10 s clips streamed in real time through the Speech
+# SDK and an OpenAI Realtime session, against WhisperLive-style chunking on faster-whisper. Extra flags:
+# make bench-live BENCH_ARGS="--markdown FILE".
+bench-live: setup release
+	COGWAY_BIN=$(CARGO_TARGET_DIR)/release/cogway $(VENV)/bin/python tests/bench/live_bench.py $(BENCH_ARGS)
 
 # Apertium en->es through the gateway against the apertium CLI started per request, and neural zh->en
 # against Python CTranslate2 on the same Argos model (pinned in tests/bench/requirements.txt, installed

@@ -235,6 +235,9 @@ fn health_metrics_and_openapi_are_served() {
         "/vision/v3.2/read/analyze",
         "/face/v1.0/detect",
         "/customvision/v3.3/training/projects/{projectId}/train",
+        "/speech/recognition/{mode}/cognitiveservices/v1",
+        "/cognitiveservices/websocket/v1",
+        "/v1/realtime",
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }

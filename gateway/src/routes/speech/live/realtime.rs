@@ -41,6 +41,17 @@ const MAX_APPEND_BYTES: usize = 15 * 1024 * 1024;
 type StepFuture = Pin<Box<dyn Future<Output = Result<StepResult, ServiceError>>>>;
 
 /// `GET /v1/realtime?intent=transcription` (WebSocket upgrade).
+#[utoipa::path(get, path = "/v1/realtime", tag = "Speech (live)",
+    description = "WebSocket: an OpenAI Realtime transcription session (GA or beta events; audio/pcm at 24 kHz or 16 kHz; server_vad or committed turns).",
+    params(("intent" = String, Query, description = "transcription (the only intent served)"),
+           ("language" = Option<String>, Query, description = "language of the speech, e.g. en"),
+           ("model" = Option<String>, Query, description = "transcription model (whisper-1, gpt-4o-transcribe, ... map to the default Whisper model)")),
+    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
+              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
+              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
+              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
+              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn realtime(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
     let query = query_pairs(&req);
     if query_param(&query, "intent") != Some("transcription") {
@@ -392,10 +403,8 @@ impl Session {
             let sent = match event {
                 LiveEvent::SpeechStarted { at } => self.start_item(socket, at).await.is_ok(),
                 LiveEvent::Partial { text, .. } => self.delta(socket, &text).await,
-                LiveEvent::Phrase { end, transcript, .. } if automatic => {
-                    self.end_item(socket, Some((end, transcript.text()))).await
-                }
-                // A committed turn is one item, however many phrases it holds.
+                // A phrase's text waits for its end (the VAD's, which follows): with server VAD
+                // that ends the item; a committed turn is one item, however many phrases it holds.
                 LiveEvent::Phrase { start, transcript, .. } => {
                     if self.item.is_none() && self.start_item(socket, start).await.is_err() {
                         return false;
@@ -408,9 +417,10 @@ impl Session {
                     }
                     true
                 }
-                // Speech Whisper heard nothing in still ends its item, with an empty transcript.
+                // Speech Whisper heard nothing in ends its item too, with an empty transcript.
                 LiveEvent::SpeechEnded { at } if automatic && self.item.is_some() => {
-                    self.end_item(socket, Some((at, String::new()))).await
+                    let heard = self.item.as_ref().map(|i| i.heard.clone()).unwrap_or_default();
+                    self.end_item(socket, Some((at, heard))).await
                 }
                 LiveEvent::SpeechEnded { .. } => true,
             };

@@ -63,6 +63,18 @@ struct Endpoint {
 }
 
 /// `GET /speech/recognition/{interactive|conversation|dictation}/cognitiveservices/v1` (WebSocket).
+#[utoipa::path(get, path = "/speech/recognition/{mode}/cognitiveservices/v1", tag = "Speech (live)",
+    description = "WebSocket (Speech SDK protocol): SpeechRecognizer, recognize once (interactive) or continuous (conversation, dictation), with partial results.",
+    params(("mode" = String, Path, description = "interactive, conversation or dictation"),
+           ("language" = Option<String>, Query, description = "locale of the speech, e.g. en-US"),
+           ("format" = Option<String>, Query, description = "simple (default) or detailed"),
+           ("profanity" = Option<String>, Query, description = "masked (default), removed or raw")),
+    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
+              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
+              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
+              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
+              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn recognition(
     caller: Caller,
     state: web::Data<AppState>,
@@ -86,6 +98,14 @@ pub async fn recognition(
 
 /// `GET /speech/universal/v2` and `/stt/speech/universal/v2` (WebSocket): the SDK's path for
 /// `TranslationRecognizer` and custom endpoints; the mode and languages come in `speech.context`.
+#[utoipa::path(get, path = "/stt/speech/universal/v2", tag = "Speech (live)",
+    description = "WebSocket (Speech SDK protocol): TranslationRecognizer and recognizers without a mode; also at /speech/universal/v2.",
+    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
+              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
+              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
+              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
+              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn universal(
     caller: Caller,
     state: web::Data<AppState>,
@@ -97,6 +117,17 @@ pub async fn universal(
 }
 
 /// `GET /speech/translation/cognitiveservices/v1?from=..&to=..` (WebSocket).
+#[utoipa::path(get, path = "/speech/translation/cognitiveservices/v1", tag = "Speech (live)",
+    description = "WebSocket (Speech SDK protocol): speech translation with partial and final translations and synthesized translations. \
+                   A POST to the same path is the one-shot speech translation.",
+    params(("from" = Option<String>, Query, description = "spoken language, e.g. en-US"),
+           ("to" = Option<Vec<String>>, Query, description = "target languages, when speech.context names none")),
+    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
+              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
+              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
+              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
+              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    security(("key" = []), ("bearer" = [])))]
 pub async fn translation(
     caller: Caller,
     state: web::Data<AppState>,
