@@ -25,9 +25,10 @@ What is measured
                        SAME_OUTPUT_TIMES times or the audio ends. It runs in the benchmark virtualenv
                        as a worker process that paces the audio itself.
   Reported per engine and clip:
-    * first partial    seconds from the onset of speech (first 20 ms frame above 10 % of the
+    * first partial    seconds from the onset of speech (the first 20 ms frame above 10 % of the
                        clip's peak RMS) to the first partial result with text;
-    * final after end  seconds from the end of the clip to the last final result;
+    * all final        seconds from the end of the speech (the last 20 ms frame above 10 % of the
+                       peak RMS; silence may follow in the clip) to the last final result;
     * phrase delay     mean seconds from the end of each final phrase's audio (as the engine
                        times it) to its arrival;
     * partials         partial results received; WER of the joined final results against the
@@ -117,7 +118,9 @@ def three_sentences(out_dir: Path) -> Path:
     return path
 
 
-def onset_secs(pcm: bytes, rate: int) -> float:
+def speech_bounds(pcm: bytes, rate: int) -> tuple[float, float]:
+    """Where speech starts and ends in the clip: the first and the last 20 ms frame above 10 %
+    of the clip's peak RMS."""
     import numpy as np
 
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
@@ -125,7 +128,9 @@ def onset_secs(pcm: bytes, rate: int) -> float:
     frames = samples[: len(samples) // frame * frame].reshape(-1, frame)
     rms = np.sqrt((frames ** 2).mean(axis=1))
     loud = np.nonzero(rms > 0.1 * rms.max())[0]
-    return float(loud[0]) * frame / rate if len(loud) else 0.0
+    if not len(loud):
+        return 0.0, len(samples) / rate
+    return float(loud[0]) * frame / rate, float(loud[-1] + 1) * frame / rate
 
 
 def resample_24k(pcm: bytes, rate: int) -> bytes:
@@ -381,8 +386,9 @@ class Context:
     notes: list[str] = field(default_factory=list)
 
 
-def row(engine: str, clip: str, stream: Stream | None, onset: float, clip_secs: float, reference: str,
+def row(engine: str, clip: str, stream: Stream | None, bounds: tuple[float, float], reference: str,
         why: str = "") -> list[str]:
+    onset, speech_end = bounds
     if stream is None or (stream.error and not stream.finals):
         return [engine, clip] + ["-"] * 7 + [f"skipped: {why or (stream.error if stream else '')}"[:120]]
     first = next((t for t, text in stream.partials if text.strip()), None)
@@ -393,13 +399,13 @@ def row(engine: str, clip: str, stream: Stream | None, onset: float, clip_secs: 
     def num(v, fmt="{:.2f}"):
         return "-" if v is None else fmt.format(v)
 
-    return [engine, clip, num(None if first is None else first - onset), num(None if last is None else last - clip_secs),
+    return [engine, clip, num(None if first is None else first - onset), num(None if last is None else last - speech_end),
             num(sum(delays) / len(delays) if delays else None), str(len(stream.partials)),
             num(speech_bench.wer(reference, hypothesis) * 100, "{:.1f}%"), num(stream.cpu_secs),
             num(stream.peak_rss_mb, "{:.0f}"), hypothesis[:90]]
 
 
-COLUMNS = ["engine", "clip", "first partial s", "final after end s", "phrase delay s", "partials", "WER", "CPU s",
+COLUMNS = ["engine", "clip", "first partial s", "all final s", "phrase delay s", "partials", "WER", "CPU s",
            "peak RSS MB", "final text"]
 
 
@@ -445,7 +451,9 @@ def main() -> int:
         why["cogway"] = f"no gateway binary at {args.cogway_bin}"
     else:
         print("cogway: Speech SDK and OpenAI Realtime", flush=True)
-        gateway = speech_bench.Gateway(ctx.cogway_bin, {"COGWAY__MODELS__THREADS": str(ctx.threads)})
+        gateway = speech_bench.Gateway(ctx.cogway_bin, {"COGWAY__MODELS__THREADS": str(ctx.threads),
+                                                        "COGWAY__SERVICES__TRANSLATION": "false",
+                                                        "COGWAY__SERVICES__VISION": "false"})
         try:
             for engine, fn in (("cogway sdk", stream_sdk), ("cogway realtime", stream_realtime)):
                 fn(gateway, *pcms["three_sentences"])  # warm-up
@@ -458,17 +466,19 @@ def main() -> int:
     lines = []
     for engine in ("cogway sdk", "cogway realtime", "whisperlive"):
         for name, (pcm, rate) in pcms.items():
-            lines.append(row(engine, name, results.get((engine, name)), onset_secs(pcm, rate), len(pcm) / 2 / rate,
+            lines.append(row(engine, name, results.get((engine, name)), speech_bounds(pcm, rate),
                              references.get(name, ""), why.get(engine.split()[0], "")))
     notes = [
         f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} vCPUs ({cpu_model()}), {ctx.threads} threads per engine, one run "
         "after one warm-up stream",
-        f"gateway: {ctx.cogway_bin} ({build_kind(ctx.cogway_bin) if ctx.cogway_bin else 'none'}), default live "
-        "settings (partial every 500 ms, 500 ms of silence ends a phrase)",
+        f"gateway: {ctx.cogway_bin} ({build_kind(ctx.cogway_bin) if ctx.cogway_bin else 'none'}), speech service "
+        "only (its RSS holds both Whisper models, the VAD and the Piper voice), default live settings (a partial "
+        "result every 500 ms of audio, 500 ms of silence ends a phrase)",
         "whisperlive: faster-whisper int8 with its Silero VAD filter, 1 s least chunk, a partial final after "
         f"{SAME_OUTPUT_TIMES} unchanged repeats; peak RSS of the worker counts its interpreter",
-        "first partial: from the onset of speech; final after end: from the end of the clip (when the client "
-        "closes the stream) to the last final result; phrase delay: mean of (arrival - end of the phrase's audio)",
+        "first partial: from the onset of speech to the first partial result; all final: from the end of the "
+        "speech (the clip goes on with silence: 1 s for three_sentences) to the last final result; phrase delay: "
+        "mean of (arrival - end of the phrase's audio as the engine times it)",
         *load_notes(start_load, os.getloadavg()[0], ctx.threads),
         *ctx.notes,
         f"the whole benchmark took {time.monotonic() - started:.0f} s",

@@ -1,5 +1,6 @@
 //! Speech to text: Whisper (whisper.cpp) with Silero voice-activity detection.
 
+pub mod fallback;
 pub mod languages;
 pub mod stream;
 pub mod subtitles;

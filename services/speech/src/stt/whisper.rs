@@ -10,6 +10,7 @@ use whisper_rs::{
     WhisperVadContextParams, WhisperVadParams,
 };
 
+use super::fallback::{FALLBACK_TEMPERATURES, Quality, SAMPLED_CANDIDATES};
 use super::transcript::{Segment, Transcript, Word};
 use super::vad::{Chunk, Compacted};
 use crate::audio::RECOGNITION_RATE;
@@ -239,7 +240,8 @@ impl WhisperEngine {
         Ok(Transcript { language: request.language.clone().unwrap_or(language), duration, segments })
     }
 
-    /// Runs whisper.cpp on one stretch of audio; returns the language it decoded in.
+    /// Runs whisper.cpp on one stretch of audio, with Whisper's temperature fallback
+    /// ([`fallback`]); returns the language it decoded in.
     fn decode(
         &mut self,
         audio: &[f32],
@@ -247,7 +249,49 @@ impl WhisperEngine {
         language: Option<&str>,
         out: &mut Vec<Segment>,
     ) -> Result<String, ServiceError> {
-        let strategy = if self.options.beam_size > 1 && !request.greedy {
+        let mut first = Vec::new();
+        let detected = self.decode_once(audio, request, language, request.temperature, &mut first)?;
+        // A partial result of a stream is replaced soon: it gets one try. A temperature the
+        // client chose is used as it is (OpenAI falls back only from 0).
+        let quality = Quality::of(&first);
+        if request.greedy || request.temperature > 0.0 || !quality.failed() {
+            out.append(&mut first);
+            return Ok(detected);
+        }
+        // Later tries keep the language found, so they encode only what the clip fills.
+        let language = language.unwrap_or(detected.as_str()).to_string();
+        let mut best = (quality, first);
+        for temperature in FALLBACK_TEMPERATURES {
+            if request.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                break;
+            }
+            let mut tried = Vec::new();
+            self.decode_once(audio, request, Some(&language), temperature, &mut tried)?;
+            let quality = Quality::of(&tried);
+            if !quality.failed() {
+                out.append(&mut tried);
+                return Ok(detected);
+            }
+            if quality.better_than(&best.0) {
+                best = (quality, tried);
+            }
+        }
+        out.append(&mut best.1);
+        Ok(detected)
+    }
+
+    /// One whisper.cpp decode at one temperature (its own fallback off).
+    fn decode_once(
+        &mut self,
+        audio: &[f32],
+        request: &RecognitionRequest,
+        language: Option<&str>,
+        temperature: f32,
+        out: &mut Vec<Segment>,
+    ) -> Result<String, ServiceError> {
+        let strategy = if temperature > 0.0 {
+            SamplingStrategy::Greedy { best_of: SAMPLED_CANDIDATES }
+        } else if self.options.beam_size > 1 && !request.greedy {
             SamplingStrategy::BeamSearch { beam_size: self.options.beam_size as i32, patience: -1.0 }
         } else {
             SamplingStrategy::Greedy { best_of: 1 }
@@ -263,7 +307,8 @@ impl WhisperEngine {
         params.set_token_timestamps(request.word_timestamps);
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
-        params.set_temperature(request.temperature);
+        params.set_temperature(temperature);
+        params.set_temperature_inc(0.0);
         params.set_no_context(true);
         if let Some(prompt) = request.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
             params.set_initial_prompt(prompt);
