@@ -213,8 +213,11 @@ def test_translation_recognizer_translates_and_speaks_the_translation(cogway, tr
 def test_speech_synthesizer_streams_audio_the_recognizer_understands(cogway, speech_key):
     config = speechsdk.SpeechConfig(host=ws_host(cogway.endpoint), subscription=speech_key)
     synthesizer = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)
-    chunks = []
+    chunks, boundaries = [], []
     synthesizer.synthesizing.connect(lambda e: chunks.append(len(e.result.audio_data)))
+    synthesizer.synthesis_word_boundary.connect(
+        lambda e: boundaries.append((e.text, e.audio_offset / 1e7, e.duration.total_seconds()))
+    )
     text = "Call Stella and ask her to bring these things. She can meet us at the station."
     result = synthesizer.speak_text_async(text).get()
     assert result.reason == speechsdk.ResultReason.SynthesizingAudioCompleted, (
@@ -232,6 +235,21 @@ def test_speech_synthesizer_streams_audio_the_recognizer_understands(cogway, spe
     )
     assert answer.status_code == 200, answer.text
     assert_has_words(answer.json()["DisplayText"], ["stella", "things", "station"])
+    # Word boundaries: every word, in order, at estimated times that Whisper's word times confirm.
+    assert [normalize(w) for w, _, _ in boundaries] == normalize(text).split(), boundaries
+    starts = [at for _, at, _ in boundaries]
+    assert starts == sorted(starts) and starts[-1] + boundaries[-1][2] <= result.audio_duration.total_seconds() + 0.01
+    heard = requests.post(
+        f"{cogway.endpoint}/v1/audio/transcriptions",
+        headers={"Authorization": f"Bearer {speech_key}"},
+        files={"file": ("speech.wav", bytes(result.audio_data), "audio/wav")},
+        data={"model": "whisper-1", "response_format": "verbose_json", "timestamp_granularities[]": "word"},
+        timeout=120,
+    ).json()["words"]
+    for word, at, _ in boundaries:
+        whisper = [w["start"] for w in heard if normalize(w["word"]) == normalize(word)]
+        if whisper:  # a word Whisper heard differently has nothing to compare with
+            assert min(abs(at - s) for s in whisper) < 0.5, (word, at, whisper)
 
 
 def test_a_wrong_key_is_refused_at_the_upgrade(cogway):

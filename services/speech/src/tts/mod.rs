@@ -8,6 +8,7 @@ pub mod say_as;
 pub mod ssml;
 pub mod synth;
 pub mod voices;
+pub mod word_times;
 
 pub use synth::{SynthesisJob, Synthesized, TtsEngine};
 pub use voices::{Engine, Voice};

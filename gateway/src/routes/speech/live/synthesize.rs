@@ -133,11 +133,19 @@ async fn speak_request(
             format!("The text has {chars} characters; at most {max_chars} can be synthesized at once."),
         ));
     }
+    let word_boundaries = context["synthesis"]["audio"]["metadataOptions"]["wordBoundaryEnabled"] == json!(true);
+    // Seconds of audio sent before the current piece.
+    let mut elapsed = 0.0;
     for piece in pieces {
         if piece.text_len() == 0 {
             continue;
         }
+        let text = piece_text(&piece);
         let audio = synthesis::run(state, key, &speech, piece, format, 1.0, max_chars).await.map_err(|e| e.0)?;
+        if word_boundaries && !send_word_boundaries(socket, id, &text, &audio, format, elapsed).await {
+            return Ok(false);
+        }
+        elapsed += audio.duration_secs;
         for frame in audio.audio.chunks(FRAME_BYTES) {
             if !socket.binary(usp::binary("audio", id, None, frame)).await {
                 return Ok(false);
@@ -145,6 +153,51 @@ async fn speak_request(
         }
     }
     Ok(socket.text(usp::text("turn.end", id, &json!({}))).await)
+}
+
+/// The spoken text of a piece, its runs joined by spaces.
+fn piece_text(document: &Document) -> String {
+    let mut text = String::new();
+    for block in &document.blocks {
+        for item in &block.items {
+            if let Item::Text { text: run, .. } = item {
+                text.push_str(run);
+                text.push(' ');
+            }
+        }
+    }
+    text
+}
+
+/// Sends the estimated word boundaries of one piece of audio (`audio.metadata`, which the SDK
+/// raises as `synthesis_word_boundary`); false when the socket is gone. Raw PCM is measured for
+/// its voiced part; encoded audio spreads the words over its whole duration.
+async fn send_word_boundaries(
+    socket: &mut Socket,
+    id: &str,
+    text: &str,
+    audio: &cogway_speech::tts::synth::Synthesized,
+    format: OutputFormat,
+    elapsed: f64,
+) -> bool {
+    use cogway_speech::tts::word_times::{estimate, voiced_span};
+    let span = match format.container {
+        Container::Raw => voiced_span(&audio.audio, format.sample_rate),
+        _ => Some((0.0, audio.duration_secs)),
+    };
+    let Some(span) = span else { return true };
+    let ticks = |secs: f64| (secs * 10_000_000.0).round() as u64;
+    for word in estimate(text, span) {
+        let body = json!({ "Metadata": [{ "Type": "WordBoundary", "Data": {
+            "Offset": ticks(elapsed + word.start),
+            "Duration": ticks(word.duration),
+            "text": { "Text": word.text, "Length": word.text.chars().count(), "BoundaryType": "WordBoundary" },
+        }}]});
+        if !socket.text(usp::text("audio.metadata", id, &body)).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// Azure voices this server does not have (the SDK's default is `en-US-AvaMultilingualNeural`)
