@@ -185,7 +185,15 @@ fn tts_speaks_ssml_that_whisper_hears_back() {
     let (status, body) = recognize(shared(), "language=en-US", "audio/mpeg", mp3);
     assert_eq!(status, 200, "{body}");
     let text = body["DisplayText"].as_str().unwrap();
-    assert_words(text, &["meeting", "december", "bring", "blue", "folder"]);
+    // Piper samples its voice with noise (noise_scale 0.667), so every synthesis is new audio and
+    // Whisper now and then mishears a word of it ("Ring the blue folder" in one CI run of eight
+    // or more): one of the five may be missed.
+    let got = words(text);
+    let missed: Vec<&str> = ["meeting", "december", "bring", "blue", "folder"]
+        .into_iter()
+        .filter(|w| !got.iter().any(|g| g == w))
+        .collect();
+    assert!(missed.len() <= 1, "{missed:?} missing from {text:?}");
 }
 
 #[test]
