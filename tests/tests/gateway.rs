@@ -233,7 +233,7 @@ fn health_metrics_and_openapi_are_served() {
         "/speechtotext/{version}/transcriptions",
         "/computervision/imageanalysis:analyze",
         "/vision/v3.2/read/analyze",
-        "/face/v1.0/detect",
+        "/face/{version}/detect",
         "/customvision/v3.3/training/projects/{projectId}/train",
         "/speech/recognition/{mode}/cognitiveservices/v1",
         "/cognitiveservices/websocket/v1",

@@ -512,6 +512,23 @@ fn no_faces_are_found_on_animal_photos() {
             .unwrap(),
     );
     assert_eq!(status, 400, "{body}");
+    // The current SDK's version is served; an unknown one is a 404, a bad time to live a 400.
+    for (path, want) in [
+        ("/face/v1.2-preview.1/detect?recognitionModel=recognition_04&returnRecognitionModel=true", 200),
+        ("/face/v9.9/detect", 404),
+        ("/face/v1.2/detect?faceIdTimeToLive=5", 400),
+        ("/face/v1.2/detect?recognitionModel=recognition_99", 400),
+    ] {
+        let r = server
+            .post(path)
+            .header(KEY, ADMIN_KEY)
+            .header("Content-Type", "application/octet-stream")
+            .body(photo("dog.jpg"))
+            .send()
+            .unwrap();
+        let (status, body) = status_json(r);
+        assert_eq!(status, want, "{path}: {body}");
+    }
 }
 
 fn object_names(body: &Value) -> Vec<String> {

@@ -30,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/analyze", web::post().to(read::submit))
             .route("/analyzeResults/{operationId}", web::get().to(read::result)),
     )
-    .service(web::scope("/face/v1.0").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)))
+    .service(
+        web::scope("/face/{version}").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)),
+    )
     .service(
         web::scope("/customvision/v3.3/training/projects")
             .app_data(ServiceName(SERVICE))
