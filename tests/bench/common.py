@@ -266,6 +266,17 @@ def table(columns: list[str], lines: list[list[str]], markdown: bool, text_colum
     return "\n".join([fmt(columns), "  ".join("-" * w for w in widths)] + [fmt(line) for line in rows[1:]])
 
 
+def report(columns: list[str], lines: list[list[str]], notes: list[str], markdown: Path | None,
+           text_columns: int):
+    """Prints a table and its notes as a list; also writes both as Markdown to `markdown` when given."""
+    def render(as_markdown: bool) -> str:
+        return (table(columns, lines, as_markdown, text_columns) + "\n\n" + "\n".join(f"- {n}" for n in notes))
+
+    print("\n" + render(False))
+    if markdown:
+        markdown.write_text(render(True) + "\n")
+
+
 def cpu_model() -> str:
     return next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                  if l.startswith("model name")), "unknown CPU")

@@ -57,7 +57,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import speech_bench
-from common import Skip, add_cogway_bin, arg_parser, build_kind, cpu_model, json_lines, load_notes, table
+from common import Skip, add_cogway_bin, arg_parser, build_kind, cpu_model, json_lines, load_notes
 
 CHUNK_SECS = 0.1
 SAME_OUTPUT_TIMES = 10  # the baseline's repeats of an unchanged partial that make it final
@@ -483,11 +483,7 @@ def main() -> int:
         *ctx.notes,
         f"the whole benchmark took {time.monotonic() - started:.0f} s",
     ]
-    text = table(COLUMNS, lines, markdown=False, text_columns=2)
-    print("\n" + text + "\n\n" + "\n".join(f"- {n}" for n in notes))
-    if args.markdown:
-        args.markdown.write_text(table(COLUMNS, lines, markdown=True, text_columns=2) + "\n\n"
-                                 + "\n".join(f"- {n}" for n in notes) + "\n")
+    common.report(COLUMNS, lines, notes, args.markdown, text_columns=2)
     return 0
 
 

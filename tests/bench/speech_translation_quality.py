@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import speech_bench
-from common import Skip, add_cogway_bin, arg_parser, build_kind, table
+from common import Skip, add_cogway_bin, arg_parser, build_kind
 
 SENTENCES = {
     "es": [("Hola, buenos días. Me gustaría una taza de café, por favor.",
@@ -161,10 +161,7 @@ def main() -> int:
             print(f"  {name} {lang} {score:5.1f} {text!r} | MT {mt_score:5.1f} {mt_text!r}", flush=True)
     columns = ["build", "method", *SENTENCES, "mean chrF"]
     notes.append(f"the whole measurement took {time.monotonic() - started:.0f} s")
-    print("\n" + table(columns, lines, markdown=False, text_columns=2) + "\n\n" + "\n".join(f"- {n}" for n in notes))
-    if args.markdown:
-        args.markdown.write_text(table(columns, lines, markdown=True, text_columns=2) + "\n\n"
-                                 + "\n".join(f"- {n}" for n in notes) + "\n")
+    common.report(columns, lines, notes, args.markdown, text_columns=2)
     return 0
 
 

@@ -253,8 +253,12 @@ impl WhisperEngine {
         let detected = self.decode_once(audio, request, language, request.temperature, &mut first)?;
         // A partial result of a stream is replaced soon: it gets one try. A temperature the
         // client chose is used as it is (OpenAI falls back only from 0).
+        if request.greedy || request.temperature > 0.0 {
+            out.append(&mut first);
+            return Ok(detected);
+        }
         let quality = Quality::of(&first);
-        if request.greedy || request.temperature > 0.0 || !quality.failed() {
+        if !quality.failed() {
             out.append(&mut first);
             return Ok(detected);
         }

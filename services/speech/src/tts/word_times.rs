@@ -33,7 +33,8 @@ pub fn voiced_span(pcm: &[u8], rate: u32) -> Option<(f64, f64)> {
 
 /// Spreads `span` (seconds) over the words of `text`.
 pub fn estimate(text: &str, span: (f64, f64)) -> Vec<WordTime> {
-    let words: Vec<(&str, f64)> = text
+    // (word, its letters, the pause after it, in letters)
+    let mut words: Vec<(&str, f64, f64)> = text
         .split_whitespace()
         .filter_map(|token| {
             let word = token.trim_matches(|c: char| !c.is_alphanumeric());
@@ -46,29 +47,20 @@ pub fn estimate(text: &str, span: (f64, f64)) -> Vec<WordTime> {
                 Some(',' | ';' | ':') => CLAUSE_PAUSE,
                 _ => 0.0,
             };
-            Some((word, letters + pause))
+            Some((word, letters, pause))
         })
         .collect();
     // The last word's pause is after the voiced span, not inside it.
-    let weights: Vec<f64> =
-        words
-            .iter()
-            .enumerate()
-            .map(|(i, (word, weight))| {
-                if i + 1 == words.len() { word.chars().filter(|c| c.is_alphanumeric()).count() as f64 } else { *weight }
-            })
-            .collect();
-    let total: f64 = weights.iter().sum();
-    let length = (span.1 - span.0).max(0.0);
+    if let Some(last) = words.last_mut() {
+        last.2 = 0.0;
+    }
+    let total: f64 = words.iter().map(|(_, letters, pause)| letters + pause).sum();
+    let scale = if total > 0.0 { (span.1 - span.0).max(0.0) / total } else { 0.0 };
     let mut at = span.0;
     let mut out = Vec::with_capacity(words.len());
-    for ((word, _), weight) in words.iter().zip(&weights) {
-        let share = if total > 0.0 { length * weight / total } else { 0.0 };
-        let letters = word.chars().filter(|c| c.is_alphanumeric()).count() as f64;
-        // The word itself takes its letters' part of the share; the rest is the pause after it.
-        let duration = if *weight > 0.0 { share * letters / weight } else { 0.0 };
-        out.push(WordTime { text: (*word).to_string(), start: at, duration });
-        at += share;
+    for (word, letters, pause) in words {
+        out.push(WordTime { text: word.to_string(), start: at, duration: letters * scale });
+        at += (letters + pause) * scale;
     }
     out
 }

@@ -22,6 +22,30 @@ use slots::StreamSlot;
 /// SSML is limited separately by `speech.tts_max_chars`.
 const MAX_MESSAGE_BYTES: usize = 512 * 1024;
 
+/// The answers to a live-session upgrade, shared by every WebSocket route's OpenAPI entry.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only read by the OpenAPI derive; never built
+pub enum UpgradeResponses {
+    #[response(
+        status = 101,
+        description = "Switching Protocols: a live session (docs/api.md, Live speech over WebSocket)"
+    )]
+    Switching,
+    #[response(status = 400, description = "not a WebSocket upgrade, or a bad query parameter")]
+    BadRequest,
+    #[response(status = 401, description = "no or wrong key")]
+    Unauthorized,
+    #[response(status = 403, description = "the key may not use the service")]
+    Forbidden,
+    #[response(
+        status = 429,
+        description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"
+    )]
+    TooMany,
+    #[response(status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")]
+    Busy,
+}
+
 /// What a session needs once the HTTP request is answered: the key (not the caller, whose
 /// in-flight permit must not be held for the life of a socket), the state and the slot.
 pub struct Opened {

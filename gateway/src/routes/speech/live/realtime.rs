@@ -21,7 +21,7 @@ use cogway_speech::live::{LiveEvent, LiveRecognizer, PendingStep};
 use cogway_speech::stt::stream::{StepResult, StreamSettings};
 use serde_json::{Value, json};
 
-use super::{Incoming, Opened, Socket, next_message, open};
+use super::{Incoming, Opened, Socket, UpgradeResponses, next_message, open};
 use crate::app::AppState;
 use crate::auth::{Caller, caller_with_key};
 use crate::errors::{ApiError, ApiResult};
@@ -46,11 +46,7 @@ type StepFuture = Pin<Box<dyn Future<Output = Result<StepResult, ServiceError>>>
     params(("intent" = String, Query, description = "transcription (the only intent served)"),
            ("language" = Option<String>, Query, description = "language of the speech, e.g. en"),
            ("model" = Option<String>, Query, description = "transcription model (whisper-1, gpt-4o-transcribe, ... map to the default Whisper model)")),
-    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
-              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
-              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
-              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
-              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    responses(UpgradeResponses),
     security(("key" = []), ("bearer" = [])))]
 pub async fn realtime(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse> {
     let query = query_pairs(&req);

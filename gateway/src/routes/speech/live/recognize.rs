@@ -25,7 +25,7 @@ use cogway_speech::stt::text_forms::Profanity;
 use cogway_translation::{Plan, TranslationService, languages, pieces};
 use serde_json::{Value, json};
 
-use super::{Incoming, Opened, Socket, next_message, open, usp};
+use super::{Incoming, Opened, Socket, UpgradeResponses, next_message, open, usp};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
@@ -69,11 +69,7 @@ struct Endpoint {
            ("language" = Option<String>, Query, description = "locale of the speech, e.g. en-US"),
            ("format" = Option<String>, Query, description = "simple (default) or detailed"),
            ("profanity" = Option<String>, Query, description = "masked (default), removed or raw")),
-    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
-              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
-              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
-              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
-              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    responses(UpgradeResponses),
     security(("key" = []), ("bearer" = [])))]
 pub async fn recognition(
     caller: Caller,
@@ -100,11 +96,7 @@ pub async fn recognition(
 /// `TranslationRecognizer` and custom endpoints; the mode and languages come in `speech.context`.
 #[utoipa::path(get, path = "/stt/speech/universal/v2", tag = "Speech (live)",
     description = "WebSocket (Speech SDK protocol): TranslationRecognizer and recognizers without a mode; also at /speech/universal/v2.",
-    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
-              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
-              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
-              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
-              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    responses(UpgradeResponses),
     security(("key" = []), ("bearer" = [])))]
 pub async fn universal(
     caller: Caller,
@@ -122,11 +114,7 @@ pub async fn universal(
                    A POST to the same path is the one-shot speech translation.",
     params(("from" = Option<String>, Query, description = "spoken language, e.g. en-US"),
            ("to" = Option<Vec<String>>, Query, description = "target languages, when speech.context names none")),
-    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
-              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
-              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
-              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
-              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    responses(UpgradeResponses),
     security(("key" = []), ("bearer" = [])))]
 pub async fn translation(
     caller: Caller,
@@ -358,7 +346,6 @@ impl Session {
         let s = &self.state.settings.speech;
         let settings = StreamSettings {
             language: whisper.clone(),
-            word_timestamps: detailed,
             segment_silence_secs: s.segment_silence_ms as f32 / 1000.0,
             max_phrase_secs: s.max_phrase_secs as f32,
             ..StreamSettings::default()

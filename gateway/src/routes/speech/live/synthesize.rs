@@ -17,7 +17,7 @@ use cogway_speech::audio::format::Container;
 use cogway_speech::tts::ssml::{Document, Item, Prosody, VoiceBlock};
 use serde_json::{Value, json};
 
-use super::{Incoming, Opened, Socket, next_message, open, usp};
+use super::{Incoming, Opened, Socket, UpgradeResponses, next_message, open, usp};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::ApiResult;
@@ -32,11 +32,7 @@ const FRAME_BYTES: usize = 16 * 1024;
 /// `GET /cognitiveservices/websocket/v1` (WebSocket).
 #[utoipa::path(get, path = "/cognitiveservices/websocket/v1", tag = "Speech (live)",
     description = "WebSocket (Speech SDK protocol): SpeechSynthesizer, audio sent sentence by sentence; also at /tts/cognitiveservices/websocket/v1.",
-    responses((status = 101, description = "Switching Protocols: a USP session (docs/api.md, Live speech over WebSocket)"),
-              (status = 400, description = "not a WebSocket upgrade, or a bad query parameter"),
-              (status = 401, description = "no or wrong key"), (status = 403, description = "the key may not use the service"),
-              (status = 429, description = "the key holds speech.max_streams_per_key sessions, or has no audio quota left; see Retry-After"),
-              (status = 503, description = "the server holds speech.max_streams sessions; see Retry-After")),
+    responses(UpgradeResponses),
     security(("key" = []), ("bearer" = [])))]
 pub async fn synthesis_socket(
     caller: Caller,
