@@ -1,6 +1,7 @@
 //! Who is calling: every way Azure clients send credentials, resolved to a key.
 //!
-//! - `Ocp-Apim-Subscription-Key: <key>` header
+//! - `Ocp-Apim-Subscription-Key: <key>` header (or Custom Vision's `Training-Key` and
+//!   `Prediction-Key`)
 //! - `?Subscription-Key=<key>` query parameter (Translator clients)
 //! - `Authorization: Bearer <JWT>` from `POST /sts/v1.0/issueToken`
 //! - `Authorization: Bearer <key>` (OpenAI-compatible clients send the key this way)
@@ -154,7 +155,8 @@ enum Credential {
 
 fn credential(req: &HttpRequest) -> Option<Credential> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(key) = header("Ocp-Apim-Subscription-Key").filter(|k| !k.is_empty()) {
+    let named = ["Ocp-Apim-Subscription-Key", "Training-Key", "Prediction-Key"];
+    if let Some(key) = named.iter().find_map(|name| header(name).filter(|k| !k.is_empty())) {
         return Some(Credential::Key(key.to_string()));
     }
     if let Some(auth) = header("Authorization") {

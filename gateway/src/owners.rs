@@ -119,6 +119,7 @@ impl Owner {
 pub enum Stored {
     Named(Table),
     VisionProjects,
+    QnaProjects,
 }
 
 /// The SQL counting one key's rows of a table: binds the key id.
@@ -136,6 +137,7 @@ impl Stored {
             Stored::Named(Table::SpeechLexicons) => count_sql!("speech_lexicons"),
             Stored::Named(Table::ClassificationProjects) => count_sql!("classification_projects"),
             Stored::VisionProjects => count_sql!("vision_projects"),
+            Stored::QnaProjects => count_sql!("qna_projects"),
         }
     }
 
@@ -146,6 +148,7 @@ impl Stored {
             Stored::Named(Table::SpeechLexicons) => "lexicons",
             Stored::Named(Table::ClassificationProjects) => "classification projects",
             Stored::VisionProjects => "custom vision projects",
+            Stored::QnaProjects => "question answering projects",
         }
     }
 }

@@ -403,18 +403,8 @@ pub struct LogSettings {
     pub level: String,
 }
 
-/// The cache root: `$COGWAY_CACHE`, else `~/.cache/cogway`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("COGWAY_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache").join("cogway")
-}
-
-fn default_models_dir() -> PathBuf {
-    std::env::var_os("COGWAY_MODELS_DIR").map_or_else(|| cache_dir().join("models"), PathBuf::from)
-}
+pub use cogway_core::paths::cache_dir;
+use cogway_core::paths::models_dir as default_models_dir;
 
 impl Settings {
     /// The server secret file: `auth.secret_file`, else `cogway.secret` beside a file database.

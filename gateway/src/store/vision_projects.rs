@@ -1,5 +1,6 @@
-//! Custom vision projects, their labelled images (with the embedding computed at upload) and
-//! their trained iterations: tables `vision_projects`, `vision_images`, `vision_iterations`.
+//! Custom vision projects, their tags, their labelled images (with the embedding computed at
+//! upload), their trained iterations and the iterations' exports: tables `vision_projects`,
+//! `vision_tags`, `vision_images`, `vision_iterations`, `vision_exports`.
 
 use crate::db::{Db, now};
 
@@ -10,6 +11,29 @@ pub struct Project {
     pub description: String,
     pub key_id: String,
     pub created_at: i64,
+    pub domain_id: Option<String>,
+}
+
+/// A tag of a project; images carry their tag's name (unique in the project).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tag {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Regular, Negative or GeneralProduct (Custom Vision's tag types).
+    pub kind: String,
+    /// Images with this tag (filled by [`VisionProjects::tags`]).
+    pub image_count: i64,
+}
+
+/// An export of an iteration: its download token and what it holds.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Export {
+    pub token: String,
+    pub project_id: String,
+    pub iteration_id: String,
+    pub platform: String,
+    pub flavor: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,7 +84,7 @@ impl<'a> VisionProjects<'a> {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Project>, sqlx::Error> {
-        sqlx::query_as("SELECT id, name, description, key_id, created_at FROM vision_projects WHERE id = $1")
+        sqlx::query_as("SELECT id, name, description, key_id, created_at, domain_id FROM vision_projects WHERE id = $1")
             .bind(id)
             .fetch_optional(self.db)
             .await
@@ -68,13 +92,15 @@ impl<'a> VisionProjects<'a> {
 
     pub async fn insert(&self, p: &Project) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO vision_projects (id, name, description, key_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO vision_projects (id, name, description, key_id, created_at, domain_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&p.id)
         .bind(&p.name)
         .bind(&p.description)
         .bind(&p.key_id)
         .bind(p.created_at)
+        .bind(&p.domain_id)
         .execute(self.db)
         .await?;
         Ok(())
@@ -83,7 +109,7 @@ impl<'a> VisionProjects<'a> {
     /// The projects of `key_id`, or every project when `all`, oldest first.
     pub async fn list(&self, key_id: &str, all: bool) -> Result<Vec<Project>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, name, description, key_id, created_at FROM vision_projects WHERE key_id = $1 OR $2 \
+            "SELECT id, name, description, key_id, created_at, domain_id FROM vision_projects WHERE key_id = $1 OR $2 \
              ORDER BY created_at, id",
         )
         .bind(key_id)
@@ -125,12 +151,67 @@ impl<'a> VisionProjects<'a> {
         Ok(id)
     }
 
-    /// The project's tags with their image counts, by tag.
-    pub async fn tag_counts(&self, project_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        sqlx::query_as("SELECT tag, COUNT(*) FROM vision_images WHERE project_id = $1 GROUP BY tag ORDER BY tag")
+    /// The project's tags with their image counts, by name.
+    pub async fn tags(&self, project_id: &str) -> Result<Vec<Tag>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT t.id, t.name, t.description, t.kind, \
+             (SELECT COUNT(*) FROM vision_images i WHERE i.project_id = t.project_id AND i.tag = t.name) AS image_count \
+             FROM vision_tags t WHERE t.project_id = $1 ORDER BY t.name",
+        )
+        .bind(project_id)
+        .fetch_all(self.db)
+        .await
+    }
+
+    /// Creates a tag; `None` when the project has one of that name already.
+    pub async fn insert_tag(
+        &self,
+        project_id: &str,
+        name: &str,
+        description: &str,
+        kind: &str,
+    ) -> Result<Option<Tag>, sqlx::Error> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let inserted = sqlx::query(
+            "INSERT INTO vision_tags (id, project_id, name, description, kind, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, name) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(name)
+        .bind(description)
+        .bind(kind)
+        .bind(now())
+        .execute(self.db)
+        .await?
+        .rows_affected();
+        Ok((inserted == 1).then(|| Tag {
+            id,
+            name: name.to_string(),
+            description: description.to_string(),
+            kind: kind.to_string(),
+            image_count: 0,
+        }))
+    }
+
+    /// The project's tag named `name`, created (Regular, no description) when missing.
+    pub async fn tag_named(&self, project_id: &str, name: &str) -> Result<Tag, sqlx::Error> {
+        if let Some(tag) = self.insert_tag(project_id, name, "", "Regular").await? {
+            return Ok(tag);
+        }
+        self.tags(project_id).await?.into_iter().find(|t| t.name == name).ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Deletes a tag and the images that carry it.
+    pub async fn delete_tag(&self, project_id: &str, tag: &Tag) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("DELETE FROM vision_images WHERE project_id = $1 AND tag = $2")
             .bind(project_id)
-            .fetch_all(self.db)
-            .await
+            .bind(&tag.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM vision_tags WHERE id = $1").bind(&tag.id).execute(&mut *tx).await?;
+        tx.commit().await
     }
 
     /// (image id, tag, embedding) of every image, by tag then id.
@@ -223,5 +304,64 @@ impl<'a> VisionProjects<'a> {
             model,
             owner,
         }))
+    }
+
+    /// The trained model (JSON) of an iteration.
+    pub async fn iteration_model(&self, iteration_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT model FROM vision_iterations WHERE id = $1")
+            .bind(iteration_id)
+            .fetch_optional(self.db)
+            .await
+            .map(Option::flatten)
+    }
+
+    /// The export of an iteration to `platform` (and `flavor`), made with `token` unless one
+    /// exists already.
+    pub async fn export(
+        &self,
+        project_id: &str,
+        iteration_id: &str,
+        platform: &str,
+        flavor: &str,
+        token: &str,
+    ) -> Result<Export, sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO vision_exports (token, project_id, iteration_id, platform, flavor, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (iteration_id, platform, flavor) DO NOTHING",
+        )
+        .bind(token)
+        .bind(project_id)
+        .bind(iteration_id)
+        .bind(platform)
+        .bind(flavor)
+        .bind(now())
+        .execute(self.db)
+        .await?;
+        sqlx::query_as(
+            "SELECT token, project_id, iteration_id, platform, flavor FROM vision_exports \
+             WHERE iteration_id = $1 AND platform = $2 AND flavor = $3",
+        )
+        .bind(iteration_id)
+        .bind(platform)
+        .bind(flavor)
+        .fetch_one(self.db)
+        .await
+    }
+
+    pub async fn exports(&self, iteration_id: &str) -> Result<Vec<Export>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT token, project_id, iteration_id, platform, flavor FROM vision_exports \
+             WHERE iteration_id = $1 ORDER BY created_at, token",
+        )
+        .bind(iteration_id)
+        .fetch_all(self.db)
+        .await
+    }
+
+    pub async fn export_by_token(&self, token: &str) -> Result<Option<Export>, sqlx::Error> {
+        sqlx::query_as("SELECT token, project_id, iteration_id, platform, flavor FROM vision_exports WHERE token = $1")
+            .bind(token)
+            .fetch_optional(self.db)
+            .await
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod onnx;
+pub mod paths;
 pub mod worker;
 
 pub use error::{Code, ServiceError};

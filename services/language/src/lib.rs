@@ -8,6 +8,7 @@ pub mod entities;
 pub mod keyphrases;
 pub mod ner;
 pub mod pii;
+pub mod qna;
 pub mod sentences;
 pub mod sentiment;
 pub mod service;

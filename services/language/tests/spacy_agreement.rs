@@ -9,17 +9,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use cogway_core::paths::{cache_dir, models_dir};
 use cogway_language::ner::{EntityRecognizer, MODEL_NAME};
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("COGWAY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache").join("cogway"))
-}
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("COGWAY_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| cache_dir().join("models"))
-}
 
 /// The checkout's root. Cargo sets CARGO_MANIFEST_DIR when it runs the test; the compile-time
 /// value can name another checkout when clones share a target directory (as CI's does).

@@ -2,7 +2,6 @@
 //! tiny.en, the Silero VAD, the Piper voice and eSpeak NG. Audio is made by the TTS side or by
 //! espeak-ng and must come back as the words that were spoken.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use cogway_speech::audio::{self, DecodeLimits, OutputFormat, Pcm, RECOGNITION_RATE};
@@ -10,15 +9,7 @@ use cogway_speech::stt::{RecognitionRequest, Task};
 use cogway_speech::tts::{SynthesisJob, ssml};
 use cogway_speech::{Lane, SpeechConfig, SpeechService};
 
-fn models_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("COGWAY_MODELS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let cache = std::env::var_os("COGWAY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache").join("cogway"));
-    cache.join("models")
-}
+use cogway_core::paths::models_dir;
 
 fn service() -> Arc<SpeechService> {
     static SERVICE: std::sync::OnceLock<Arc<SpeechService>> = std::sync::OnceLock::new();

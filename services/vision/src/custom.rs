@@ -70,6 +70,19 @@ pub struct Prediction {
 }
 
 impl Classifier {
+    #[cfg(test)]
+    pub(crate) fn from_parts(tags: Vec<String>, weights: Vec<Vec<f32>>, bias: Vec<f32>) -> Self {
+        Self { tags, weights, bias }
+    }
+
+    /// The classifier as one linear layer on the L2-normalised embedding: weights (one row per
+    /// tag, the input scale folded in) and bias; softmax of `weights . x + bias` gives the
+    /// probabilities of [`Self::predict`].
+    pub fn linear_layer(&self) -> (Vec<Vec<f32>>, &[f32]) {
+        let weights = self.weights.iter().map(|row| row.iter().map(|w| w * INPUT_SCALE).collect()).collect();
+        (weights, &self.bias)
+    }
+
     /// Tag probabilities for one embedding, most likely first.
     pub fn predict(&self, embedding: &[f32]) -> Vec<Prediction> {
         let probs = self.probabilities(embedding);

@@ -12,6 +12,7 @@ pub mod image_input;
 pub mod image_prescan;
 pub mod objects;
 pub mod ocr;
+pub mod onnx_export;
 pub mod resize;
 pub mod service;
 pub mod smart_crops;

@@ -38,6 +38,8 @@ pub struct VisionService {
     labels: Result<Labels, ServiceError>,
     faces: Result<FaceWorker, ServiceError>,
     objects: Result<ObjectWorker, ServiceError>,
+    /// The classifier's directory (its `model.onnx` is the base of custom classifiers' exports).
+    classifier_dir: PathBuf,
 }
 
 /// Starts `model` (if it loaded) on its worker.
@@ -91,7 +93,7 @@ impl VisionService {
             ObjectModel::load(&config.onnxruntime, &dir(objects::MODEL_NAME), config.threads),
             config,
         );
-        Arc::new(Self { ocr, classifier, labels, faces, objects })
+        Arc::new(Self { ocr, classifier, labels, faces, objects, classifier_dir })
     }
 
     pub fn models(&self) -> Vec<ModelStatus> {
@@ -132,6 +134,15 @@ impl VisionService {
     /// ImageNet probabilities and the embedding of an image.
     pub async fn classify(&self, image: Arc<RgbImage>) -> Result<Classification, ServiceError> {
         ready(&self.classifier)?.call(image).await
+    }
+
+    /// A custom classifier exported to ONNX with the image model it was trained on (see
+    /// [`crate::onnx_export`]). Reads the base model from disk: call it off the async threads.
+    pub fn export_onnx(&self, custom: &crate::custom::Classifier) -> Result<Vec<u8>, ServiceError> {
+        ready(&self.classifier)?;
+        let base = std::fs::read(self.classifier_dir.join("model.onnx"))
+            .map_err(|e| ServiceError::internal(format!("reading the classifier model: {e}")))?;
+        Ok(crate::onnx_export::with_head(&base, custom))
     }
 
     /// Tags: the classes the image most likely shows and the broader tags they roll up to.

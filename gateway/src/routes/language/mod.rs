@@ -6,6 +6,7 @@ pub mod documents;
 pub mod dto;
 pub mod embeddings;
 pub mod jobs;
+pub mod qna;
 pub mod v31;
 
 use actix_web::{HttpRequest, web};
@@ -33,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/custom/projects/{name}", web::get().to(custom::get_project))
             .route("/custom/projects/{name}", web::delete().to(custom::delete_project))
             .route("/custom/projects/{name}/examples", web::post().to(custom::add_examples))
-            .route("/custom/projects/{name}/train", web::post().to(custom::train)),
+            .route("/custom/projects/{name}/train", web::post().to(custom::train))
+            .configure(qna::configure),
     )
     .service(
         web::scope("/text/analytics/v3.1")

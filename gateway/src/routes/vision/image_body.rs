@@ -1,5 +1,5 @@
-//! The image of a Vision request: the raw body (`application/octet-stream`, `image/*`) or a JSON
-//! body `{"url": "..."}` fetched from a host the configuration allows (none by default, so the
+//! The image of a Vision request: the raw body (`application/octet-stream`, `image/*`), a
+//! multipart form's `imageData` file, or a JSON body `{"url": "..."}` fetched from a host the configuration allows (none by default, so the
 //! server cannot be used to reach internal addresses). Either way the bytes are capped, decoded
 //! on the blocking pool within the image limits, and one image is charged to the key.
 
@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::{content_type, read_limited};
+use crate::routes::form::read_form;
 
 #[derive(Deserialize)]
 pub(crate) struct UrlBody {
@@ -48,11 +49,25 @@ pub async fn image_bytes(state: &AppState, req: &HttpRequest, payload: web::Payl
             parsed.url.filter(|u| !u.trim().is_empty()).ok_or_else(|| url_error("The JSON body needs a \"url\"."))?;
         return fetch(state, url.trim(), max).await;
     }
+    if ct.starts_with("multipart/form-data") {
+        // Custom Vision's prediction SDK sends the image as the form field `imageData`.
+        let form = read_form(req, payload, max.saturating_add(64 * 1024), "imageData").await?;
+        let file = form.file.or_else(|| form.files.into_iter().next()).ok_or_else(|| {
+            ApiError::new(Code::InvalidRequest, "The multipart form has no image: send it in the field `imageData`.")
+        })?;
+        if file.bytes.len() > max {
+            return Err(ApiError::new(
+                Code::InvalidImageSize,
+                format!("The image size is not allowed to be zero or larger than {max} bytes."),
+            ));
+        }
+        return Ok(file.bytes);
+    }
     if !(ct.is_empty() || ct.starts_with("application/octet-stream") || ct.starts_with("image/")) {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,
             format!(
-                "The Content-Type {ct:?} is not accepted: send the image as application/octet-stream (or image/*), or JSON {{\"url\": \"...\"}}."
+                "The Content-Type {ct:?} is not accepted: send the image as application/octet-stream (or image/*), multipart/form-data, or JSON {{\"url\": \"...\"}}."
             ),
         ));
     }

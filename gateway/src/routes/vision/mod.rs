@@ -33,25 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/face/{version}").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)),
     )
-    .service(
-        web::scope("/customvision/v3.3/training/projects")
-            .app_data(ServiceName(SERVICE))
-            .route("", web::post().to(custom::create_project))
-            .route("", web::get().to(custom::list_projects))
-            .route("/{projectId}", web::get().to(custom::get_project))
-            .route("/{projectId}", web::delete().to(custom::delete_project))
-            .route("/{projectId}/images", web::post().to(custom::add_images))
-            .route("/{projectId}/tags", web::get().to(custom::list_tags))
-            .route("/{projectId}/train", web::post().to(custom::train))
-            .route("/{projectId}/iterations", web::get().to(custom::list_iterations))
-            .route("/{projectId}/iterations/{iterationId}/performance", web::get().to(custom::performance))
-            .route("/{projectId}/iterations/{iterationId}/publish", web::post().to(custom::publish)),
-    )
-    .service(
-        web::scope("/customvision/v3.0/Prediction")
-            .app_data(ServiceName(SERVICE))
-            .route("/{projectId}/classify/iterations/{publishedName}/image", web::post().to(custom::classify_image)),
-    );
+    .configure(custom::configure);
 }
 
 /// 404 when the Vision service is disabled (routes that need no model check only this).
