@@ -20,6 +20,8 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 # sox converts test audio (FLAC, 8 kHz stereo) in the speech tests and benchmarks.
 command -v sox >/dev/null || need_apt+=(sox libsox-fmt-all)
+# Document analysis renders PDF pages with poppler's pdftoppm and reads their sizes with pdfinfo.
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 # The model store fetches npm packages with npm (NanoDet), .deb files with apt-get download and
 # unpacks them with dpkg-deb (both part of every Debian system).
 command -v npm >/dev/null || need_apt+=(npm)

@@ -105,6 +105,7 @@ fn job_handlers() -> Vec<Arc<dyn crate::jobs::JobHandler>> {
         Arc::new(routes::language::jobs::AnalyzeTextJobs),
         Arc::new(routes::speech::batch::TranscriptionJobs),
         Arc::new(routes::vision::read::ReadJobs),
+        Arc::new(routes::vision::document::DocumentJobs),
     ]
 }
 

@@ -119,7 +119,7 @@ pub fn service_of(path: &str) -> &'static str {
         "speech" | "cognitiveservices" | "speechtotext" => "speech",
         "translate" | "detect" | "breaksentence" | "transliterate" | "dictionary" | "languages" | "translator"
         | "libretranslate" => "translation",
-        "computervision" | "vision" | "face" | "customvision" => "vision",
+        "computervision" | "vision" | "face" | "customvision" | "documentintelligence" => "vision",
         "admin" => "admin",
         "sts" => "sts",
         _ => "system",

@@ -34,10 +34,12 @@ pub enum JobKind {
     Transcription,
     /// Vision Read v3.2 operations.
     Read,
+    /// Document Intelligence analyses.
+    Document,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::AnalyzeText, JobKind::Transcription, JobKind::Read];
+    pub const ALL: [JobKind; 4] = [JobKind::AnalyzeText, JobKind::Transcription, JobKind::Read, JobKind::Document];
 
     /// The `kind` column.
     pub fn as_str(self) -> &'static str {
@@ -45,6 +47,7 @@ impl JobKind {
             JobKind::AnalyzeText => "analyze-text",
             JobKind::Transcription => "transcription",
             JobKind::Read => "vision-read",
+            JobKind::Document => "document-analysis",
         }
     }
 }

@@ -61,7 +61,8 @@ pub enum StringIndexType {
 impl StringIndexType {
     pub fn parse(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
-            "textelements_v8" | "textelement_v8" => Some(Self::TextElementsV8),
+            // Document Intelligence spells it `textElements`.
+            "textelements_v8" | "textelement_v8" | "textelements" => Some(Self::TextElementsV8),
             "unicodecodepoint" => Some(Self::UnicodeCodePoint),
             "utf16codeunit" => Some(Self::Utf16CodeUnit),
             _ => None,

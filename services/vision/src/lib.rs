@@ -6,6 +6,7 @@
 
 pub mod classifier;
 pub mod custom;
+pub mod document;
 pub mod faces;
 pub mod geometry;
 pub mod image_input;
@@ -18,4 +19,5 @@ pub mod service;
 pub mod smart_crops;
 pub mod tags;
 
+pub use image::RgbImage;
 pub use service::{VisionConfig, VisionService};

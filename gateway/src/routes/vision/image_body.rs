@@ -121,7 +121,7 @@ pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
     })
 }
 
-async fn fetch(state: &AppState, url: &str, max: usize) -> ApiResult<web::Bytes> {
+pub(crate) async fn fetch(state: &AppState, url: &str, max: usize) -> ApiResult<web::Bytes> {
     let parsed = reqwest::Url::parse(url).map_err(|e| url_error(format!("The image URL is not valid: {e}")))?;
     if parsed.scheme() != "http" {
         return Err(url_error("Only http:// image URLs can be fetched by this server; send the image bytes instead."));

@@ -1,8 +1,10 @@
 //! The Vision routes: Image Analysis 4.0 (`imageanalysis:analyze`), Read v3.2 (asynchronous OCR),
-//! Face detection and custom image classifiers.
+//! Document Intelligence (prebuilt-read and prebuilt-layout), Face detection and custom image
+//! classifiers.
 
 pub mod analyze;
 pub mod custom;
+pub mod document;
 pub mod face;
 pub mod gate;
 pub mod image_body;
@@ -32,6 +34,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/face/{version}").app_data(ServiceName(SERVICE)).route("/detect", web::post().to(face::detect)),
+    )
+    .service(
+        web::scope("/documentintelligence/documentModels")
+            .app_data(ServiceName(SERVICE))
+            .route("/{modelId:[^/:]+}:analyze", web::post().to(document::analyze))
+            .route("/{modelId}/analyzeResults/{resultId}", web::get().to(document::result)),
     )
     .configure(custom::configure);
 }

@@ -92,6 +92,29 @@ pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<
     super::enabled(&state)?;
     let id = path.into_inner();
     let row = jobs::load(&state.db, JOB_KIND, &id, &caller.key).await?;
+    let mut body = operation_body(&row);
+    if let Some(error) = row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
+        body["analyzeResult"] = json!({ "version": "3.2.0", "errors": [error] });
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The lines of an image, for a job: a busy OCR worker is not a failure of the job, so this
+/// waits for room.
+pub(crate) async fn read_lines(
+    service: &cogway_vision::VisionService,
+    image: Arc<cogway_vision::RgbImage>,
+) -> Result<Vec<TextLine>, ServiceError> {
+    loop {
+        match service.read(image.clone()).await {
+            Err(e) if e.code == Code::Overloaded => tokio::time::sleep(Duration::from_millis(250)).await,
+            other => return other,
+        }
+    }
+}
+
+/// An operation's status, times and stored result (`analyzeResult`), as both OCR APIs answer.
+pub(crate) fn operation_body(row: &jobs::JobRow) -> Value {
     let mut body = json!({
         "status": row.status.public(),
         "createdDateTime": rfc3339(row.created_at),
@@ -100,10 +123,7 @@ pub async fn result(caller: Caller, state: web::Data<AppState>, path: web::Path<
     if let Some(result) = row.result.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()) {
         body["analyzeResult"] = result;
     }
-    if let Some(error) = row.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
-        body["analyzeResult"] = json!({ "version": "3.2.0", "errors": [error] });
-    }
-    Ok(HttpResponse::Ok().json(body))
+    body
 }
 
 /// Runs Read operations: OCR of the stored image (or of the one the submission decoded).
@@ -148,14 +168,7 @@ async fn run(state: &AppState, job: &Claimed, picture: Option<Arc<Picture>>) -> 
     let (width, height) = (picture.width(), picture.height());
     let image = picture.rgb.clone();
     drop(picture);
-    let lines = loop {
-        match service.read(image.clone()).await {
-            // A busy OCR worker is not a failure of the job: wait for room.
-            Err(e) if e.code == Code::Overloaded => tokio::time::sleep(Duration::from_millis(250)).await,
-            other => break other?,
-        }
-    };
-    drop(image);
+    let lines = read_lines(&service, image).await?;
     state.metrics.vision_images.with_label_values(&["read"]).inc();
     Ok(Outcome::succeeded(analyze_result(&lines, width, height)))
 }
