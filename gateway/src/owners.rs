@@ -120,6 +120,7 @@ pub enum Stored {
     Named(Table),
     VisionProjects,
     QnaProjects,
+    CluProjects,
 }
 
 /// The SQL counting one key's rows of a table: binds the key id.
@@ -138,6 +139,7 @@ impl Stored {
             Stored::Named(Table::ClassificationProjects) => count_sql!("classification_projects"),
             Stored::VisionProjects => count_sql!("vision_projects"),
             Stored::QnaProjects => count_sql!("qna_projects"),
+            Stored::CluProjects => count_sql!("clu_projects"),
         }
     }
 
@@ -149,6 +151,7 @@ impl Stored {
             Stored::Named(Table::ClassificationProjects) => "classification projects",
             Stored::VisionProjects => "custom vision projects",
             Stored::QnaProjects => "question answering projects",
+            Stored::CluProjects => "conversational language understanding projects",
         }
     }
 }

@@ -237,6 +237,8 @@ fn health_metrics_and_openapi_are_served() {
         "/customvision/v3.4-preview/training/projects/{projectId}/train",
         "/customvision/v3.1/prediction/{projectId}/classify/iterations/{publishedName}/image",
         "/language/:query-knowledgebases",
+        "/language/:analyze-conversations",
+        "/language/authoring/analyze-conversations/projects/{projectName}/:train",
         "/language/query-knowledgebases/projects/{projectName}/qnas",
         "/documentintelligence/documentModels/{modelId}:analyze",
         "/speech/recognition/{mode}/cognitiveservices/v1",

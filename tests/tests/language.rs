@@ -477,3 +477,73 @@ fn a_knowledge_base_is_deployed_queried_and_kept_across_a_restart() {
     assert_eq!(status, 404, "{body}");
     assert!(azure_error(&body)["message"].as_str().unwrap().contains("e2e-faq"), "{body}");
 }
+
+const CLU: &str = "/language/authoring/analyze-conversations/projects/e2e-orders";
+const CLU_VERSION: &str = "api-version=2023-04-01";
+
+/// A conversational language understanding project through the raw routes: import, train,
+/// deploy, analyze, delete. Runs on SQLite here and on PostgreSQL in `make test-cluster`.
+#[test]
+fn a_conversation_project_is_imported_trained_deployed_and_analyzed() {
+    let server = shared();
+    let (key, _) = server.create_key(json!({ "name": "clu-e2e", "services": ["language"] }));
+    let send = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut request =
+            server.request(method, &format!("{path}?{CLU_VERSION}")).header("Ocp-Apim-Subscription-Key", &key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().unwrap();
+        assert_eq!(r.status(), 202, "{path}");
+        let job = r.headers()["Operation-Location"].to_str().unwrap().to_string();
+        let (_, state) = status_json(
+            server
+                .get(&job[job.find("/language").unwrap()..])
+                .header("Ocp-Apim-Subscription-Key", &key)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(state["status"], "succeeded", "{state}");
+    };
+    let utterance = |text: &str, intent: &str, item: Option<&str>| {
+        let entities: Vec<Value> = item
+            .map(|w| vec![json!({ "category": "Item", "offset": text.find(w).unwrap(), "length": w.len() })])
+            .unwrap_or_default();
+        json!({ "text": text, "intent": intent, "entities": entities })
+    };
+    let project = json!({
+        "stringIndexType": "Utf16CodeUnit",
+        "metadata": { "projectKind": "Conversation", "language": "en" },
+        "assets": {
+            "projectKind": "Conversation",
+            "intents": [{ "category": "Order" }, { "category": "Track" }],
+            "entities": [{ "category": "Item" }],
+            "utterances": [
+                utterance("I would like to order a pizza", "Order", Some("pizza")),
+                utterance("order two burgers please", "Order", Some("burgers")),
+                utterance("can I get a salad", "Order", Some("salad")),
+                utterance("where is my delivery", "Track", None),
+                utterance("track my order", "Track", None),
+                utterance("when will my food arrive", "Track", None),
+            ],
+        },
+    });
+    send(reqwest::Method::POST, &format!("{CLU}/:import"), Some(project));
+    send(reqwest::Method::POST, &format!("{CLU}/:train"), Some(json!({ "modelLabel": "m1" })));
+    send(reqwest::Method::PUT, &format!("{CLU}/deployments/live"), Some(json!({ "trainedModelLabel": "m1" })));
+    let (status, body) = status_json(
+        server
+            .post(&format!("/language/:analyze-conversations?{CLU_VERSION}"))
+            .header("Ocp-Apim-Subscription-Key", &key)
+            .json(&json!({
+                "kind": "Conversation",
+                "analysisInput": { "conversationItem": { "id": "1", "participantId": "1", "text": "has my delivery left the shop" } },
+                "parameters": { "projectName": "e2e-orders", "deploymentName": "live" },
+            }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["prediction"]["topIntent"], "Track", "{body}");
+    send(reqwest::Method::DELETE, CLU, None);
+}

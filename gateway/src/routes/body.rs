@@ -29,6 +29,11 @@ pub fn check_resource_name(name: &str, max_len: usize, message: &str) -> ApiResu
     if ok { Ok(()) } else { Err(ApiError::new(Code::InvalidParameterValue, message)) }
 }
 
+/// A value as JSON text, for storing (serialising our own types cannot fail but for a bug).
+pub fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|e| ApiError(cogway_core::ServiceError::internal(e.to_string())))
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(Code::PayloadTooLarge, format!("The request body is larger than the limit of {limit} bytes."))
 }

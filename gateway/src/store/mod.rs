@@ -3,10 +3,12 @@
 //! theirs in `crate::jobs::store`, keys in `crate::keys`, usage in `crate::limits`.
 //!
 //! Every customization is here: glossaries, custom speech models and lexicons, classification
-//! projects, custom vision projects, question answering projects. (`crate::owners` still holds the owner-resolution and
+//! projects, custom vision projects, question answering and conversational language understanding projects. (`crate::owners` still holds the owner-resolution and
 //! per-key count statements the customizations share.)
 
+pub mod authoring_jobs;
 pub mod classification_projects;
+pub mod clu_projects;
 pub mod glossaries;
 pub mod qna_projects;
 pub mod speech_customizations;

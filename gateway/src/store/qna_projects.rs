@@ -1,6 +1,6 @@
 //! Question answering projects (table `qna_projects`: settings and the QnAs and synonyms as one
-//! JSON document), their deployments (`qna_deployments`: a snapshot with its vectors) and the jobs
-//! of the authoring API's long-running operations (`qna_jobs`). Everything belongs to a key.
+//! JSON document) and their deployments (`qna_deployments`: a snapshot with its vectors). Both
+//! belong to a key; the authoring API's jobs are in [`super::authoring_jobs`].
 
 use crate::db::Db;
 
@@ -29,18 +29,6 @@ macro_rules! project_columns {
 pub struct Deployment {
     pub name: String,
     pub deployed_at: i64,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Job {
-    pub id: String,
-    pub project: String,
-    pub kind: String,
-    pub status: String,
-    pub errors: String,
-    pub result: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
 }
 
 pub struct QnaProjects<'a> {
@@ -221,38 +209,6 @@ impl<'a> QnaProjects<'a> {
         .bind(key_id)
         .bind(project)
         .bind(name)
-        .fetch_optional(self.db)
-        .await
-    }
-
-    /// Records a finished job (and forgets expired ones).
-    pub async fn insert_job(&self, key_id: &str, job: &Job) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM qna_jobs WHERE expires_at < $1").bind(job.created_at).execute(self.db).await?;
-        sqlx::query(
-            "INSERT INTO qna_jobs (id, key_id, project, kind, status, errors, result, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&job.id)
-        .bind(key_id)
-        .bind(&job.project)
-        .bind(&job.kind)
-        .bind(&job.status)
-        .bind(&job.errors)
-        .bind(&job.result)
-        .bind(job.created_at)
-        .bind(job.expires_at)
-        .execute(self.db)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn job(&self, key_id: &str, id: &str) -> Result<Option<Job>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT id, project, kind, status, errors, result, created_at, expires_at FROM qna_jobs \
-             WHERE key_id = $1 AND id = $2",
-        )
-        .bind(key_id)
-        .bind(id)
         .fetch_optional(self.db)
         .await
     }

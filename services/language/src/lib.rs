@@ -2,6 +2,7 @@
 //! sight. The gateway owns the request and response shapes; this crate owns the answers.
 
 pub mod classify;
+pub mod clu;
 pub mod detect;
 pub mod embeddings;
 pub mod entities;

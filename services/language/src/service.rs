@@ -123,6 +123,11 @@ impl LanguageService {
     }
 
     /// Whether named-entity recognition can run (its model is installed and loaded).
+    /// spaCy's entity recognizer, when its model is installed.
+    pub(crate) fn recognizer(&self) -> Option<&EntityRecognizer> {
+        self.recognizer.as_ref().ok()
+    }
+
     pub fn entities_ready(&self) -> Result<(), ServiceError> {
         self.recognizer.as_ref().map(|_| ()).map_err(|_| ServiceError::model_not_ready(ner::MODEL_NAME))
     }

@@ -1,11 +1,13 @@
 //! The Language routes.
 
 pub mod analyze;
+pub mod clu;
 pub mod custom;
 pub mod documents;
 pub mod dto;
 pub mod embeddings;
 pub mod jobs;
+pub mod lro;
 pub mod qna;
 pub mod v31;
 
@@ -35,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/custom/projects/{name}", web::delete().to(custom::delete_project))
             .route("/custom/projects/{name}/examples", web::post().to(custom::add_examples))
             .route("/custom/projects/{name}/train", web::post().to(custom::train))
-            .configure(qna::configure),
+            .configure(qna::configure)
+            .configure(clu::configure),
     )
     .service(
         web::scope("/text/analytics/v3.1")
@@ -55,16 +58,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Refuses a missing or unknown `api-version` (400), as Azure does.
 pub fn check_api_version(req: &HttpRequest) -> ApiResult<()> {
+    api_version_in(req, API_VERSIONS).map(|_| ())
+}
+
+/// The request's `api-version` if it is one of `versions` (400 otherwise, or when missing).
+pub fn api_version_in(req: &HttpRequest, versions: &'static [&'static str]) -> ApiResult<&'static str> {
     let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.0).unwrap_or_default();
     match query.iter().find(|(k, _)| k == "api-version").map(|(_, v)| v.as_str()) {
-        Some(v) if API_VERSIONS.contains(&v) => Ok(()),
-        Some(v) => Err(ApiError::new(
-            Code::InvalidApiVersion,
-            format!("The api-version '{v}' is not supported. Supported versions: {}.", API_VERSIONS.join(", ")),
-        )),
+        Some(v) => versions.iter().copied().find(|known| *known == v).ok_or_else(|| {
+            ApiError::new(
+                Code::InvalidApiVersion,
+                format!("The api-version '{v}' is not supported. Supported versions: {}.", versions.join(", ")),
+            )
+        }),
         None => Err(ApiError::new(
             Code::InvalidApiVersion,
-            "The api-version query parameter is required (for example api-version=2023-04-01).",
+            format!(
+                "The api-version query parameter is required (for example api-version={}).",
+                versions[versions.len() - 1]
+            ),
         )),
     }
 }

@@ -9,22 +9,22 @@ use cogway_language::qna::knowledge_base::KnowledgeBase;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::api_version;
 use super::assets::Assets;
-use super::{absolute, api_version};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{now, rfc3339};
 use crate::errors::{ApiError, ApiResult};
 use crate::owners::{Stored, ensure_room};
-use crate::routes::body::{check_resource_name, read_json};
+use crate::routes::body::{check_resource_name, read_json, to_json};
 use crate::routes::language::language_service;
+use crate::routes::language::lro::{self, Done, absolute};
 use crate::routes::query::{query_pairs, query_param};
-use crate::store::qna_projects::{Job, Project, QnaProjects};
+use crate::store::authoring_jobs::{Job, JobTable};
+use crate::store::qna_projects::{Project, QnaProjects};
 
 /// Largest body of an edit or import (a project's worth of QnAs).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// How long a finished job can be read.
-const JOB_TTL_SECS: i64 = 3_600;
 /// Items of one page of a list, unless `top` asks for fewer.
 const PAGE: usize = 100;
 /// Attempts at an edit that other writers keep changing under it.
@@ -46,10 +46,6 @@ async fn load(state: &AppState, caller: &Caller, name: &str) -> ApiResult<Projec
 fn parse_assets(project: &Project) -> ApiResult<Assets> {
     serde_json::from_str(&project.assets)
         .map_err(|e| ApiError(ServiceError::internal(format!("the project's QnAs cannot be read: {e}"))))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
-    serde_json::to_string(value).map_err(|e| ApiError(ServiceError::internal(e.to_string())))
 }
 
 fn project_json(p: &Project) -> Value {
@@ -99,7 +95,7 @@ fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Records a finished job and answers 202 with its absolute `Operation-Location`.
+/// Records a finished job of `kind` and answers 202 with its `Operation-Location`.
 async fn accepted(
     state: &AppState,
     caller: &Caller,
@@ -109,21 +105,8 @@ async fn accepted(
     location: impl FnOnce(&str) -> String,
     result: Option<String>,
 ) -> ApiResult<HttpResponse> {
-    let version = api_version(req)?;
-    let at = now();
-    let job = Job {
-        id: uuid::Uuid::new_v4().to_string(),
-        project: project.to_string(),
-        kind: kind.to_string(),
-        status: "succeeded".into(),
-        errors: "[]".into(),
-        result,
-        created_at: at,
-        expires_at: at + JOB_TTL_SECS,
-    };
-    QnaProjects::new(&state.db).insert_job(&caller.key.id, &job).await?;
-    let url = absolute(req, &format!("{}?api-version={version}", location(&job.id)));
-    Ok(HttpResponse::Accepted().insert_header(("Operation-Location", url)).finish())
+    let done = Done { table: JobTable::Qna, project, kind, result, version: api_version(req)? };
+    lro::accepted(state, caller, req, done, location).await
 }
 
 fn project_path(project: &str) -> String {
@@ -273,15 +256,7 @@ pub async fn delete_project(
 }
 
 fn job_json(req: &HttpRequest, job: &Job) -> ApiResult<Value> {
-    let errors: Value = serde_json::from_str(&job.errors).unwrap_or_else(|_| json!([]));
-    let mut body = json!({
-        "jobId": job.id,
-        "createdDateTime": rfc3339(job.created_at),
-        "lastUpdatedDateTime": rfc3339(job.created_at),
-        "expirationDateTime": rfc3339(job.expires_at),
-        "status": job.status,
-        "errors": errors,
-    });
+    let mut body = lro::job_json(job);
     if job.kind == "export" {
         let version = api_version(req)?;
         body["resultUrl"] = json!(absolute(
@@ -300,11 +275,7 @@ async fn find_job(
     kinds: &[&str],
 ) -> ApiResult<Job> {
     language_service(state)?;
-    QnaProjects::new(&state.db)
-        .job(&caller.key.id, id)
-        .await?
-        .filter(|j| project.is_none_or(|p| j.project == p) && kinds.contains(&j.kind.as_str()) && j.expires_at >= now())
-        .ok_or_else(|| ApiError::new(Code::NotFound, format!("The job '{id}' does not exist.")))
+    lro::find_job(state, caller, JobTable::Qna, id, project, kinds).await
 }
 
 /// A deletion job.

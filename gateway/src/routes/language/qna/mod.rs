@@ -14,10 +14,8 @@ pub mod assets;
 pub mod authoring;
 pub mod query;
 
+use crate::errors::ApiResult;
 use actix_web::{HttpRequest, web};
-use cogway_core::Code;
-
-use crate::errors::{ApiError, ApiResult};
 
 /// The api-versions of question answering.
 const API_VERSIONS: &[&str] = &["2021-10-01", "2023-04-01"];
@@ -53,25 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(&format!("{PROJECT}/import/jobs/{{jobId}}"), web::get().to(authoring::project_job));
 }
 
-/// The request's api-version: one of question answering's (400 otherwise, as Azure answers).
+/// The request's api-version: one of API_VERSIONS (400 otherwise).
 pub fn api_version(req: &HttpRequest) -> ApiResult<&'static str> {
-    let pairs = crate::routes::query::query_pairs(req);
-    match crate::routes::query::query_param(&pairs, "api-version") {
-        Some(v) => API_VERSIONS.iter().copied().find(|known| *known == v).ok_or_else(|| {
-            ApiError::new(
-                Code::InvalidApiVersion,
-                format!("The api-version '{v}' is not supported. Supported versions: {}.", API_VERSIONS.join(", ")),
-            )
-        }),
-        None => Err(ApiError::new(
-            Code::InvalidApiVersion,
-            "The api-version query parameter is required (for example api-version=2021-10-01).",
-        )),
-    }
-}
-
-/// An absolute URL on this server for `path` (the SDK follows job and next-page links as given).
-pub fn absolute(req: &HttpRequest, path: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}{path}", info.scheme(), info.host())
+    super::api_version_in(req, API_VERSIONS)
 }
