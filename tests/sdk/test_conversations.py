@@ -1,18 +1,16 @@
 """Conversational language understanding: a travel project written here (20 labelled utterances, learned
-origin and destination entities, a list entity for the travel class, a prebuilt date) is imported, trained and
-deployed through the authoring REST API, then the official runtime client (azure-ai-language-conversations
-1.1.0), unchanged, analyses new sentences with cities it never saw."""
-
-import time
+origin and destination entities, a list entity for the travel class, a prebuilt date) is imported, trained,
+deployed, exported and deleted through the official authoring client, and the official runtime client
+(both azure-ai-language-conversations 1.1.0, unchanged) analyses new sentences with cities it never saw."""
 
 import pytest
 import requests
 from azure.ai.language.conversations import ConversationAnalysisClient
+from azure.ai.language.conversations.authoring import ConversationAuthoringClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 PROJECT = "travel"
-VERSION = "api-version=2023-04-01"
 
 TRAINING = [
     ("Book a flight from Paris to Berlin", "BookFlight", [("Origin", "Paris"), ("Destination", "Berlin")]),
@@ -65,34 +63,23 @@ def project_file():
     }
 
 
-def wait(session, response):
-    assert response.status_code == 202, response.text
-    job_url = response.headers["Operation-Location"]
-    for _ in range(60):
-        job = session.get(job_url).json()
-        if job["status"] in ("succeeded", "failed"):
-            assert job["status"] == "succeeded", job
-            return job
-        time.sleep(1)
-    raise AssertionError(f"the job did not finish: {job}")
-
-
 @pytest.fixture(scope="module")
 def deployed(cogway):
     key = cogway.create_key("sdk-clu", ["language"])
-    session = requests.Session()
-    session.headers["Ocp-Apim-Subscription-Key"] = key
-    base = f"{cogway.endpoint}/language/authoring/analyze-conversations/projects/{PROJECT}"
-    wait(session, session.post(f"{base}/:import?{VERSION}", json=project_file()))
-    trained = wait(session, session.post(f"{base}/:train?{VERSION}", json={"modelLabel": "v1", "trainingMode": "standard"}))
+    authoring = ConversationAuthoringClient(cogway.endpoint, AzureKeyCredential(key))
+    assert authoring.begin_import_project(PROJECT, project_file(), polling_interval=0).result()["status"] == "succeeded"
+    trained = authoring.begin_train(PROJECT, {"modelLabel": "v1", "trainingMode": "standard"}, polling_interval=0).result()
     assert trained["result"]["modelLabel"] == "v1" and trained["result"]["trainingStatus"]["status"] == "succeeded"
-    wait(session, session.put(f"{base}/deployments/production?{VERSION}", json={"trainedModelLabel": "v1"}))
-    assert session.get(f"{base}/deployments/production?{VERSION}").json()["deploymentName"] == "production"
-    exported = wait(session, session.post(f"{base}/:export?{VERSION}&stringIndexType=Utf16CodeUnit"))
-    assert len(session.get(exported["resultUrl"]).json()["assets"]["utterances"]) == len(TRAINING)
+    deployment = authoring.begin_deploy_project(PROJECT, "production", {"trainedModelLabel": "v1"}, polling_interval=0).result()
+    assert deployment["deploymentName"] == "production"
+    exported = authoring.begin_export_project(PROJECT, string_index_type="Utf16CodeUnit", polling_interval=0).result()
+    document = requests.get(exported["resultUrl"], headers={"Ocp-Apim-Subscription-Key": key}, timeout=30).json()
+    assert len(document["assets"]["utterances"]) == len(TRAINING)
+    assert [p["projectName"] for p in authoring.list_projects()] == [PROJECT]
     yield key
-    wait(session, session.delete(f"{base}?{VERSION}"))
-    assert session.get(f"{base}?{VERSION}").status_code == 404
+    authoring.begin_delete_project(PROJECT, polling_interval=0).result()
+    with pytest.raises(ResourceNotFoundError):
+        authoring.get_project(PROJECT)
 
 
 def analyze(client, text):
