@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod clu;
 pub mod custom;
+pub mod deployment_cache;
 pub mod documents;
 pub mod dto;
 pub mod embeddings;

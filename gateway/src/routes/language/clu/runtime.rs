@@ -1,6 +1,8 @@
 //! `POST /language/:analyze-conversations` (kind `Conversation`): the intents and entities of one
 //! utterance, from a deployed project.
 
+use std::sync::{Arc, LazyLock};
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
 use cogway_language::clu::CluModel;
@@ -14,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_json;
+use crate::routes::language::deployment_cache::DeploymentCache;
 use crate::routes::language::documents::parse_index_type;
 use crate::routes::language::language_service;
 use crate::store::clu_projects::CluProjects;
@@ -46,6 +49,10 @@ struct Parameters {
     deployment_name: String,
     string_index_type: Option<String>,
 }
+
+/// Deployed models kept parsed.
+const CACHED_MODELS: usize = 64;
+static MODELS: LazyLock<DeploymentCache<CluModel>> = LazyLock::new(|| DeploymentCache::new(CACHED_MODELS));
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(Code::InvalidParameterValue, message)
@@ -87,8 +94,19 @@ pub async fn analyze_conversations(
     let found = store.deployment(&caller.key.id, project, deployment).await?.ok_or_else(|| {
         ApiError::new(Code::NotFound, format!("The project '{project}' has no deployment '{deployment}'."))
     })?;
-    let model: CluModel = serde_json::from_str(&found.model)
-        .map_err(|e| ApiError(ServiceError::internal(format!("the deployed model cannot be read: {e}"))))?;
+    let model = match MODELS.get(&caller.key.id, project, deployment, found.deployed_at) {
+        Some(model) => model,
+        None => {
+            let text = found.model;
+            let parsed: CluModel = web::block(move || serde_json::from_str(&text))
+                .await
+                .map_err(|e| ApiError(ServiceError::internal(format!("model thread failed: {e}"))))?
+                .map_err(|e| ApiError(ServiceError::internal(format!("the deployed model cannot be read: {e}"))))?;
+            let model = Arc::new(parsed);
+            MODELS.insert(&caller.key.id, project, deployment, found.deployed_at, model.clone());
+            model
+        }
+    };
     state.usage.charge(&caller.key, crate::service::Service::Language, text.chars().count() as u64).await?;
     let language = body.analysis_input.conversation_item.language.unwrap_or(language);
     let prediction = service.predict_clu(&model, &text, &language).await?;

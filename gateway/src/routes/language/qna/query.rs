@@ -1,8 +1,7 @@
 //! Question answering's runtime: answers from a deployed project (`:query-knowledgebases`) or
 //! from documents sent with the question (`:query-text`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::{Code, ServiceError};
@@ -18,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_json;
+use crate::routes::language::deployment_cache::DeploymentCache;
 use crate::routes::language::documents::parse_index_type;
 use crate::routes::language::language_service;
 use crate::routes::query::{query_pairs, query_param};
@@ -33,15 +33,7 @@ const TEXT_ANSWERS: usize = 3;
 /// Deployed knowledge bases kept ready in memory (each with its vectors).
 const CACHED_INDEXES: usize = 32;
 
-type IndexKey = (String, String, String);
-/// Ready indexes by (key, project, deployment), with the deployment time they were built from.
-type IndexCache = HashMap<IndexKey, (i64, Arc<Index>)>;
-static INDEXES: LazyLock<Mutex<IndexCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn cached(key: &IndexKey, deployed_at: i64) -> Option<Arc<Index>> {
-    let cache = INDEXES.lock().unwrap_or_else(|e| e.into_inner());
-    cache.get(key).filter(|(at, _)| *at == deployed_at).map(|(_, index)| index.clone())
-}
+static INDEXES: LazyLock<DeploymentCache<Index>> = LazyLock::new(|| DeploymentCache::new(CACHED_INDEXES));
 
 /// The deployment's index: from the cache when it is current, else built from the database.
 async fn index(state: &AppState, key_id: &str, project: &str, deployment: &str) -> ApiResult<Arc<Index>> {
@@ -54,9 +46,8 @@ async fn index(state: &AppState, key_id: &str, project: &str, deployment: &str) 
             ),
         )
     };
-    let cache_key = (key_id.to_string(), project.to_string(), deployment.to_string());
     let deployed_at = store.deployed_at(key_id, project, deployment).await?.ok_or_else(missing)?;
-    if let Some(index) = cached(&cache_key, deployed_at) {
+    if let Some(index) = INDEXES.get(key_id, project, deployment, deployed_at) {
         return Ok(index);
     }
     let (kb, vectors, deployed_at) = store.deployment(key_id, project, deployment).await?.ok_or_else(missing)?;
@@ -70,14 +61,7 @@ async fn index(state: &AppState, key_id: &str, project: &str, deployment: &str) 
     .map_err(|e| ApiError(ServiceError::internal(format!("index thread failed: {e}"))))?
     .map_err(|e| ApiError(ServiceError::internal(format!("the deployment cannot be read: {e}"))))?;
     let index = Arc::new(built);
-    let mut cache = INDEXES.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= CACHED_INDEXES && !cache.contains_key(&cache_key) {
-        // Forget the oldest deployment.
-        if let Some(oldest) = cache.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone()) {
-            cache.remove(&oldest);
-        }
-    }
-    cache.insert(cache_key, (deployed_at, index.clone()));
+    INDEXES.insert(key_id, project, deployment, deployed_at, index.clone());
     Ok(index)
 }
 
