@@ -144,11 +144,15 @@ pub struct Usage {
     hourly: DashMap<(String, Counter), (i64, u64)>,
     /// Redis, when the counts are shared by replicas (then `hourly` is unused).
     shared: Option<Arc<Shared>>,
+    /// One flush at a time: a flush takes counts out of `pending` before writing them, so a
+    /// report that flushed while another flush was writing could read the database too early
+    /// (a usage report missing a request just made). Waiting for the other flush closes that.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Usage {
     pub fn new(db: Db, shared: Option<Arc<Shared>>) -> Self {
-        Self { db, pending: DashMap::new(), hourly: DashMap::new(), shared }
+        Self { db, pending: DashMap::new(), hourly: DashMap::new(), shared, flushing: tokio::sync::Mutex::new(()) }
     }
 
     /// What the database holds of a key's use of a counter in an hour.
@@ -310,6 +314,7 @@ impl Usage {
 
     /// Writes the pending counts to the database.
     pub async fn flush(&self) {
+        let _one_at_a_time = self.flushing.lock().await;
         let keys: Vec<_> = self.pending.iter().map(|e| e.key().clone()).collect();
         for k in keys {
             let Some((k, p)) = self.pending.remove(&k) else {
