@@ -8,6 +8,9 @@
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
+use super::options::Granularity;
+use super::robust::{median, robust_sigma};
+
 /// Weakest autocorrelation taken as a period.
 const MIN_CORRELATION: f64 = 0.3;
 /// Shortest period, in points.
@@ -74,6 +77,80 @@ pub fn detect(values: &[f64]) -> Option<usize> {
     peaks.iter().find(|p| p.1 >= 0.9 * best).map(|p| p.0)
 }
 
+/// The periods worth trying first for a granularity (a week, a day, two days, a year...), as
+/// points per cycle at `custom_interval` units per point.
+fn usual_periods(granularity: Granularity, custom_interval: u32) -> Vec<usize> {
+    let per = |units: usize| units / custom_interval as usize;
+    match granularity {
+        Granularity::Daily => vec![7],
+        Granularity::Hourly => vec![per(168), per(24)],
+        Granularity::Minutely => vec![per(10_080), per(1_440), per(2_880)],
+        Granularity::Secondly => vec![per(604_800), per(86_400), per(172_800)],
+        Granularity::Weekly => vec![12, 4],
+        Granularity::Monthly => vec![12],
+        Granularity::Microsecond => vec![1000],
+        Granularity::Yearly | Granularity::None => vec![],
+    }
+}
+
+/// How much of the variance of the (detrended, spike-clipped) series the mean of each phase
+/// explains, cross-validated (GCV: the fit's error inflated by `1/(1 - p/n)^2` for its p means).
+pub fn explained_variance(values: &[f64], period: usize) -> f64 {
+    let n = values.len();
+    if period < 2 || n <= 2 * period {
+        return 0.0;
+    }
+    let clipped = despiked(&detrended(values));
+    let mut sums = vec![(0.0, 0usize); period];
+    for (i, v) in clipped.iter().enumerate() {
+        sums[i % period].0 += v;
+        sums[i % period].1 += 1;
+    }
+    let mean = clipped.iter().sum::<f64>() / n as f64;
+    let total: f64 = clipped.iter().map(|v| (v - mean).powi(2)).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let rss: f64 = clipped.iter().enumerate().map(|(i, v)| (v - sums[i % period].0 / sums[i % period].1 as f64).powi(2)).sum();
+    let inflation = (1.0 - period as f64 / n as f64).powi(2);
+    1.0 - rss / inflation / total
+}
+
+/// The series with values more than 5 robust sigmas from its median pulled in to that bound, so
+/// that one spike does not decide its correlations.
+fn despiked(values: &[f64]) -> Vec<f64> {
+    let sigma = robust_sigma(values);
+    let centre = median(values);
+    values.iter().map(|v| v.max(centre - 5.0 * sigma).min(centre + 5.0 * sigma)).collect()
+}
+
+/// The period Azure would use for a series sent at `granularity` (0: none): the usual periods of
+/// the granularity first, each taken when the phase means explain enough of the variance (more is
+/// asked of short periods, which fit noise more easily), then the autocorrelation's, which must
+/// explain a fifth of it over more than three cycles.
+pub fn for_series(values: &[f64], granularity: Granularity, custom_interval: u32) -> usize {
+    let n = values.len();
+    for period in usual_periods(granularity, custom_interval) {
+        if period < 4 || n <= 2 * period {
+            continue;
+        }
+        let bar = if period <= 24 {
+            0.35
+        } else if period <= 168 {
+            0.15
+        } else {
+            0.10
+        };
+        if explained_variance(values, period) >= bar {
+            return period;
+        }
+    }
+    match detect(&despiked(&detrended(values))) {
+        Some(period) if n > 3 * period && explained_variance(values, period) >= 0.2 => period,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +169,8 @@ mod tests {
     fn finds_the_period_of_a_trending_seasonal_series() {
         assert_eq!(detect(&seasonal(24.0, 24 * 14, 0.05)), Some(24));
         assert_eq!(detect(&seasonal(7.0, 7 * 20, 0.0)), Some(7));
+        assert_eq!(for_series(&seasonal(24.0, 24 * 7, 0.05), Granularity::Hourly, 1), 24);
+        assert_eq!(for_series(&seasonal(24.0, 24 * 7, 0.05), Granularity::None, 1), 24);
     }
 
     #[test]
@@ -107,6 +186,7 @@ mod tests {
             })
             .collect();
         assert_eq!(detect(&noise), None);
+        assert_eq!(for_series(&noise, Granularity::Daily, 1), 0);
         assert_eq!(detect(&[1.0, 2.0, 3.0]), None);
     }
 }
