@@ -6,7 +6,7 @@ VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: setup models build release run test test-rust test-sdk test-api test-cluster test-deploy bench-cluster fuzz fmt lint bench bench-speech bench-live bench-translation bench-vision bench-ner bench-venv clean-cache
+.PHONY: setup models build release run test test-rust test-sdk test-api test-cluster test-deploy bench-cluster fuzz fmt lint bench bench-speech bench-live bench-translation bench-vision bench-ner bench-anomaly bench-venv clean-cache
 
 setup:
 	bash scripts/setup.sh
@@ -101,6 +101,12 @@ bench-vision: setup release bench-venv
 bench-ner: setup
 	cargo build --release -p cogway-language --example ner_lines
 	$(VENV)/bin/python tests/bench/ner_bench.py $(BENCH_ARGS)
+
+# Anomaly detection (entire/detect, spectral residual and seasonal models) in Rust against the same
+# method in numpy (tests/bench/anomaly_bench.py), points/s and the ratio; both must flag the same points.
+bench-anomaly: setup
+	cargo build --release -p cogway-decision --example anomaly_points
+	$(VENV)/bin/python tests/bench/anomaly_bench.py $(BENCH_ARGS)
 
 # The benchmarks' baselines (pinned in tests/bench/requirements.txt) in $(BENCH_VENV); the stamp is
 # the one the benchmark scripts check.

@@ -29,7 +29,8 @@ use crate::settings::Settings;
 
 /// The services a key can be scoped to.
 /// The names of every service (keys list some of them, or `*`).
-pub const SERVICES: [&str; 4] = [
+pub const SERVICES: [&str; 5] = [
+    crate::service::Service::Decision.as_str(),
     crate::service::Service::Language.as_str(),
     crate::service::Service::Speech.as_str(),
     crate::service::Service::Translation.as_str(),
@@ -69,6 +70,8 @@ pub struct AppState {
     pub jobs: crate::jobs::JobRunner,
     /// Where job inputs wait (the database, or a shared directory).
     pub blobs: crate::blobs::BlobStore,
+    /// Personalizer's learning loops, parsed (by key id).
+    pub personalizer: routes::decision::personalizer::Loops,
 }
 
 /// All routes; also used by in-process route tests.
@@ -80,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sts/v1.0/issueToken", web::post().to(routes::sts::issue_token))
         .route("/sts/v1.0/issuetoken", web::post().to(routes::sts::issue_token))
         .configure(routes::admin::configure)
+        .configure(routes::decision::configure)
         .configure(routes::language::configure)
         .configure(routes::speech::configure)
         .configure(routes::translator::configure)
@@ -166,6 +170,7 @@ impl Application {
                 settings.speech.max_streams_per_key,
             ),
             glossaries: Default::default(),
+            personalizer: Default::default(),
             jobs,
             blobs,
             keys,
@@ -185,6 +190,7 @@ impl Application {
             load_vision(&state);
         }
         actix_web::rt::spawn(crate::jobs::JobRunner::start(state.clone().into_inner()));
+        actix_web::rt::spawn(routes::decision::personalizer::learner::run(state.clone().into_inner()));
         if let Some(shared) = shared {
             let (revoked, reconnected) = (state.clone(), state.clone());
             tokio::spawn(

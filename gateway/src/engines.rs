@@ -17,6 +17,7 @@ use crate::service::Service;
 
 fn disabled(service: Service) -> ApiError {
     let name = match service {
+        Service::Decision => "Decision",
         Service::Language => "Language",
         Service::Speech => "Speech",
         Service::Translation => "Translation",
@@ -32,6 +33,7 @@ fn loading(what: &str) -> ApiError {
 /// 404 when `service` is switched off (routes that need no model check only this).
 pub fn enabled(state: &AppState, service: Service) -> ApiResult<()> {
     let on = match service {
+        Service::Decision => state.settings.services.decision,
         Service::Language => state.settings.services.language,
         Service::Speech => state.settings.services.speech,
         Service::Translation => state.settings.services.translation,

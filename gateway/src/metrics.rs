@@ -120,6 +120,7 @@ pub fn service_of(path: &str) -> &'static str {
         "translate" | "detect" | "breaksentence" | "transliterate" | "dictionary" | "languages" | "translator"
         | "libretranslate" => "translation",
         "computervision" | "vision" | "face" | "customvision" | "documentintelligence" => "vision",
+        "anomalydetector" | "personalizer" | "contentsafety" => "decision",
         "admin" => "admin",
         "sts" => "sts",
         _ => "system",
@@ -141,6 +142,7 @@ mod tests {
         assert_eq!(service_of("/computervision/imageanalysis:analyze"), "vision");
         assert_eq!(service_of("/vision/v3.2/read/analyze"), "vision");
         assert_eq!(service_of("/face/v1.0/detect"), "vision");
+        assert_eq!(service_of("/anomalydetector/v1.1/timeseries/entire/detect"), "decision");
         assert_eq!(service_of("/ready"), "system");
     }
 }

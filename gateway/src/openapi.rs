@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, language, speech, sts, system, translator, vision};
+use crate::routes::{admin, decision, language, speech, sts, system, translator, vision};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -71,8 +71,25 @@ use crate::routes::{admin, language, speech, sts, system, translator, vision};
         vision::custom::iterations::publish, vision::custom::iterations::export,
         vision::custom::iterations::list_exports, vision::custom::iterations::download_export,
         vision::custom::prediction::classify,
+        decision::anomaly::entire, decision::anomaly::last, decision::anomaly::change_point,
+        decision::personalizer::events::rank, decision::personalizer::events::rank_multi_slot,
+        decision::personalizer::events::reward, decision::personalizer::events::reward_multi_slot,
+        decision::personalizer::events::activate,
+        decision::personalizer::admin::get_configuration, decision::personalizer::admin::put_configuration,
+        decision::personalizer::admin::get_policy, decision::personalizer::admin::put_policy,
+        decision::personalizer::admin::reset_policy, decision::personalizer::admin::export_model,
+        decision::personalizer::admin::import_model, decision::personalizer::admin::reset_model,
+        decision::personalizer::admin::model_properties, decision::personalizer::admin::log_properties,
+        decision::personalizer::admin::delete_logs,
     ),
     components(schemas(
+        decision::anomaly::TimeSeriesPoint, decision::anomaly::UnivariateDetectionOptions,
+        decision::anomaly::UnivariateEntireDetectionResult, decision::anomaly::UnivariateLastDetectionResult,
+        decision::anomaly::UnivariateChangePointDetectionResult,
+        decision::personalizer::events::RankedAction, decision::personalizer::events::RankResponse,
+        decision::personalizer::events::SlotResponse, decision::personalizer::events::MultiSlotRankResponse,
+        decision::personalizer::events::RewardRequest, decision::personalizer::events::SlotReward,
+        decision::personalizer::events::MultiSlotRewardRequest, decision::personalizer::admin::ModelProperties,
         language::dto::InputDocument, language::dto::AnalysisInput, language::dto::AnalyzeTextRequest,
         language::dto::DocumentsRequest, language::dto::DocumentError, language::dto::LanguageDocument,
         language::dto::SentimentDocument, language::dto::KeyPhraseDocument, language::dto::EntityDocument,

@@ -5,6 +5,7 @@ use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
+    Decision,
     Language,
     Speech,
     Translation,
@@ -12,11 +13,13 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [Service::Language, Service::Speech, Service::Translation, Service::Vision];
+    pub const ALL: [Service; 5] =
+        [Service::Decision, Service::Language, Service::Speech, Service::Translation, Service::Vision];
 
     /// The name in keys' service lists, usage rows and metrics labels.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Service::Decision => "decision",
             Service::Language => "language",
             Service::Speech => "speech",
             Service::Translation => "translation",
@@ -29,7 +32,7 @@ impl Service {
     }
 
     /// Every name, for messages and validation.
-    pub fn names() -> [&'static str; 4] {
+    pub fn names() -> [&'static str; 5] {
         Self::ALL.map(Service::as_str)
     }
 }
@@ -50,6 +53,6 @@ mod tests {
             assert_eq!(Service::parse(s.as_str()), Some(s));
         }
         assert_eq!(Service::parse("*"), None);
-        assert_eq!(Service::names(), ["language", "speech", "translation", "vision"]);
+        assert_eq!(Service::names(), ["decision", "language", "speech", "translation", "vision"]);
     }
 }

@@ -211,6 +211,8 @@ pub struct LimitSettings {
 #[derive(Clone, Serialize, Deserialize, Debug)]
 #[serde(default)]
 pub struct ServicesSettings {
+    /// Anomaly Detector, Personalizer and Content Safety.
+    pub decision: bool,
     pub language: bool,
     pub speech: bool,
     pub translation: bool,
@@ -489,7 +491,7 @@ impl Default for LimitSettings {
 
 impl Default for ServicesSettings {
     fn default() -> Self {
-        Self { language: true, speech: true, translation: true, vision: true }
+        Self { decision: true, language: true, speech: true, translation: true, vision: true }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod decision;
 pub mod form;
 pub mod language;
 pub mod query;

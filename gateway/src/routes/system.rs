@@ -52,6 +52,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         let models = state.translation.get().map(|service| service.status());
         services.push(service_readiness("translation", models));
     }
+    if state.settings.services.decision {
+        // Anomaly detection needs no model.
+        let models = vec![cogway_core::ModelStatus { name: "anomaly-detector", ready: true, detail: None }];
+        services.push(service_readiness("decision", Some(models)));
+    }
     if state.settings.services.vision {
         let models = state.vision.get().map(|service| service.models());
         services.push(service_readiness("vision", models));

@@ -10,6 +10,7 @@ pub mod authoring_jobs;
 pub mod classification_projects;
 pub mod clu_projects;
 pub mod glossaries;
+pub mod personalizer;
 pub mod qna_projects;
 pub mod speech_customizations;
 pub mod vision_projects;

@@ -62,9 +62,8 @@ fn confidence(f: f64, dof: f64, tests: usize) -> f64 {
 /// Finds the change points of a checked request.
 pub fn detect(options: &ChangePointOptions) -> ChangePointResult {
     let (linear, kept) = options.series.filled(super::options::ImputeMode::Linear, 0);
-    let period = options
-        .period
-        .unwrap_or_else(|| period::for_series(&linear, options.granularity, options.custom_interval));
+    let period =
+        options.period.unwrap_or_else(|| period::for_series(&linear, options.granularity, options.custom_interval));
     let values: Vec<f64> = if period > 1 && linear.len() > 2 * period {
         let d = seasonal::decompose(&linear, period);
         linear.iter().zip(&d.seasonal).map(|(v, s)| v - s).collect()

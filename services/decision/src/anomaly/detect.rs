@@ -149,7 +149,8 @@ fn finish(values: &[f64], fit: Fit, sensitivity: u32, period: usize) -> EntireRe
     let margins: Vec<f64> = match &scores {
         Some(scores) => {
             let normal: Vec<f64> = (0..n).filter(|&i| !anomalous[i]).map(|i| values[i]).collect();
-            let range = normal.iter().copied().fold(f64::MIN, f64::max) - normal.iter().copied().fold(f64::MAX, f64::min);
+            let range =
+                normal.iter().copied().fold(f64::MIN, f64::max) - normal.iter().copied().fold(f64::MAX, f64::min);
             let base = if normal.is_empty() { 0.0 } else { 0.01 * range };
             (0..n)
                 .map(|i| {
@@ -305,8 +306,9 @@ mod tests {
     /// The 48 monthly points of Azure's `EntireDetect.json` example.
     const SPEC: [f64; 48] = [
         826.0, 799.0, 890.0, 900.0, 961.0, 935.0, 894.0, 855.0, 809.0, 810.0, 766.0, 805.0, 821.0, 773.0, 883.0, 898.0,
-        957.0, 924.0, 881.0, 837.0, 784.0, 791.0, 760.0, 802.0, 828.0, 1030.0, 889.0, 902.0, 969.0, 947.0, 908.0, 867.0,
-        815.0, 812.0, 773.0, 813.0, 834.0, 782.0, 892.0, 903.0, 966.0, 937.0, 896.0, 858.0, 817.0, 827.0, 797.0, 843.0,
+        957.0, 924.0, 881.0, 837.0, 784.0, 791.0, 760.0, 802.0, 828.0, 1030.0, 889.0, 902.0, 969.0, 947.0, 908.0,
+        867.0, 815.0, 812.0, 773.0, 813.0, 834.0, 782.0, 892.0, 903.0, 966.0, 937.0, 896.0, 858.0, 817.0, 827.0, 797.0,
+        843.0,
     ];
 
     /// Azure's expected values for them (rounded).

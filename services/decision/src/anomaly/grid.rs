@@ -61,8 +61,8 @@ impl Series {
                 // Same phase of the neighbouring cycles first, then a straight line for the rest.
                 let p = seasonal_period;
                 let known = grid.clone();
-                for i in 0..grid.len() {
-                    if !grid[i].is_nan() {
+                for (i, slot) in grid.iter_mut().enumerate() {
+                    if !slot.is_nan() {
                         continue;
                     }
                     let same_phase: Vec<f64> = [i.checked_sub(p), i.checked_add(p).filter(|&j| j < known.len())]
@@ -72,7 +72,7 @@ impl Series {
                         .filter(|v| !v.is_nan())
                         .collect();
                     if !same_phase.is_empty() {
-                        grid[i] = same_phase.iter().sum::<f64>() / same_phase.len() as f64;
+                        *slot = same_phase.iter().sum::<f64>() / same_phase.len() as f64;
                     }
                 }
                 self.interpolate(&mut grid);
@@ -233,15 +233,11 @@ mod tests {
 
     #[test]
     fn months_are_calendar_months_and_gaps_are_filled() {
-        let stamps: Vec<_> = ["2020-01-31T00:00:00Z", "2020-03-31T00:00:00Z", "2020-04-30T00:00:00Z"]
-            .iter()
-            .map(|s| at(s))
-            .collect();
+        let stamps: Vec<_> =
+            ["2020-01-31T00:00:00Z", "2020-03-31T00:00:00Z", "2020-04-30T00:00:00Z"].iter().map(|s| at(s)).collect();
         assert!(place(vec![1.0, 2.0, 3.0], &stamps, Granularity::Monthly, 1).is_err());
-        let stamps: Vec<_> = ["2020-01-01T00:00:00Z", "2020-03-01T00:00:00Z", "2020-04-01T00:00:00Z"]
-            .iter()
-            .map(|s| at(s))
-            .collect();
+        let stamps: Vec<_> =
+            ["2020-01-01T00:00:00Z", "2020-03-01T00:00:00Z", "2020-04-01T00:00:00Z"].iter().map(|s| at(s)).collect();
         let series = place(vec![1.0, 3.0, 4.0], &stamps, Granularity::Monthly, 1).unwrap();
         assert_eq!(series.steps, [0, 2, 3]);
         let (grid, kept) = series.filled(ImputeMode::Linear, 0);

@@ -104,8 +104,9 @@ struct Common {
 }
 
 fn object(body: &Value) -> Result<&Map<String, Value>, AnomalyError> {
-    body.as_object()
-        .ok_or_else(|| AnomalyError::new("InvalidJsonFormat", "Invalid Json Format, the request body must be an object."))
+    body.as_object().ok_or_else(|| {
+        AnomalyError::new("InvalidJsonFormat", "Invalid Json Format, the request body must be an object.")
+    })
 }
 
 fn present<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
@@ -128,11 +129,9 @@ fn common(body: &Map<String, Value>, granularity_required: bool) -> Result<Commo
     };
     let custom_interval = match present(body, "customInterval") {
         None => 1,
-        Some(value) => value
-            .as_u64()
-            .filter(|&v| v > 0)
-            .and_then(|v| u32::try_from(v).ok())
-            .ok_or_else(|| AnomalyError::new("InvalidCustomInterval", "The 'customInterval' field must be an integer > 0."))?,
+        Some(value) => value.as_u64().filter(|&v| v > 0).and_then(|v| u32::try_from(v).ok()).ok_or_else(|| {
+            AnomalyError::new("InvalidCustomInterval", "The 'customInterval' field must be an integer > 0.")
+        })?,
     };
     let period = match present(body, "period") {
         None => None,
@@ -154,7 +153,9 @@ fn series(body: &Map<String, Value>, common: &Common) -> Result<Series, AnomalyE
         Some(_) => return Err(AnomalyError::bad_argument("The 'series' field must be array/list type.")),
     };
     if points.len() < MIN_POINTS {
-        return Err(AnomalyError::invalid_series(format!("The 'series' field must have at least {MIN_POINTS} points.")));
+        return Err(AnomalyError::invalid_series(format!(
+            "The 'series' field must have at least {MIN_POINTS} points."
+        )));
     }
     if points.len() > MAX_POINTS {
         return Err(AnomalyError::invalid_series(format!(
@@ -185,9 +186,7 @@ fn series(body: &Map<String, Value>, common: &Common) -> Result<Series, AnomalyE
         stamps.push(stamp);
     }
     if values.iter().any(|v| v.abs() > MAX_MAGNITUDE) {
-        return Err(AnomalyError::invalid_series(
-            "The magnitude of data in 'value' in 'series' field is too large.",
-        ));
+        return Err(AnomalyError::invalid_series("The magnitude of data in 'value' in 'series' field is too large."));
     }
     let series = grid::place(values, &stamps, common.granularity, common.custom_interval)?;
     if let Some(period) = common.period
@@ -333,7 +332,10 @@ mod tests {
         assert_eq!(code(json!({"series": daily(11), "granularity": "daily"})), "InvalidSeries");
         assert_eq!(code(json!({"granularity": "daily"})), "RequiredSeries");
         assert_eq!(code(json!({"series": daily(12), "granularity": "Daily"})), "InvalidGranularity");
-        assert_eq!(code(json!({"series": daily(3), "granularity": "daily", "sensitivity": 95.0})), "InvalidModelArgument");
+        assert_eq!(
+            code(json!({"series": daily(3), "granularity": "daily", "sensitivity": 95.0})),
+            "InvalidModelArgument"
+        );
         assert_eq!(code(json!({"series": daily(12), "maxAnomalyRatio": 0.5})), "InvalidModelArgument");
         assert_eq!(code(json!({"series": daily(12), "sensitivity": 100, "maxAnomalyRatio": 0.49})), "ok");
         assert_eq!(code(json!({"series": daily(12), "customInterval": 0})), "InvalidCustomInterval");
@@ -362,7 +364,13 @@ mod tests {
         let cp = |body: Value| ChangePointOptions::from_json(&body).map(|o| o.stable_trend_window).map_err(|e| e.code);
         assert_eq!(cp(json!({"series": daily(20)})), Err("RequiredGranularity"));
         assert_eq!(cp(json!({"series": daily(20), "granularity": "daily"})), Ok(5));
-        assert_eq!(cp(json!({"series": daily(20), "granularity": "daily", "stableTrendWindow": 10})), Err("InvalidModelArgument"));
-        assert_eq!(cp(json!({"series": daily(20), "granularity": "daily", "threshold": 1.5})), Err("InvalidModelArgument"));
+        assert_eq!(
+            cp(json!({"series": daily(20), "granularity": "daily", "stableTrendWindow": 10})),
+            Err("InvalidModelArgument")
+        );
+        assert_eq!(
+            cp(json!({"series": daily(20), "granularity": "daily", "threshold": 1.5})),
+            Err("InvalidModelArgument")
+        );
     }
 }

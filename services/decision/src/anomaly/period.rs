@@ -111,7 +111,8 @@ pub fn explained_variance(values: &[f64], period: usize) -> f64 {
     if total <= 0.0 {
         return 0.0;
     }
-    let rss: f64 = clipped.iter().enumerate().map(|(i, v)| (v - sums[i % period].0 / sums[i % period].1 as f64).powi(2)).sum();
+    let rss: f64 =
+        clipped.iter().enumerate().map(|(i, v)| (v - sums[i % period].0 / sums[i % period].1 as f64).powi(2)).sum();
     let inflation = (1.0 - period as f64 / n as f64).powi(2);
     1.0 - rss / inflation / total
 }

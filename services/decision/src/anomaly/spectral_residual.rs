@@ -81,7 +81,8 @@ fn extended(values: &[f64], entire: bool) -> Vec<f64> {
         let q = |p: f64| sorted[((n - 1) as f64 * p).round() as usize];
         let (q1, q2, q3) = (q(0.25), q(0.5), q(0.75));
         let (lo, hi) = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1));
-        let mut inside: Vec<f64> = values.iter().rev().filter(|v| (lo..=hi).contains(*v)).take(LOOK_AHEAD).copied().collect();
+        let mut inside: Vec<f64> =
+            values.iter().rev().filter(|v| (lo..=hi).contains(*v)).take(LOOK_AHEAD).copied().collect();
         inside.resize(LOOK_AHEAD, q2);
         inside.reverse();
         inside

@@ -1,0 +1,70 @@
+//! The learning pass: every second, each loop whose update interval (`modelExportFrequency`) has
+//! passed learns its due rewards (rewarded events, and events past the reward wait with the
+//! default reward), then writes the model under the loop's version check. Any replica may run
+//! it; a pass that loses the race is simply retried on the next tick.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cogway_decision::personalizer::config::{LearningMode, PolicyContract, ServiceConfiguration};
+use cogway_decision::personalizer::example_from_bytes;
+use cogway_decision::personalizer::learner::Model;
+
+use crate::app::AppState;
+use crate::db::now;
+use crate::store::personalizer::Personalizer;
+
+/// Most events learned in one pass of one loop.
+const EVENTS_PER_PASS: i64 = 5_000;
+const TICK: Duration = Duration::from_secs(1);
+
+/// Runs the learning passes until the server stops.
+pub async fn run(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !state.settings.services.decision {
+            continue;
+        }
+        let due = match Personalizer::new(&state.db).due_loops(now()).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "personalizer: listing loops");
+                continue;
+            }
+        };
+        for key_id in due {
+            if let Err(e) = learn(&state, &key_id).await {
+                tracing::warn!(error = %e, key = %key_id, "personalizer: learning pass");
+            }
+        }
+    }
+}
+
+/// One learning pass of one loop.
+async fn learn(state: &AppState, key_id: &str) -> anyhow::Result<()> {
+    let store = Personalizer::new(&state.db);
+    let Some(row) = store.load(key_id).await? else { return Ok(()) };
+    let configuration: ServiceConfiguration = serde_json::from_str(&row.configuration)?;
+    let policy = serde_json::from_str::<PolicyContract>(&row.policy)?.parse()?;
+    let time = now();
+    let earliest = configuration.reward_aggregation != "average";
+    let events = store.due_events(key_id, time, earliest, EVENTS_PER_PASS).await?;
+    if events.is_empty() {
+        store.idle_pass(key_id, time).await?;
+        return Ok(());
+    }
+    let mut model = Model::from_bytes(&row.model)?;
+    if configuration.learning_mode != LearningMode::LoggingOnly {
+        for event in &events {
+            let example = example_from_bytes(&event.example);
+            let reward = event.reward.unwrap_or(configuration.default_reward) as f32;
+            model.learn(&example, reward, event.probability as f32, policy.learning_rate);
+        }
+    }
+    if store.commit_learning(key_id, row.version, &model.to_bytes(), &events, time).await? {
+        store.idle_pass(key_id, time).await?;
+    }
+    Ok(())
+}
