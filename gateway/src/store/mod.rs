@@ -12,5 +12,6 @@ pub mod clu_projects;
 pub mod glossaries;
 pub mod personalizer;
 pub mod qna_projects;
+pub mod safety_blocklists;
 pub mod speech_customizations;
 pub mod vision_projects;

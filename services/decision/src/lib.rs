@@ -2,3 +2,4 @@
 
 pub mod anomaly;
 pub mod personalizer;
+pub mod safety;

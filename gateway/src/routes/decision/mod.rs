@@ -1,7 +1,8 @@
-//! The Decision routes: Anomaly Detector (univariate v1.1) and Personalizer.
+//! The Decision routes: Anomaly Detector (univariate v1.1), Personalizer and Content Safety (text).
 
 pub mod anomaly;
 pub mod personalizer;
+pub mod safety;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
@@ -19,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/last/detect", web::post().to(anomaly::last))
             .route("/changepoint/detect", web::post().to(anomaly::change_point)),
     )
-    .configure(personalizer::configure);
+    .configure(personalizer::configure)
+    .configure(safety::configure);
 }
 
 /// Anomaly Detector's error answer: the flat `{"code","message"}` body (not wrapped in `error`)
