@@ -142,3 +142,21 @@ def test_bad_requests(clients):
     with pytest.raises(HttpResponseError) as raised:
         client.reward("some-event", {"value": 2.0})
     assert raised.value.error.code == "InvalidRewardRequest"
+
+
+def test_many_loops_and_hostile_features(cogway):
+    """More loops than the server keeps parsed (64) are each created and reloaded without a hang, and
+    absurd feature values are ranked and learned like any other."""
+    clients = []
+    for i in range(66):
+        client = PersonalizerClient(cogway.endpoint, AzureKeyCredential(cogway.create_key(f"sdk-loop-{i}", ["decision"])))
+        clients.append(client)
+        assert client.rank({"actions": ACTIONS})["rewardActionId"] in {"espresso", "green-tea", "lemonade"}
+    hostile = {"contextFeatures": [{"x": 1e39, "y": -1e300, "deep": {"a": {"b": {"c": [1, "two", True]}}}}],
+               "actions": [{"id": "a", "features": [{"z": 1e20}]}, {"id": "b"}]}
+    for client in clients[:3]:
+        answer = client.rank(hostile)
+        client.reward(answer["eventId"], {"value": 1.0})
+        assert client.rank({"actions": ACTIONS})["eventId"]
+    for client in clients:
+        client.close()

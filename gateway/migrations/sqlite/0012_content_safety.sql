@@ -18,4 +18,4 @@ CREATE TABLE safety_blocklist_items (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (key_id, blocklist, item_id)
 );
-CREATE INDEX safety_blocklist_items_text ON safety_blocklist_items (key_id, blocklist, text);
+CREATE UNIQUE INDEX safety_blocklist_items_text ON safety_blocklist_items (key_id, blocklist, text);

@@ -109,7 +109,8 @@ impl<'a> SafetyBlocklists<'a> {
             .await
     }
 
-    /// Adds an item, or updates the description of the item with the same text; returns it.
+    /// Adds an item, or updates the description of the item with the same text (one statement,
+    /// so concurrent adds of one text make one item); returns it.
     pub async fn add_or_update_item(
         &self,
         key_id: &str,
@@ -118,50 +119,28 @@ impl<'a> SafetyBlocklists<'a> {
         description: &str,
         now: i64,
     ) -> Result<BlocklistItem, sqlx::Error> {
-        let existing: Option<String> = sqlx::query_scalar(
-            "SELECT item_id FROM safety_blocklist_items WHERE key_id = $1 AND blocklist = $2 AND text = $3",
+        sqlx::query(
+            "INSERT INTO safety_blocklist_items (key_id, blocklist, item_id, text, description, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (key_id, blocklist, text) DO UPDATE SET description = excluded.description",
+        )
+        .bind(key_id)
+        .bind(blocklist)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(text)
+        .bind(description)
+        .bind(now)
+        .execute(self.db)
+        .await?;
+        sqlx::query_as(
+            "SELECT blocklist, item_id, text, description FROM safety_blocklist_items \
+             WHERE key_id = $1 AND blocklist = $2 AND text = $3",
         )
         .bind(key_id)
         .bind(blocklist)
         .bind(text)
-        .fetch_optional(self.db)
-        .await?;
-        let item_id = match existing {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE safety_blocklist_items SET description = $1 WHERE key_id = $2 AND blocklist = $3 AND item_id = $4",
-                )
-                .bind(description)
-                .bind(key_id)
-                .bind(blocklist)
-                .bind(&id)
-                .execute(self.db)
-                .await?;
-                id
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query(
-                    "INSERT INTO safety_blocklist_items (key_id, blocklist, item_id, text, description, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(key_id)
-                .bind(blocklist)
-                .bind(&id)
-                .bind(text)
-                .bind(description)
-                .bind(now)
-                .execute(self.db)
-                .await?;
-                id
-            }
-        };
-        Ok(BlocklistItem {
-            blocklist: blocklist.to_string(),
-            item_id,
-            text: text.to_string(),
-            description: description.to_string(),
-        })
+        .fetch_one(self.db)
+        .await
     }
 
     pub async fn remove_item(&self, key_id: &str, blocklist: &str, item_id: &str) -> Result<(), sqlx::Error> {

@@ -20,33 +20,49 @@ pub struct ChangePointResult {
     pub confidence_scores: Vec<f64>,
 }
 
-/// The residual sum of squares of the least-squares line through `values`.
-fn line_rss(values: &[f64]) -> f64 {
-    let n = values.len() as f64;
-    let mean_t = (n - 1.0) / 2.0;
-    let mean_x = values.iter().sum::<f64>() / n;
-    let (mut stx, mut stt) = (0.0, 0.0);
-    for (i, x) in values.iter().enumerate() {
-        let dt = i as f64 - mean_t;
-        stx += dt * (x - mean_x);
-        stt += dt * dt;
-    }
-    let slope = if stt > 0.0 { stx / stt } else { 0.0 };
-    values.iter().enumerate().map(|(i, x)| (x - mean_x - slope * (i as f64 - mean_t)).powi(2)).sum()
+/// Prefix sums of a series, so that the least-squares line through any window costs O(1).
+struct Sums {
+    /// Running sums of 1, t, t², x, t·x and x² (t the index).
+    acc: Vec<[f64; 6]>,
 }
 
-/// The Chow statistic of a break between `left` and `right` (two parameters per line), or
-/// infinity when both sides are exact lines that one line does not fit.
-fn chow(left: &[f64], right: &[f64], tiny: f64) -> f64 {
-    let both: Vec<f64> = left.iter().chain(right).copied().collect();
-    let joint = line_rss(&both);
-    let separate = line_rss(left) + line_rss(right);
-    let gain = (joint - separate).max(0.0);
-    let dof = (both.len() - 4) as f64;
-    if separate <= tiny {
-        return if gain > tiny { f64::INFINITY } else { 0.0 };
+impl Sums {
+    fn new(values: &[f64]) -> Self {
+        let mut acc = vec![[0.0; 6]; values.len() + 1];
+        for (i, &x) in values.iter().enumerate() {
+            let t = i as f64;
+            let step = [1.0, t, t * t, x, t * x, x * x];
+            for k in 0..6 {
+                acc[i + 1][k] = acc[i][k] + step[k];
+            }
+        }
+        Self { acc }
     }
-    (gain / 2.0) / (separate / dof)
+
+    /// The residual sum of squares of the least-squares line through `start..end`.
+    fn line_rss(&self, start: usize, end: usize) -> f64 {
+        let s: Vec<f64> = (0..6).map(|k| self.acc[end][k] - self.acc[start][k]).collect();
+        let (n, st, stt, sx, stx, sxx) = (s[0], s[1], s[2], s[3], s[4], s[5]);
+        let sxx_c = sxx - sx * sx / n;
+        let stt_c = stt - st * st / n;
+        let stx_c = stx - st * sx / n;
+        let rss = if stt_c > 0.0 { sxx_c - stx_c * stx_c / stt_c } else { sxx_c };
+        rss.max(0.0)
+    }
+
+    /// The Chow statistic of a break at `at` between the `w` points before and after (two
+    /// parameters per line), or infinity when both sides are exact lines that one line does not
+    /// fit (`tiny`: what counts as zero).
+    fn chow(&self, at: usize, w: usize, tiny: f64) -> f64 {
+        let joint = self.line_rss(at - w, at + w);
+        let separate = self.line_rss(at - w, at) + self.line_rss(at, at + w);
+        let gain = (joint - separate).max(0.0);
+        let dof = (2 * w - 4) as f64;
+        if separate <= tiny {
+            return if gain > tiny { f64::INFINITY } else { 0.0 };
+        }
+        (gain / 2.0) / (separate / dof)
+    }
 }
 
 /// `P(no F(2, dof) of `tests` draws exceeds f)`: the F CDF with 2 numerator degrees of freedom is
@@ -64,7 +80,7 @@ pub fn detect(options: &ChangePointOptions) -> ChangePointResult {
     let (linear, kept) = options.series.filled(super::options::ImputeMode::Linear, 0);
     let period =
         options.period.unwrap_or_else(|| period::for_series(&linear, options.granularity, options.custom_interval));
-    let values: Vec<f64> = if period > 1 && linear.len() > 2 * period {
+    let values: Vec<f64> = if period > 1 && linear.len() > period.saturating_mul(2) {
         let d = seasonal::decompose(&linear, period);
         linear.iter().zip(&d.seasonal).map(|(v, s)| v - s).collect()
     } else {
@@ -72,11 +88,16 @@ pub fn detect(options: &ChangePointOptions) -> ChangePointResult {
     };
     let n = values.len();
     let w = options.stable_trend_window.min(n / 2);
-    let tiny = 1e-12 * (values.iter().map(|v| v * v).sum::<f64>() + 1.0);
+    // Standardised, so that the prefix sums stay well-conditioned and "zero" has one scale.
+    let (mean, std) = super::robust::mean_std(&values);
+    let scale = if std > 0.0 { std } else { 1.0 };
+    let standard: Vec<f64> = values.iter().map(|v| (v - mean) / scale).collect();
+    let sums = Sums::new(&standard);
+    let tiny = 1e-9 * (2 * w) as f64;
     let mut stats = vec![0.0; n];
     if w >= 3 {
         for (i, stat) in stats.iter_mut().enumerate().take(n - w + 1).skip(w) {
-            *stat = chow(&values[i - w..i], &values[i..i + w], tiny);
+            *stat = sums.chow(i, w, tiny);
         }
     }
     let tests = (n + 1).saturating_sub(2 * w).max(1);

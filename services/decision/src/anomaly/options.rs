@@ -190,7 +190,7 @@ fn series(body: &Map<String, Value>, common: &Common) -> Result<Series, AnomalyE
     }
     let series = grid::place(values, &stamps, common.granularity, common.custom_interval)?;
     if let Some(period) = common.period
-        && series.grid_len() < 2 * period + 1
+        && series.grid_len() < period.saturating_mul(2).saturating_add(1)
     {
         return Err(AnomalyError::invalid_model_argument("The 'series' field must have more than 2 periods points"));
     }
@@ -241,9 +241,11 @@ fn impute_mode(body: &Map<String, Value>) -> Result<ImputeMode, AnomalyError> {
         "linear" => ImputeMode::Linear,
         "zero" => ImputeMode::Zero,
         "notFill" | "no" => ImputeMode::NotFill,
-        "fixed" => ImputeMode::Fixed(present(body, "imputeFixedValue").and_then(Value::as_f64).ok_or_else(|| {
-            AnomalyError::new("InvalidImputeFixedValue", "The 'imputeFixedValue' field must be a number.")
-        })?),
+        "fixed" => ImputeMode::Fixed(
+            present(body, "imputeFixedValue").and_then(Value::as_f64).filter(|v| v.abs() <= MAX_MAGNITUDE).ok_or_else(
+                || AnomalyError::new("InvalidImputeFixedValue", "The 'imputeFixedValue' field must be a number."),
+            )?,
+        ),
         _ => {
             return Err(AnomalyError::new(
                 "InvalidImputeMode",
@@ -341,6 +343,11 @@ mod tests {
         assert_eq!(code(json!({"series": daily(12), "customInterval": 0})), "InvalidCustomInterval");
         assert_eq!(code(json!({"series": daily(12), "period": -1})), "InvalidPeriod");
         assert_eq!(code(json!({"series": daily(12), "granularity": "daily", "period": 6})), "InvalidModelArgument");
+        assert_eq!(code(json!({"series": daily(12), "period": 9_223_372_036_854_775_808u64})), "InvalidModelArgument");
+        assert_eq!(
+            code(json!({"series": daily(12), "imputeMode": "fixed", "imputeFixedValue": 1e300})),
+            "InvalidImputeFixedValue"
+        );
         assert_eq!(code(json!({"series": daily(12), "imputeMode": "fixed"})), "InvalidImputeFixedValue");
         assert_eq!(code(json!({"series": daily(12), "imputeMode": "spline"})), "InvalidImputeMode");
         assert_eq!(code(json!([1, 2])), "InvalidJsonFormat");

@@ -157,11 +157,10 @@ impl PolicyContract {
                         .ok_or_else(|| bad(format!("-l must be a learning rate in (0, 10], not '{}'.", pair[1])))?;
                 }
                 "-b" | "--bit_precision" => {
-                    policy.bits = pair[1]
-                        .parse::<u8>()
-                        .ok()
-                        .filter(|b| (8..=24).contains(b))
-                        .ok_or_else(|| bad(format!("-b must be 8 to 24 bits, not '{}'.", pair[1])))?;
+                    policy.bits =
+                        pair[1].parse::<u8>().ok().filter(|b| (8..=super::learner::MAX_BITS).contains(b)).ok_or_else(
+                            || bad(format!("-b must be 8 to {} bits, not '{}'.", super::learner::MAX_BITS, pair[1])),
+                        )?;
                 }
                 _ => {}
             }

@@ -9,10 +9,13 @@ use serde_json::Value;
 /// Deepest nesting of feature objects read (deeper values are ignored).
 const MAX_DEPTH: usize = 8;
 /// Most features in a context (slot features included) and in one action: an action's example
-/// has (context + 1) x (action + 1) entries, so these bound a rank's work to about 850,000
-/// multiply-adds for 50 actions.
-pub const MAX_CONTEXT_FEATURES: usize = 256;
-pub const MAX_ACTION_FEATURES: usize = 64;
+/// has (context + 1) x (action + 1) entries, so these bound a rank's work to about 215,000
+/// multiply-adds for 50 actions, and a stored example to about 34 KB.
+pub const MAX_CONTEXT_FEATURES: usize = 128;
+pub const MAX_ACTION_FEATURES: usize = 32;
+
+/// Largest magnitude of a numeric feature.
+const MAX_VALUE: f64 = 1e4;
 
 /// One hashed feature and its value.
 pub type Feature = (u32, f32);
@@ -50,8 +53,9 @@ fn walk(path: &str, value: &Value, depth: usize, limit: usize, out: &mut Vec<(St
         Value::String(s) => out.push((format!("{path}={s}"), 1.0)),
         Value::Bool(b) => out.push((format!("{path}={b}"), 1.0)),
         Value::Number(n) => {
+            // Clamped so that products of features and gradients stay finite in f32.
             if let Some(x) = n.as_f64().filter(|x| x.is_finite()) {
-                out.push((path.to_string(), x as f32));
+                out.push((path.to_string(), x.clamp(-MAX_VALUE, MAX_VALUE) as f32));
             }
         }
         Value::Null => {}

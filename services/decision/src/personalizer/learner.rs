@@ -8,6 +8,8 @@ use super::features::Feature;
 
 /// Weights are `2^DEFAULT_BITS` (Vowpal Wabbit's default `-b 18`).
 pub const DEFAULT_BITS: u8 = 18;
+/// Most bits a policy may ask for (`2^20` weights and sums: 8 MiB per loop in memory).
+pub const MAX_BITS: u8 = 20;
 /// Largest importance weight (1 / probability) an update is given, so a rare exploratory choice
 /// cannot throw the model far.
 const MAX_IMPORTANCE: f32 = 50.0;
@@ -50,10 +52,16 @@ impl Model {
     pub fn learn(&mut self, example: &[Feature], reward: f32, probability: f32, learning_rate: f32) {
         let importance = (1.0 / probability.max(1e-6)).min(MAX_IMPORTANCE);
         let error = self.predict(example) - reward;
+        if !error.is_finite() {
+            return;
+        }
         let mask = self.weights.len() - 1;
         for &(i, v) in example {
             let i = i as usize & mask;
             let gradient = importance * error * v;
+            if !gradient.is_finite() || !(self.squares[i] + gradient * gradient).is_finite() {
+                continue;
+            }
             self.squares[i] += gradient * gradient;
             if self.squares[i] > 0.0 {
                 self.weights[i] -= learning_rate * gradient / self.squares[i].sqrt();
@@ -80,8 +88,8 @@ impl Model {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelFormatError> {
         let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(ModelFormatError("wrong header"))?;
         let (&bits, rest) = rest.split_first().ok_or(ModelFormatError("truncated"))?;
-        if !(8..=24).contains(&bits) {
-            return Err(ModelFormatError("bits must be 8 to 24"));
+        if !(8..=MAX_BITS).contains(&bits) {
+            return Err(ModelFormatError("bits must be 8 to 20"));
         }
         let count = rest.get(..4).ok_or(ModelFormatError("truncated"))?;
         let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]) as usize;

@@ -137,14 +137,20 @@ fn choose(
     let pick = if mode == LearningMode::Online {
         let scores: Vec<f32> = examples.iter().map(|e| model.predict(e)).collect();
         let top = scores.iter().copied().fold(f32::MIN, f32::max);
-        let best: Vec<usize> = (0..scores.len()).filter(|&k| scores[k] >= top - 1e-6).collect();
-        let greedy = best[rng.random_range(0..best.len())];
+        let mut best: Vec<usize> = (0..scores.len()).filter(|&k| scores[k] >= top - 1e-6).collect();
+        if best.is_empty() {
+            // Every score is NaN (a model that failed): all actions are equally good.
+            best = (0..scores.len()).collect();
+        }
+        // The exploitation share is split among equally good actions, so the probabilities
+        // reported (and used to weight the rewards) are the ones the choice really had.
         let k = allowed.len() as f64;
+        let share = (1.0 - epsilon) / best.len() as f64;
         for (j, p) in probabilities.iter_mut().enumerate() {
-            *p = epsilon / k + if j == greedy { 1.0 - epsilon } else { 0.0 };
+            *p = epsilon / k + if best.contains(&j) { share } else { 0.0 };
         }
         let mut draw: f64 = rng.random();
-        let mut pick = greedy;
+        let mut pick = best[0];
         for (j, p) in probabilities.iter().enumerate() {
             if draw < *p {
                 pick = j;
@@ -251,11 +257,20 @@ impl MultiSlotRankRequest {
             let excluded: HashSet<&str> =
                 slot.excluded_actions.iter().chain(taken.iter()).map(String::as_str).collect();
             let choice = choose(model, &context, &actions, &excluded, how, Some(&slot.baseline_action), rng)
-                .unwrap_or_else(|| Choice {
-                    ranking: vec![(slot.baseline_action.clone(), 1.0)],
-                    chosen: slot.baseline_action.clone(),
-                    probability: 1.0,
-                    example: Vec::new(),
+                .unwrap_or_else(|| {
+                    // Nothing allowed is left: the baseline, unless an earlier slot took it, then
+                    // the first action no slot took (the baseline again when all are taken).
+                    let fallback = std::iter::once(&slot.baseline_action)
+                        .chain(self.actions.iter().map(|a| &a.id))
+                        .find(|id| !taken.contains(id))
+                        .unwrap_or(&slot.baseline_action)
+                        .clone();
+                    Choice {
+                        ranking: vec![(fallback.clone(), 1.0)],
+                        chosen: fallback,
+                        probability: 1.0,
+                        example: Vec::new(),
+                    }
                 });
             taken.push(choice.chosen.clone());
             out.push((slot.id.clone(), choice));
@@ -323,6 +338,29 @@ mod tests {
             .rank(&Model::default(), Exploration { epsilon: 0.2, mode: LearningMode::Apprentice }, &mut rng)
             .unwrap();
         assert_eq!(apprentice.chosen, "coffee");
+    }
+
+    /// Huge feature values and an untrained model: no panic, and tied actions share the
+    /// exploitation share (a fresh model's choice is uniform).
+    #[test]
+    fn huge_values_and_ties() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let req: RankRequest = serde_json::from_value(json!({
+            "contextFeatures": [{"x": 1e39, "y": -1e300}],
+            "actions": [{"id": "a", "features": [{"z": 1e20}]}, {"id": "b"}, {"id": "c"}]
+        }))
+        .unwrap();
+        let mut model = Model::default();
+        let choice = req.rank(&model, online(), &mut rng).unwrap();
+        for (_, p) in &choice.ranking {
+            assert!((p - 1.0 / 3.0).abs() < 1e-9, "{:?}", choice.ranking);
+        }
+        for _ in 0..50 {
+            let choice = req.rank(&model, online(), &mut rng).unwrap();
+            model.learn(&choice.example, 1.0, choice.probability, 0.5);
+        }
+        let bytes = model.to_bytes();
+        assert!(Model::from_bytes(&bytes).is_ok());
     }
 
     #[test]

@@ -30,11 +30,18 @@ fn occurs(text: &str, item: &str) -> bool {
     }
     let starts_word = item.chars().next().is_some_and(is_word);
     let ends_word = item.chars().last().is_some_and(is_word);
-    text.match_indices(item).any(|(at, _)| {
+    // Every start is tried (`match_indices` would skip a match overlapping a rejected one).
+    let mut from = 0;
+    while let Some(found) = text[from..].find(item) {
+        let at = from + found;
         let before = text[..at].chars().next_back();
         let after = text[at + item.len()..].chars().next();
-        (!starts_word || !before.is_some_and(is_word)) && (!ends_word || !after.is_some_and(is_word))
-    })
+        if (!starts_word || !before.is_some_and(is_word)) && (!ends_word || !after.is_some_and(is_word)) {
+            return true;
+        }
+        from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
 }
 
 /// Every item that occurs in `text`, in the order given.
@@ -65,5 +72,6 @@ mod tests {
         assert_eq!(hits, ["k*ll", "h*te", "Widget X"]);
         assert!(matches("nothing here", &items).is_empty());
         assert_eq!(matches("you ass!", &items).len(), 1);
+        assert_eq!(matches("ba-a-a", &[item("a-a")]).len(), 1);
     }
 }

@@ -18,8 +18,8 @@ use crate::store::personalizer::Personalizer;
 
 /// Largest configuration or policy body.
 const MAX_CONFIG_BYTES: usize = 64 * 1024;
-/// Largest imported model: every weight of a 24-bit model.
-const MAX_MODEL_BYTES: usize = 13 + (1 << 24) * 12;
+/// Largest imported model: every weight of the largest model.
+const MAX_MODEL_BYTES: usize = 13 + (1 << cogway_decision::personalizer::learner::MAX_BITS) * 12;
 
 fn enabled(state: &AppState) -> ApiResult<()> {
     crate::engines::enabled(state, super::super::SERVICE)

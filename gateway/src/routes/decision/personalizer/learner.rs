@@ -14,8 +14,9 @@ use crate::app::AppState;
 use crate::db::now;
 use crate::store::personalizer::Personalizer;
 
-/// Most events learned in one pass of one loop.
-const EVENTS_PER_PASS: i64 = 5_000;
+/// Most events learned in one pass of one loop (an example is at most about 34 KB, so a pass
+/// holds at most about 17 MB of them).
+const EVENTS_PER_PASS: i64 = 500;
 const TICK: Duration = Duration::from_secs(1);
 
 /// Runs the learning passes until the server stops.
@@ -55,15 +56,22 @@ async fn learn(state: &AppState, key_id: &str) -> anyhow::Result<()> {
         store.idle_pass(key_id, time).await?;
         return Ok(());
     }
-    let mut model = Model::from_bytes(&row.model)?;
-    if configuration.learning_mode != LearningMode::LoggingOnly {
-        for event in &events {
-            let example = example_from_bytes(&event.example);
-            let reward = event.reward.unwrap_or(configuration.default_reward) as f32;
-            model.learn(&example, reward, event.probability as f32, policy.learning_rate);
+    let stored = row.model;
+    let mode = configuration.learning_mode;
+    // The updates run on the blocking pool, off the async workers.
+    let (events, bytes) = tokio::task::spawn_blocking(move || {
+        let mut model = Model::from_bytes(&stored).unwrap_or_else(|_| Model::new(policy.bits));
+        if mode != LearningMode::LoggingOnly {
+            for event in &events {
+                let example = example_from_bytes(&event.example);
+                let reward = event.reward.unwrap_or(configuration.default_reward) as f32;
+                model.learn(&example, reward, event.probability as f32, policy.learning_rate);
+            }
         }
-    }
-    if store.commit_learning(key_id, row.version, &model.to_bytes(), &events, time).await? {
+        (events, model.to_bytes())
+    })
+    .await?;
+    if store.commit_learning(key_id, row.version, &bytes, &events, time).await? {
         store.idle_pass(key_id, time).await?;
     }
     Ok(())

@@ -123,7 +123,10 @@ impl Loops {
             serde_json::from_str(&row.configuration).map_err(|e| internal("configuration", e))?;
         let policy_contract: PolicyContract = serde_json::from_str(&row.policy).map_err(|e| internal("policy", e))?;
         let policy = policy_contract.parse().map_err(|e| internal("policy", e))?;
-        let model = Model::from_bytes(&row.model).map_err(|e| internal("model", e))?;
+        let model = Model::from_bytes(&row.model).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, key = %key_id, "personalizer: unreadable stored model, starting afresh");
+            Model::new(policy.bits)
+        });
         let parsed = Arc::new(Loop {
             version: row.version,
             configuration,
@@ -133,10 +136,13 @@ impl Loops {
             model_created_at: row.model_created_at,
             model_updated_at: row.model_updated_at,
         });
-        if self.cache.len() >= CACHED_LOOPS
-            && let Some(other) = self.cache.iter().map(|e| e.key().clone()).find(|k| k != key_id)
-        {
-            self.cache.remove(&other);
+        if self.cache.len() >= CACHED_LOOPS {
+            // The victim is chosen in its own statement: the iterator holds a shard's read lock
+            // until it is dropped, and `remove` needs that shard's write lock.
+            let victim = self.cache.iter().map(|e| e.key().clone()).find(|k| k != key_id);
+            if let Some(victim) = victim {
+                self.cache.remove(&victim);
+            }
         }
         self.cache.insert(key_id.to_string(), parsed.clone());
         Ok(parsed)

@@ -126,7 +126,16 @@ pub async fn analyze(
             text: i.text,
         }));
     }
-    let hits = blocklist::matches(&options.text, &items);
+    // Matching up to 100,000 items and the lexicons run on the blocking pool.
+    let halt = options.halt_on_blocklist_hit;
+    let (hits, severities) = web::block(move || {
+        let hits = blocklist::matches(&options.text, &items);
+        // With haltOnBlocklistHit and a match, no category is analysed.
+        let severities = (hits.is_empty() || !halt).then(|| lexicon::severities(&options.text));
+        (hits, severities)
+    })
+    .await
+    .map_err(|e| crate::errors::ApiError(cogway_core::ServiceError::internal(e.to_string())))?;
     let blocklists_match: Vec<TextBlocklistMatch> = hits
         .into_iter()
         .map(|h| TextBlocklistMatch {
@@ -135,18 +144,14 @@ pub async fn analyze(
             blocklist_item_text: h.text,
         })
         .collect();
-    let halted = options.halt_on_blocklist_hit && !blocklists_match.is_empty();
-    let categories_analysis = if halted {
-        Vec::new()
-    } else {
-        let severities = web::block(move || lexicon::severities(&options.text))
-            .await
-            .map_err(|e| crate::errors::ApiError(cogway_core::ServiceError::internal(e.to_string())))?;
-        severities
-            .into_iter()
-            .filter(|(c, _)| wanted.contains(c))
-            .map(|(c, s)| TextCategoriesAnalysis { category: c.name().into(), severity: output.report(s) })
-            .collect()
-    };
+    let categories_analysis = severities
+        .map(|severities| {
+            severities
+                .into_iter()
+                .filter(|(c, _)| wanted.contains(c))
+                .map(|(c, s)| TextCategoriesAnalysis { category: c.name().into(), severity: output.report(s) })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(HttpResponse::Ok().json(AnalyzeTextResult { blocklists_match, categories_analysis }))
 }
