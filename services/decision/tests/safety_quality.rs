@@ -1,12 +1,17 @@
 //! Precision and recall of the text harm lexicons on tests/data/content_safety_en.tsv, a set of
 //! sentences written for this test (threats, reports of violence, hate, self-harm, sexual content,
 //! and benign sentences that share their words). A category counts as flagged at severity 2 or
-//! more. A second set (tests/data/content_safety_en_unseen.tsv) was written after the rules were
-//! frozen and never used to tune them. Prints the figures
+//! more. A second set (tests/data/content_safety_en_unseen.tsv) was written after the first round
+//! of rules was frozen, measured, then used to find the second round's rule families; a third
+//! (content_safety_en_third.tsv) was written after the second round was frozen. Prints the figures
 //! (`cargo test -p cogway-decision --test safety_quality -- --nocapture --test-threads=1`) and
 //! fails below the floors documented in docs/api.md.
 
 use cogway_decision::safety::{Category, lexicon};
+
+/// (precision, recall) floors over all categories.
+const FLOOR_SECOND: (f64, f64) = (0.95, 0.95);
+const FLOOR_THIRD: (f64, f64) = (0.7, 0.35);
 
 fn cases(file: &str) -> Vec<(Vec<Category>, String)> {
     let path = format!("{}/../../tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -39,25 +44,31 @@ fn lexicons_find_the_harms_of_the_written_set() {
     }
 }
 
-/// The honest measure: sentences written after the rules were frozen. Per category the figures
-/// are only printed (they are small samples); over all categories, what is flagged must mostly
-/// be right (0.7) and a third of the harms must be found: floors just under the first measurement,
-/// a guard against regressions, not a claim of quality.
+/// The second set: written after the first round of rules was frozen, then used to find the rule
+/// families of the second round, so no longer unseen.
+#[test]
+fn lexicons_on_the_second_set() {
+    let total = overall(&evaluate("content_safety_en_unseen.tsv", 30));
+    assert!(total.precision() >= FLOOR_SECOND.0 && total.recall() >= FLOOR_SECOND.1, "{total:?}");
+}
+
+/// The honest measure: sentences written after the second round of rules was frozen. Per
+/// category the figures are only printed (small samples); over all categories the floors sit just
+/// under the first measurement, a guard against regressions, not a claim of quality.
 #[test]
 fn lexicons_on_sentences_written_after_the_rules() {
-    let stats = evaluate("content_safety_en_unseen.tsv", 30);
+    let total = overall(&evaluate("content_safety_en_third.tsv", 30));
+    assert!(total.precision() >= FLOOR_THIRD.0 && total.recall() >= FLOOR_THIRD.1, "{total:?}");
+}
+
+fn overall(stats: &[(Category, Stats)]) -> Stats {
     let total =
         stats.iter().fold(Stats::default(), |a, (_, s)| Stats { tp: a.tp + s.tp, fp: a.fp + s.fp, fn_: a.fn_ + s.fn_ });
     println!("all categories: precision {:.2}, recall {:.2}", total.precision(), total.recall());
-    assert!(
-        total.precision() >= 0.7 && total.recall() >= 0.3,
-        "precision {:.2}, recall {:.2}",
-        total.precision(),
-        total.recall()
-    );
+    total
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, Debug)]
 struct Stats {
     tp: usize,
     fp: usize,
