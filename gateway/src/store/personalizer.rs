@@ -87,6 +87,24 @@ impl<'a> Personalizer<'a> {
         .await
     }
 
+    /// A loop's configuration, policy and version, without its model (what a learning pass needs
+    /// to decide whether there is anything to learn).
+    pub async fn settings(&self, key_id: &str) -> Result<Option<(String, String, i64)>, sqlx::Error> {
+        sqlx::query_as("SELECT configuration, policy, version FROM personalizer_loops WHERE key_id = $1")
+            .bind(key_id)
+            .fetch_optional(self.db)
+            .await
+    }
+
+    /// The model's bytes if the loop is still at `version`.
+    pub async fn model_at(&self, key_id: &str, version: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        sqlx::query_scalar("SELECT model FROM personalizer_loops WHERE key_id = $1 AND version = $2")
+            .bind(key_id)
+            .bind(version)
+            .fetch_optional(self.db)
+            .await
+    }
+
     /// Replaces the service configuration (and how often the loop learns).
     pub async fn set_configuration(
         &self,

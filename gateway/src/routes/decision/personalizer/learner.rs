@@ -46,9 +46,10 @@ pub async fn run(state: Arc<AppState>) {
 /// One learning pass of one loop.
 async fn learn(state: &AppState, key_id: &str) -> anyhow::Result<()> {
     let store = Personalizer::new(&state.db);
-    let Some(row) = store.load(key_id).await? else { return Ok(()) };
-    let configuration: ServiceConfiguration = serde_json::from_str(&row.configuration)?;
-    let policy = serde_json::from_str::<PolicyContract>(&row.policy)?.parse()?;
+    // The model (up to 12 MiB) is read only when there are events to learn.
+    let Some((configuration, policy, version)) = store.settings(key_id).await? else { return Ok(()) };
+    let configuration: ServiceConfiguration = serde_json::from_str(&configuration)?;
+    let policy = serde_json::from_str::<PolicyContract>(&policy)?.parse()?;
     let time = now();
     let earliest = configuration.reward_aggregation != "average";
     let events = store.due_events(key_id, time, earliest, EVENTS_PER_PASS).await?;
@@ -56,7 +57,8 @@ async fn learn(state: &AppState, key_id: &str) -> anyhow::Result<()> {
         store.idle_pass(key_id, time).await?;
         return Ok(());
     }
-    let stored = row.model;
+    // Changed since the settings were read: the next tick learns against the new version.
+    let Some(stored) = store.model_at(key_id, version).await? else { return Ok(()) };
     let mode = configuration.learning_mode;
     // The updates run on the blocking pool, off the async workers.
     let (events, bytes) = tokio::task::spawn_blocking(move || {
@@ -71,7 +73,7 @@ async fn learn(state: &AppState, key_id: &str) -> anyhow::Result<()> {
         (events, model.to_bytes())
     })
     .await?;
-    if store.commit_learning(key_id, row.version, &bytes, &events, time).await? {
+    if store.commit_learning(key_id, version, &bytes, &events, time).await? {
         store.idle_pass(key_id, time).await?;
     }
     Ok(())
