@@ -1,12 +1,20 @@
 """Content Safety with the official clients (azure-ai-contentsafety 1.0.0), unchanged, pointed at the gateway: a
 violent threat gets Violence >= 2, a benign sentence 0 in every category, self-harm and hate are told apart,
 eight-level output, and a blocklist made through BlocklistClient matches its term (and halts analysis when
-asked)."""
+asked). Images: real photos (the model store's darknet and group photos) are 0 in every category, a threat
+printed in a picture is read and graded as violent, and bad images get 400 InvalidRequestBody."""
+
+import io
+import os
+from pathlib import Path
 
 import pytest
 from azure.ai.contentsafety import BlocklistClient, ContentSafetyClient
 from azure.ai.contentsafety.models import (
     AddOrUpdateTextBlocklistItemsOptions,
+    AnalyzeImageOptions,
+    ImageCategory,
+    ImageData,
     AnalyzeTextOptions,
     AnalyzeTextOutputType,
     RemoveTextBlocklistItemsOptions,
@@ -16,6 +24,24 @@ from azure.ai.contentsafety.models import (
 )
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from PIL import Image, ImageDraw, ImageFont
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def models_dir() -> Path:
+    if os.environ.get("COGWAY_MODELS_DIR"):
+        return Path(os.environ["COGWAY_MODELS_DIR"])
+    return Path(os.environ.get("COGWAY_CACHE") or Path.home() / ".cache" / "cogway") / "models"
+
+
+def drawn(text: str) -> bytes:
+    """A white picture with `text` printed large in black, as PNG."""
+    image = Image.new("RGB", (900, 240), "white")
+    ImageDraw.Draw(image).text((40, 80), text, font=ImageFont.truetype(FONT, 56), fill="black")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -104,4 +130,55 @@ def test_bad_requests(clients):
         blocklists.create_or_update_text_blocklist(
             blocklist_name="bad name!", options=TextBlocklist(blocklist_name="bad name!")
         )
+    assert raised.value.status_code == 400
+
+
+PHOTOS = [
+    ("darknet-photos", "dog.jpg"),
+    ("darknet-photos", "eagle.jpg"),
+    ("darknet-photos", "giraffe.jpg"),
+    ("darknet-photos", "horses.jpg"),
+    ("darknet-photos", "person.jpg"),
+    ("darknet-photos", "kite.jpg"),
+    ("face-photos", "group.jpg"),
+]
+
+
+@pytest.mark.parametrize("model,name", PHOTOS)
+def test_real_photos_are_safe(clients, model, name):
+    safety, _ = clients
+    photo = (models_dir() / model / name).read_bytes()
+    result = safety.analyze_image(AnalyzeImageOptions(image=ImageData(content=photo)))
+    assert [(item.category, item.severity) for item in result.categories_analysis] == [
+        ("Hate", 0),
+        ("SelfHarm", 0),
+        ("Sexual", 0),
+        ("Violence", 0),
+    ]
+
+
+def test_a_printed_threat_is_violent(clients):
+    safety, _ = clients
+    threat = safety.analyze_image(AnalyzeImageOptions(image=ImageData(content=drawn("I am going to kill you"))))
+    assert severity(threat, ImageCategory.VIOLENCE) >= 2
+    assert severity(threat, ImageCategory.SEXUAL) == 0
+    greeting = safety.analyze_image(
+        AnalyzeImageOptions(
+            image=ImageData(content=drawn("Have a lovely weekend")),
+            categories=[ImageCategory.VIOLENCE, ImageCategory.HATE],
+        )
+    )
+    assert [(item.category, item.severity) for item in greeting.categories_analysis] == [("Hate", 0), ("Violence", 0)]
+
+
+def test_bad_images(clients):
+    safety, _ = clients
+    tiny = io.BytesIO()
+    Image.new("RGB", (30, 30), "white").save(tiny, format="PNG")
+    for image in (ImageData(content=b"not an image"), ImageData(content=tiny.getvalue()), ImageData()):
+        with pytest.raises(HttpResponseError) as raised:
+            safety.analyze_image(AnalyzeImageOptions(image=image))
+        assert raised.value.status_code == 400 and raised.value.error.code == "InvalidRequestBody"
+    with pytest.raises(HttpResponseError) as raised:
+        safety.analyze_image(AnalyzeImageOptions(image=ImageData(content=drawn("hello")), output_type="EightSeverityLevels"))
     assert raised.value.status_code == 400

@@ -4,6 +4,7 @@
 //! Every model runs on its own worker thread with a bounded queue (see `cogway_core::worker`);
 //! this crate knows nothing of HTTP.
 
+pub mod adult;
 pub mod classifier;
 pub mod custom;
 pub mod document;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use cogway_core::{BatchModel, ModelStatus, ServiceError, Worker, WorkerStats};
 use image::RgbImage;
 
+use crate::adult::{self, AdultModel, AdultWorker};
 use crate::classifier::{self, Classification, ClassifierModel, ClassifierWorker};
 use crate::faces::{self, Face, FaceModel, FaceWorker};
 use crate::objects::{self, DetectedObject, ObjectModel, ObjectWorker};
@@ -38,6 +39,7 @@ pub struct VisionService {
     labels: Result<Labels, ServiceError>,
     faces: Result<FaceWorker, ServiceError>,
     objects: Result<ObjectWorker, ServiceError>,
+    adult: Result<AdultWorker, ServiceError>,
     /// The classifier's directory (its `model.onnx` is the base of custom classifiers' exports).
     classifier_dir: PathBuf,
 }
@@ -93,7 +95,12 @@ impl VisionService {
             ObjectModel::load(&config.onnxruntime, &dir(objects::MODEL_NAME), config.threads),
             config,
         );
-        Arc::new(Self { ocr, classifier, labels, faces, objects, classifier_dir })
+        let adult = start(
+            adult::MODEL_NAME,
+            AdultModel::load(&config.onnxruntime, &dir(adult::MODEL_NAME), config.threads),
+            config,
+        );
+        Arc::new(Self { ocr, classifier, labels, faces, objects, adult, classifier_dir })
     }
 
     pub fn models(&self) -> Vec<ModelStatus> {
@@ -107,6 +114,7 @@ impl VisionService {
             classifier,
             status(faces::MODEL_NAME, &self.faces),
             status(objects::MODEL_NAME, &self.objects),
+            status(adult::MODEL_NAME, &self.adult),
         ]
     }
 
@@ -122,6 +130,9 @@ impl VisionService {
             f(w.name(), w.stats());
         }
         if let Ok(w) = &self.objects {
+            f(w.name(), w.stats());
+        }
+        if let Ok(w) = &self.adult {
             f(w.name(), w.stats());
         }
     }
@@ -152,9 +163,22 @@ impl VisionService {
         Ok(labels.tags(&classification.probabilities, TAG_MIN_CONFIDENCE))
     }
 
+    /// The probability that the image shows something of the kind `ancestor` (a WordNet name
+    /// among the classes' hypernyms, such as `weapon`).
+    pub async fn share_under(&self, image: Arc<RgbImage>, ancestor: &str) -> Result<f32, ServiceError> {
+        let labels = self.labels.as_ref().map_err(Clone::clone)?;
+        let classification = self.classify(image).await?;
+        Ok(labels.share_under(&classification.probabilities, ancestor))
+    }
+
     /// Faces, largest first.
     pub async fn faces(&self, image: Arc<RgbImage>) -> Result<Vec<Face>, ServiceError> {
         ready(&self.faces)?.call(image).await
+    }
+
+    /// The probability that the image is adult content (nudity, sexual acts), 0 to 1.
+    pub async fn adult_score(&self, image: Arc<RgbImage>) -> Result<f32, ServiceError> {
+        ready(&self.adult)?.call(image).await
     }
 
     /// COCO objects (people included), per-class NMS applied.

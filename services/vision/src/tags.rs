@@ -122,6 +122,18 @@ impl Labels {
         self.labels.get(i).map(|l| (l.name.as_str(), *p))
     }
 
+    /// The probability that the image shows something of the kind `ancestor` (a WordNet name
+    /// such as `weapon`): the sum over the classes that are it or descend from it.
+    pub fn share_under(&self, probabilities: &[f32], ancestor: &str) -> f32 {
+        self.labels
+            .iter()
+            .zip(probabilities)
+            .filter(|(label, _)| label.name == ancestor || label.ancestors.iter().any(|a| a == ancestor))
+            .map(|(_, p)| *p)
+            .sum::<f32>()
+            .min(1.0)
+    }
+
     /// Tags with at least `min_confidence`, most confident first: class names and broad tags.
     pub fn tags(&self, probabilities: &[f32], min_confidence: f32) -> Vec<Tag> {
         let mut scores: HashMap<&str, f32> = HashMap::new();
@@ -173,5 +185,17 @@ mod tests {
         let dog = tags.iter().find(|t| t.name == "dog").expect("dog");
         assert!((dog.confidence - 0.75).abs() < 1e-6);
         assert_eq!(labels.top(&[0.4, 0.35, 0.2, 0.05]), Some(("malamute", 0.4)));
+    }
+
+    #[test]
+    fn share_under_sums_the_descendants() {
+        let labels = Labels::from_labels(vec![
+            label("revolver", &["pistol", "firearm", "gun", "weapon", "instrument"]),
+            label("rifle", &["firearm", "gun", "weapon", "instrument"]),
+            label("violin", &["bowed stringed instrument", "instrument"]),
+        ]);
+        let share = labels.share_under(&[0.3, 0.25, 0.45], "weapon");
+        assert!((share - 0.55).abs() < 1e-6);
+        assert_eq!(labels.share_under(&[0.3, 0.25, 0.45], "dog"), 0.0);
     }
 }

@@ -1,4 +1,4 @@
-//! The Decision routes: Anomaly Detector (univariate v1.1), Personalizer and Content Safety (text).
+//! The Decision routes: Anomaly Detector (univariate v1.1), Personalizer and Content Safety (text and images).
 
 pub mod anomaly;
 pub mod personalizer;

@@ -1,7 +1,9 @@
 //! Content Safety: harm categories and their severities (Azure's 0..7 scale, reported as four
-//! or eight levels), text blocklists, and the text analysis (curated lexicons with context rules).
+//! or eight levels), text blocklists, the text analysis (curated lexicons with context rules) and the image analysis
+//! (vision models' signals and the text read in the picture).
 
 pub mod blocklist;
+pub mod image;
 pub mod lexicon;
 
 use serde::{Deserialize, Serialize};

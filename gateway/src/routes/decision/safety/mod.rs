@@ -1,8 +1,9 @@
-//! Content Safety (`azure-ai-contentsafety` 1.0.0, API 2023-10-01 and 2024-09-01): text analysis
-//! by harm category and blocklist, and the blocklists themselves. Errors are Azure Core's
+//! Content Safety (`azure-ai-contentsafety` 1.0.0, API 2023-10-01 and 2024-09-01): text and image
+//! analysis by harm category, text blocklists and matching them. Errors are Azure Core's
 //! `{"error":{"code","message"}}` with `x-ms-error-code`.
 
 pub mod blocklists;
+pub mod image;
 pub mod text;
 
 use actix_web::http::StatusCode;
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/contentsafety")
             .app_data(ServiceName(super::SERVICE))
             .route("/text:analyze", web::post().to(text::analyze))
+            .route("/image:analyze", web::post().to(image::analyze))
             .route("/text/blocklists", web::get().to(blocklists::list))
             .route("/text/blocklists/{name:[^/:]+}:addOrUpdateBlocklistItems", web::post().to(blocklists::add_items))
             .route("/text/blocklists/{name:[^/:]+}:removeBlocklistItems", web::post().to(blocklists::remove_items))
