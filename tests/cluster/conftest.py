@@ -385,8 +385,8 @@ def cluster():
         "COGWAY__SERVICES__VISION": "false",
         "COGWAY__SERVICES__TRANSLATION": "false",
         "NO_COLOR": "1",  # plain log files
-        # Job claims and takeovers are logged at info.
-        "RUST_LOG": "warn,cogway_gateway::jobs=info",
+        # Job claims and takeovers, and a transcription's stages, are logged at info.
+        "RUST_LOG": "warn,cogway_gateway::jobs=info,cogway_gateway::routes::speech::batch=info",
     }
     s3_url = os.environ.get("COGWAY_CLUSTER_S3_URL")
     if s3_url:

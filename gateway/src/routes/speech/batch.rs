@@ -491,6 +491,8 @@ async fn run(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcom
         .get(&blob_name(&job.id))
         .await?
         .ok_or_else(|| ServiceError::internal("The transcription's audio was lost; submit it again."))?;
+    // Each stage at info, so a job that takes too long shows where it is (the cluster test logs them).
+    tracing::info!(job = %job.id, bytes = data.len(), "transcription audio read");
     let content_type = job.input_type.clone();
     let max_seconds = state.settings.speech.batch_max_secs;
     let pcm = tokio::task::spawn_blocking(move || {
@@ -499,6 +501,7 @@ async fn run(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcom
     .await
     .map_err(|e| ServiceError::internal(format!("decoding thread failed: {e}")))??;
 
+    tracing::info!(job = %job.id, seconds = pcm.samples.len() as f64 / 16_000.0, "transcription audio decoded");
     let mut request = RecognitionRequest::new(pcm.samples);
     request.language = input.language;
     request.prompt = custom::prompt_from_phrases(&input.phrases);
@@ -511,6 +514,7 @@ async fn run(state: &AppState, job: &Claimed, ctx: &JobContext) -> Result<Outcom
         return Ok(Outcome { status: JobStatus::Cancelled, result: Value::Null }); // deleted while running
     }
     let transcript = transcript?;
+    tracing::info!(job = %job.id, segments = transcript.segments.len(), "transcription recognised");
     state.metrics.audio_seconds.with_label_values(&["recognized"]).inc_by(transcript.duration);
     let profanity = Profanity::parse(&input.profanity).unwrap_or(Profanity::Masked);
     Ok(Outcome::succeeded(result_file(&transcript, &input.locale, profanity, input.source.as_deref())))
