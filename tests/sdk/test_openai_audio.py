@@ -16,6 +16,7 @@ import wave
 
 import openai
 import pytest
+import requests
 
 # Piper samples fresh noise per call; a leading "Please" was heard as "Place" in ~1 run in 6.
 SENTENCE = "Call Stella and ask her to bring these things with her from the store."
@@ -349,6 +350,28 @@ def test_detect_german(audio_client):
 
 # ---------------------------------------------------------------------------------------------
 # Errors
+
+
+# Kokoro's neural voices (issue 18): spoken by the gateway, heard back by Whisper.
+SPANISH_NEURAL = "Hola, me llamo Dora y hoy hace muy buen tiempo en Madrid."
+
+
+def test_spanish_neural_voice_is_transcribed_back(audio_client):
+    response = audio_client.audio.speech.create(
+        model="tts-1", voice="es-ES-DoraNeural", input=SPANISH_NEURAL, response_format="wav"
+    )
+    assert wav_seconds(response.content) > 2.0
+    result = audio_client.audio.transcriptions.create(
+        model="whisper-1", file=("dora.wav", response.content, "audio/wav"), language="es"
+    )
+    assert_has_words(result.text, ["hola", "llamo", "dora", "tiempo", "madrid"])
+
+
+def test_neural_voices_beyond_english_are_listed(cogway, speech_key):
+    r = requests.get(f"{cogway.endpoint}/cognitiveservices/voices/list", headers={"Ocp-Apim-Subscription-Key": speech_key})
+    assert r.status_code == 200, r.text
+    neural = {v["Locale"] for v in r.json() if v["VoiceType"] == "Neural"}
+    assert {"es-ES", "fr-FR", "it-IT", "pt-BR", "hi-IN", "en-US", "en-GB"} <= neural, neural
 
 
 def test_garbage_audio_is_a_bad_request(audio_client):

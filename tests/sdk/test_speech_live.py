@@ -191,7 +191,7 @@ def test_translation_recognizer_translates_and_speaks_the_translation(cogway, tr
     config = speechsdk.translation.SpeechTranslationConfig(host=ws_host(cogway.endpoint), subscription=translate_key)
     config.speech_recognition_language = "en-US"
     config.add_target_language("es")
-    config.voice_name = "es-ES-ElviraNeural"  # an Azure voice: spoken by the server's Spanish voice
+    config.voice_name = "es-ES-ElviraNeural"  # an Azure voice: spoken by the server's Spanish neural voice
     audio = speechsdk.audio.AudioConfig(filename=wav_file(tmp_path, pcm, rate, "dog.wav"))
     recognizer = speechsdk.translation.TranslationRecognizer(translation_config=config, audio_config=audio)
     synthesized = []
@@ -208,6 +208,17 @@ def test_translation_recognizer_translates_and_speaks_the_translation(cogway, tr
     assert any(reason == speechsdk.ResultReason.SynthesizingAudioCompleted for reason, _ in synthesized)
     with wave.open(io.BytesIO(audio_bytes), "rb") as w:
         assert w.getnframes() / w.getframerate() > 0.5
+    # Spoken by the Spanish neural voice (Kokoro): Whisper hears the translation in it.
+    heard = requests.post(
+        f"{cogway.endpoint}/v1/audio/transcriptions",
+        headers={"Authorization": f"Bearer {translate_key}"},
+        files={"file": ("translation.wav", audio_bytes, "audio/wav")},
+        data={"model": "whisper-1", "language": "es"},
+        timeout=180,
+    )
+    assert heard.status_code == 200, heard.text
+    heard_words = normalize(heard.json()["text"])
+    assert "perro" in heard_words and "casa" in heard_words, heard.json()
 
 
 def test_speech_synthesizer_streams_audio_the_recognizer_understands(cogway, speech_key):

@@ -216,6 +216,12 @@ fn tts_output_formats_and_voices() {
     assert_eq!(status, 200);
     assert!(audio.len() > 24_000);
 
+    // Kokoro's neural voices speak Spanish and more, with SSML prosody.
+    let es = "<speak xml:lang='es-ES'><voice name='es-ES-DoraNeural'><prosody rate='+20%' pitch='+10%'>Buenos días, ¿qué tal?</prosody></voice></speak>";
+    let (status, audio, _) = synthesize(shared(), es, "riff-24khz-16bit-mono-pcm");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&audio));
+    assert!(audio.len() > 24_000);
+
     let r = shared().get("/cognitiveservices/voices/list").header(KEY, ADMIN_KEY).send().unwrap();
     let (status, voices) = status_json(r);
     assert_eq!(status, 200);
@@ -225,6 +231,9 @@ fn tts_output_formats_and_voices() {
     assert_eq!(find("en-US-JoeNeural")["VoiceType"], "Neural");
     assert_eq!(find("de-DE-Espeak")["VoiceType"], "Standard");
     assert_eq!(find("en-US-JoeNeural")["Locale"], "en-US");
+    for neural in ["es-ES-DoraNeural", "fr-FR-SiwisNeural", "it-IT-SaraNeural", "pt-BR-DoraNeural"] {
+        assert_eq!(find(neural)["VoiceType"], "Neural", "{neural}");
+    }
 }
 
 #[test]

@@ -15,6 +15,7 @@ use cogway_core::{Code, ModelStatus, ServiceError, Worker};
 use crate::stt::stream::{StepRequest, StepResult, StreamEngine};
 use crate::stt::{EngineOptions, RecognitionRequest, Transcript, WhisperEngine, WhisperModel};
 use crate::tts::espeak::Espeak;
+use crate::tts::kokoro::{self, Kokoro};
 use crate::tts::piper::PiperVoice;
 use crate::tts::voices::{self, Voice};
 use crate::tts::{SynthesisJob, Synthesized, TtsEngine};
@@ -98,9 +99,16 @@ impl SpeechService {
         if let Err(e) = &piper {
             tracing::warn!(error = %e, "Piper voice not loaded");
         }
+        let kokoro = load_kokoro(config);
+        if let Err(e) = &kokoro {
+            tracing::warn!(error = %e, "Kokoro voices not loaded");
+        }
         let mut voice_list = Vec::new();
         if let Ok(p) = &piper {
             voice_list.push(voices::piper_joe(p.sample_rate()));
+        }
+        if let Ok(k) = &kokoro {
+            voice_list.extend(voices::kokoro_voices(k.voices()));
         }
         if let Some(e) = &espeak {
             voice_list.extend(voices::espeak_voices(&e.voices().unwrap_or_default()));
@@ -112,7 +120,7 @@ impl SpeechService {
                 "Text to speech needs the espeak-ng program, which is not installed: run `make setup`.",
             )),
             (Some(e), piper) => {
-                let engine = TtsEngine::new(piper.ok(), Some(e.clone()), voices.clone());
+                let engine = TtsEngine::new(piper.ok(), kokoro.ok(), Some(e.clone()), voices.clone());
                 Worker::spawn("tts", engine, config.queue_capacity, 1)
                     .map_err(|e| ServiceError::internal(format!("cannot start the TTS worker: {e}")))
             }
@@ -140,6 +148,12 @@ impl SpeechService {
             name: PIPER_MODEL,
             ready: piper_ready,
             detail: (!piper_ready).then(|| ServiceError::model_not_ready(PIPER_MODEL).message),
+        });
+        let kokoro_ready = self.voices.iter().any(|v| matches!(v.engine, crate::tts::Engine::Kokoro(_)));
+        out.push(ModelStatus {
+            name: kokoro::MODEL_NAME,
+            ready: kokoro_ready,
+            detail: (!kokoro_ready).then(|| ServiceError::model_not_ready(kokoro::MODEL_NAME).message),
         });
         out.push(ModelStatus {
             name: "espeak-ng",
@@ -269,6 +283,10 @@ fn load_whisper(config: &SpeechConfig, name: &'static str, vad: Option<PathBuf>)
         batch: spawn("batch", config.queue_capacity)?,
         stream,
     })
+}
+
+fn load_kokoro(config: &SpeechConfig) -> Result<Kokoro, ServiceError> {
+    Kokoro::load(&config.onnxruntime, &config.models_dir.join(kokoro::MODEL_NAME), config.threads.max(1))
 }
 
 fn load_piper(config: &SpeechConfig) -> Result<PiperVoice, ServiceError> {

@@ -69,12 +69,21 @@ impl Espeak {
     /// IPA for each clause, in order. eSpeak prints one line per clause it finds; the clauses
     /// are sent one per line so its lines line up with ours (checked, else one call each).
     pub fn phonemize(&self, voice: &str, clauses: &[String]) -> Result<Vec<String>, ServiceError> {
+        self.phonemize_with(&["-q", "--ipa", "-v", voice], clauses)
+    }
+
+    /// As [`Self::phonemize`], with multi-letter phonemes tied by `^` (`t^ʃ`), as Kokoro's
+    /// phonemizer asks for them.
+    pub fn phonemize_tied(&self, voice: &str, clauses: &[String]) -> Result<Vec<String>, ServiceError> {
+        self.phonemize_with(&["-q", "--ipa", "--tie=^", "-v", voice], clauses)
+    }
+
+    fn phonemize_with(&self, args: &[&str], clauses: &[String]) -> Result<Vec<String>, ServiceError> {
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let args = ["-q", "--ipa", "-v", voice];
         let joined = clauses.iter().map(|c| c.replace(['\n', '\r'], " ")).collect::<Vec<_>>().join("\n");
-        let out = String::from_utf8_lossy(&self.run(&args, &joined)?).into_owned();
+        let out = String::from_utf8_lossy(&self.run(args, &joined)?).into_owned();
         let lines: Vec<String> = out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
         if lines.len() == clauses.len() {
             return Ok(lines);
@@ -82,7 +91,7 @@ impl Espeak {
         clauses
             .iter()
             .map(|clause| {
-                let out = String::from_utf8_lossy(&self.run(&args, clause)?).into_owned();
+                let out = String::from_utf8_lossy(&self.run(args, clause)?).into_owned();
                 Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
             })
             .collect()

@@ -1,7 +1,10 @@
 //! Text to speech: SSML in, audio out. The Piper neural voice (VITS on ONNX Runtime) speaks
-//! English; eSpeak NG phonemizes for it and speaks every other language with formant voices.
+//! English; Kokoro (StyleTTS 2 on ONNX Runtime) speaks Spanish, French, Italian, Portuguese,
+//! Hindi and more English; eSpeak NG phonemizes for both and speaks every other language with
+//! formant voices.
 
 pub mod espeak;
+pub mod kokoro;
 pub mod lexicon;
 pub mod piper;
 pub mod say_as;

@@ -1,9 +1,11 @@
-//! The synthesis engine: turns a parsed SSML document into audio with the Piper voice and eSpeak
-//! NG, applying prosody, breaks and phonemes, then encodes it. It runs on its own worker thread.
+//! The synthesis engine: turns a parsed SSML document into audio with the Piper voice, Kokoro's
+//! voices and eSpeak NG, applying prosody, breaks and phonemes, then encodes it. It runs on its
+//! own worker thread.
 
 use std::sync::Arc;
 
 use super::espeak::{Espeak, sentences};
+use super::kokoro::{self, Kokoro, g2p};
 use super::piper::PiperVoice;
 use super::ssml::{Document, Item, Prosody};
 use super::voices::{self, Engine, Voice};
@@ -30,18 +32,24 @@ pub struct Synthesized {
     pub duration_secs: f64,
 }
 
-/// Owns the Piper session and speaks documents.
+/// Owns the Piper and Kokoro sessions and speaks documents.
 pub struct TtsEngine {
     piper: Option<PiperVoice>,
+    kokoro: Option<Kokoro>,
     espeak: Option<Espeak>,
     voices: Arc<Vec<Voice>>,
     rate: u32,
 }
 
 impl TtsEngine {
-    pub fn new(piper: Option<PiperVoice>, espeak: Option<Espeak>, voices: Arc<Vec<Voice>>) -> Self {
+    pub fn new(
+        piper: Option<PiperVoice>,
+        kokoro: Option<Kokoro>,
+        espeak: Option<Espeak>,
+        voices: Arc<Vec<Voice>>,
+    ) -> Self {
         let rate = piper.as_ref().map_or(22_050, PiperVoice::sample_rate);
-        Self { piper, espeak, voices, rate }
+        Self { piper, kokoro, espeak, voices, rate }
     }
 
     /// Renders and encodes one job.
@@ -74,6 +82,8 @@ impl TtsEngine {
                         let prosody = scaled(*prosody, speed);
                         if engine == Engine::Piper {
                             self.speak_ipa(&[vec![(ipa.clone(), ' ')]], prosody, &mut out)?;
+                        } else if let Engine::Kokoro(id) = engine {
+                            self.speak_kokoro(id, &[g2p::finish(ipa)], prosody, &mut out)?;
                         } else if !text.trim().is_empty() {
                             // eSpeak reads its own phoneme notation, not IPA: speak the spelling.
                             self.speak_text(&engine, text, prosody, &mut out)?;
@@ -85,16 +95,16 @@ impl TtsEngine {
         Ok(out)
     }
 
-    /// The engine for a voice's text in `lang`: a `<lang>` switch away from the neural voice's
-    /// language goes to eSpeak's voice for that language.
+    /// The engine for a voice's text in `lang`: a `<lang>` switch away from a neural voice's
+    /// language goes to the voice for that language (a neural one where there is one, else
+    /// eSpeak's).
     fn engine_for(&self, voice: &Voice, lang: &str) -> Engine {
         let primary = |l: &str| l.split('-').next().unwrap_or(l).to_ascii_lowercase();
-        if voice.engine == Engine::Piper && primary(lang) != primary(&voice.locale) {
-            let espeak_voices: Vec<Voice> =
-                self.voices.iter().filter(|v| matches!(v.engine, Engine::Espeak(_))).cloned().collect();
-            if let Some(other) = voices::for_locale(&espeak_voices, lang) {
-                return other.engine.clone();
-            }
+        if voice.engine.is_neural()
+            && primary(lang) != primary(&voice.locale)
+            && let Some(other) = voices::for_locale(&self.voices, lang)
+        {
+            return other.engine.clone();
         }
         voice.engine.clone()
     }
@@ -120,6 +130,35 @@ impl TtsEngine {
                     .map(|s| s.iter().map(|(_, p)| (ipa.next().unwrap_or_default(), *p)).collect())
                     .collect();
                 self.speak_ipa(&phonemized, prosody, out)
+            }
+            Engine::Kokoro(id) => {
+                let espeak_voice = kokoro::VOICES.iter().find(|v| v.id == *id).map_or("en-us", |v| v.espeak);
+                // Each sentence is phonemized with its punctuation (Kokoro reads it for pauses
+                // and intonation); all of their words go to eSpeak in one call.
+                let texts: Vec<String> = sentences(text)
+                    .iter()
+                    .map(|clauses| clauses.iter().map(|(c, p)| format!("{c}{p}")).collect::<Vec<_>>().join(" "))
+                    .collect();
+                let pieces: Vec<Vec<g2p::Piece>> = texts.iter().map(|t| g2p::pieces(t)).collect();
+                let words: Vec<String> = pieces
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| match p {
+                        g2p::Piece::Words(w) => Some(w.clone()),
+                        g2p::Piece::Marks(_) => None,
+                    })
+                    .collect();
+                let ipa = self.espeak()?.phonemize_tied(espeak_voice, &words)?;
+                let mut ipa = ipa.into_iter();
+                let phonemes: Vec<String> = pieces
+                    .iter()
+                    .map(|sentence| {
+                        let n = sentence.iter().filter(|p| matches!(p, g2p::Piece::Words(_))).count();
+                        let lines: Vec<String> = ipa.by_ref().take(n).collect();
+                        g2p::assemble(sentence, &lines)
+                    })
+                    .collect();
+                self.speak_kokoro(id, &phonemes, prosody, out)
             }
             Engine::Espeak(code) => {
                 let pcm = self.espeak()?.synthesize(code, text, prosody.rate, prosody.pitch)?;
@@ -152,6 +191,33 @@ impl TtsEngine {
             out.samples.extend(samples);
             if i + 1 < sentences.len() {
                 out.push_silence_ms(SENTENCE_PAUSE_MS);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TtsEngine {
+    /// Speaks Kokoro phoneme strings (one per sentence) with voice `id`, at most
+    /// [`kokoro::MAX_TOKENS`] tokens a call. Pitch as in [`Self::speak_ipa`]; the 24 kHz audio is
+    /// resampled to the engine's rate in the same step.
+    fn speak_kokoro(
+        &mut self,
+        id: &str,
+        phonemes: &[String],
+        prosody: Prosody,
+        out: &mut Pcm,
+    ) -> Result<(), ServiceError> {
+        let rate = self.rate;
+        let model = self.kokoro.as_mut().ok_or_else(|| ServiceError::model_not_ready(kokoro::MODEL_NAME))?;
+        let target = (rate as f32 / prosody.pitch).round().max(1.0) as u32;
+        for sentence in phonemes {
+            let tokens = model.tokens(sentence);
+            for chunk in model.chunks(&tokens) {
+                let samples = model.synthesize(id, &chunk, prosody.rate / prosody.pitch)?;
+                let mut samples = resample(&samples, kokoro::SAMPLE_RATE, target);
+                apply_volume(&mut samples, prosody.volume);
+                out.samples.extend(samples);
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
-//! The voice list: the Piper neural voice(s) and eSpeak NG's formant voices, named the Azure way
-//! (`en-US-JoeNeural`). eSpeak voices are listed as `VoiceType: Standard` (not neural) so nobody
+//! The voice list: the Piper neural voice, Kokoro's neural voices (Spanish, French, Italian,
+//! Portuguese, Hindi, English) and eSpeak NG's formant voices, named the Azure way
+//! (`en-US-JoeNeural`, `es-ES-DoraNeural`). eSpeak voices are listed as `VoiceType: Standard` (not neural) so nobody
 //! mistakes them for the neural one.
 
 use serde::Serialize;
@@ -12,8 +13,16 @@ use crate::stt::languages::locale_of;
 pub enum Engine {
     /// The loaded Piper voice.
     Piper,
+    /// Kokoro with this voice (its id, `ef_dora`).
+    Kokoro(&'static str),
     /// eSpeak NG with this voice (language) code.
     Espeak(String),
+}
+
+impl Engine {
+    pub fn is_neural(&self) -> bool {
+        matches!(self, Engine::Piper | Engine::Kokoro(_))
+    }
 }
 
 /// One voice, with the fields of Azure's voices/list answer.
@@ -44,8 +53,8 @@ impl Voice {
         rate: u32,
         engine: Engine,
     ) -> Self {
-        // Piper voices are neural; eSpeak NG's are formant synthesis.
-        let neural = engine == Engine::Piper;
+        // Piper and Kokoro voices are neural; eSpeak NG's are formant synthesis.
+        let neural = engine.is_neural();
         let (region_locale, tail) = short_name.split_at(locale.len().min(short_name.len()));
         Self {
             name: format!(
@@ -77,6 +86,23 @@ pub fn piper_joe(sample_rate: u32) -> Voice {
         sample_rate,
         Engine::Piper,
     )
+}
+
+/// Entries for Kokoro's installed voices (`es-ES-DoraNeural`), 24 kHz.
+pub fn kokoro_voices<'a>(voices: impl Iterator<Item = &'a super::kokoro::VoiceInfo>) -> Vec<Voice> {
+    voices
+        .map(|v| {
+            Voice::new(
+                format!("{}-{}Neural", v.locale, v.name),
+                v.name.into(),
+                v.gender,
+                v.locale,
+                v.locale_name,
+                super::kokoro::SAMPLE_RATE,
+                Engine::Kokoro(v.id),
+            )
+        })
+        .collect()
 }
 
 /// Entries for eSpeak NG's voices (one per language variant), sample rate 22,050 Hz.
@@ -134,7 +160,10 @@ pub fn find<'a>(voices: &'a [Voice], name: &str) -> Option<&'a Voice> {
         }
         _ => name.to_string(),
     };
-    voices.iter().find(|v| v.short_name.eq_ignore_ascii_case(&short))
+    voices.iter().find(|v| v.short_name.eq_ignore_ascii_case(&short)).or_else(|| {
+        // Kokoro's own ids (`ef_dora`), as Kokoro front ends name the voices.
+        voices.iter().find(|v| matches!(v.engine, Engine::Kokoro(id) if id.eq_ignore_ascii_case(&short)))
+    })
 }
 
 /// The voice for a locale when none is named: the neural voice if it speaks it, else eSpeak.
@@ -175,5 +204,22 @@ mod tests {
         assert_eq!(for_locale(&voices, "en-US").map(|v| v.short_name.as_str()), Some("en-US-JoeNeural"));
         assert_eq!(for_locale(&voices, "de-AT").map(|v| v.short_name.as_str()), Some("de-DE-Espeak"));
         assert_eq!(voices[1].voice_type, "Standard");
+    }
+
+    #[test]
+    fn kokoro_voices_are_neural_and_preferred_for_their_locales() {
+        let mut voices = vec![piper_joe(22_050)];
+        voices.extend(kokoro_voices(super::super::kokoro::VOICES.iter()));
+        voices.extend(espeak_voices(&[espeak("es", "Spanish"), espeak("fr-fr", "French")]));
+        let dora = find(&voices, "es-ES-DoraNeural").expect("Dora");
+        assert_eq!(find(&voices, "ef_dora").map(|v| v.short_name.as_str()), Some("es-ES-DoraNeural"));
+        assert_eq!((dora.engine.clone(), dora.voice_type.as_str()), (Engine::Kokoro("ef_dora"), "Neural"));
+        assert_eq!(dora.sample_rate_hertz, "24000");
+        assert_eq!(for_locale(&voices, "es-ES").map(|v| v.short_name.as_str()), Some("es-ES-DoraNeural"));
+        assert_eq!(for_locale(&voices, "es-MX").map(|v| v.short_name.as_str()), Some("es-ES-DoraNeural"));
+        assert_eq!(for_locale(&voices, "fr-FR").map(|v| v.short_name.as_str()), Some("fr-FR-SiwisNeural"));
+        assert_eq!(for_locale(&voices, "pt-BR").map(|v| v.short_name.as_str()), Some("pt-BR-DoraNeural"));
+        // Joe stays the default English voice.
+        assert_eq!(for_locale(&voices, "en-US").map(|v| v.short_name.as_str()), Some("en-US-JoeNeural"));
     }
 }
