@@ -221,6 +221,28 @@ def test_translation_recognizer_translates_and_speaks_the_translation(cogway, tr
     assert "perro" in heard_words and "casa" in heard_words, heard.json()
 
 
+def test_speech_synthesizer_speaks_spanish_with_the_neural_voice(cogway, speech_key):
+    """The SDK wraps the text in `<speak xml:lang='en-US'>` whatever the voice: the Spanish voice
+    still speaks it (not the English one)."""
+    config = speechsdk.SpeechConfig(host=ws_host(cogway.endpoint), subscription=speech_key)
+    config.speech_synthesis_voice_name = "es-ES-DoraNeural"
+    synthesizer = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)
+    result = synthesizer.speak_text_async("Buenos días. Mañana vamos a visitar el museo con mis amigos.").get()
+    assert result.reason == speechsdk.ResultReason.SynthesizingAudioCompleted, (
+        result.reason,
+        getattr(result.cancellation_details, "error_details", None),
+    )
+    heard = requests.post(
+        f"{cogway.endpoint}/v1/audio/transcriptions",
+        headers={"Authorization": f"Bearer {speech_key}"},
+        files={"file": ("dora.wav", bytes(result.audio_data), "audio/wav")},
+        data={"model": "whisper-1", "language": "es"},
+        timeout=180,
+    )
+    assert heard.status_code == 200, heard.text
+    assert_has_words(heard.json()["text"], ["buenos", "manana", "museo", "amigos"])
+
+
 def test_speech_synthesizer_streams_audio_the_recognizer_understands(cogway, speech_key):
     config = speechsdk.SpeechConfig(host=ws_host(cogway.endpoint), subscription=speech_key)
     synthesizer = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)

@@ -108,7 +108,9 @@ impl SpeechService {
             voice_list.push(voices::piper_joe(p.sample_rate()));
         }
         if let Ok(k) = &kokoro {
-            voice_list.extend(voices::kokoro_voices(k.voices()));
+            // The engine renders at Piper's rate (22,050 Hz without it).
+            let rate = piper.as_ref().map_or(22_050, PiperVoice::sample_rate);
+            voice_list.extend(voices::kokoro_voices(k.voices(), rate));
         }
         if let Some(e) = &espeak {
             voice_list.extend(voices::espeak_voices(&e.voices().unwrap_or_default()));

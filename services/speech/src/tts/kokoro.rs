@@ -5,7 +5,10 @@
 //! One model serves every voice: a voice is a table of 510 style vectors (256 floats each), and a
 //! call takes the row for its number of phoneme tokens. Inputs: `tokens` (0, ids..., 0; at most
 //! 510 ids), `style` [1, 256] and `speed` (1.0 normal, higher faster); output: 24 kHz audio.
-//! Phonemes come from eSpeak NG as Kokoro was trained ([`g2p`]).
+//! Phonemes come from eSpeak NG the way Kokoro's own pipeline makes them for Spanish, French,
+//! Italian, Portuguese and Hindi ([`g2p`]); Kokoro's English was trained on a lexicon-based G2P
+//! (misaki) that is not in any registry, so the English voices get the same eSpeak phonemes (Whisper
+//! still reads them back word for word).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -225,7 +228,8 @@ pub mod g2p {
     static UNDERSCORES: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"_+").unwrap_or_else(|e| panic!("a fixed pattern: {e}")));
 
-    /// Tied eSpeak phonemes and Kokoro's symbols for them (misaki's table, applied in this order).
+    /// Tied eSpeak phonemes and Kokoro's symbols for them (misaki's table; no two overlap, so the
+    /// order does not matter).
     const FOLDS: [(&str, &str); 11] = [
         ("a^ɪ", "I"),
         ("a^ʊ", "W"),
@@ -252,18 +256,41 @@ pub mod g2p {
     pub fn pieces(text: &str) -> Vec<Piece> {
         let text = text.replace('«', "\u{201c}").replace('»', "\u{201d}").replace('(', "«").replace(')', "»");
         let mut out = Vec::new();
-        let mut pos = 0;
+        // Words run from `start`; marks inside numbers (`3,5`, `10:30`) stay in them, so eSpeak
+        // reads the number as one.
+        let mut start = 0;
         for m in MARKS.find_iter(&text) {
-            if m.start() > pos && !text[pos..m.start()].trim().is_empty() {
-                out.push(Piece::Words(text[pos..m.start()].trim().to_string()));
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            let in_number = matches!(m.as_str(), "." | "," | ":")
+                && before.is_some_and(|c| c.is_ascii_digit())
+                && after.is_some_and(|c| c.is_ascii_digit());
+            if in_number {
+                continue;
             }
+            push_words(&mut out, &text[start..m.start()]);
             out.push(Piece::Marks(m.as_str().to_string()));
-            pos = m.end();
+            start = m.end();
         }
-        if !text[pos..].trim().is_empty() {
-            out.push(Piece::Words(text[pos..].trim().to_string()));
-        }
+        push_words(&mut out, &text[start..]);
         out
+    }
+
+    /// A words piece, if it has something eSpeak reads (a letter or a digit); anything else (a
+    /// lone dash, an apostrophe) is kept as marks, since eSpeak would print no line for it.
+    fn push_words(out: &mut Vec<Piece>, words: &str) {
+        let words = words.trim();
+        if words.chars().any(char::is_alphanumeric) {
+            out.push(Piece::Words(words.to_string()));
+        } else if !words.is_empty() {
+            out.push(Piece::Marks(words.to_string()));
+        }
+    }
+
+    /// IPA written by hand (SSML `<phoneme>`) in Kokoro's conventions: the IPA tie bar as eSpeak's
+    /// `^` (then folded by [`finish`]), ASCII `g` as IPA `ɡ`.
+    pub fn normalize_ipa(ipa: &str) -> String {
+        ipa.replace('\u{361}', "^").replace('g', "ɡ")
     }
 
     /// One line of eSpeak's `--ipa --tie=^` output, cleaned as phonemizer does.
@@ -319,6 +346,22 @@ mod tests {
         );
         let ipa = ["ˈola".to_string(), "kˈomo estˈas".to_string(), "bjˈen".to_string()];
         assert_eq!(g2p::assemble(&pieces, &ipa), "ˈola, ¿kˈomo estˈas? (bjˈen)");
+    }
+
+    #[test]
+    fn numbers_keep_their_marks_and_lone_dashes_are_not_words() {
+        let pieces = g2p::pieces("Cuesta 3,5 euros, a las 10:30.");
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Words("Cuesta 3,5 euros".into()),
+                Piece::Marks(", ".into()),
+                Piece::Words("a las 10:30".into()),
+                Piece::Marks(".".into()),
+            ]
+        );
+        assert_eq!(g2p::pieces("hola. – ¿Vienes?")[2], Piece::Marks("–".into()));
+        assert_eq!(g2p::finish(&g2p::normalize_ipa("t\u{361}ʃaɪ gud")), "ʧaɪ ɡud");
     }
 
     #[test]

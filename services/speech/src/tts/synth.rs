@@ -74,16 +74,16 @@ impl TtsEngine {
                 match item {
                     Item::Break { ms } => out.push_silence_ms(*ms),
                     Item::Text { text, prosody, lang } => {
-                        let engine = self.engine_for(&voice, lang);
+                        let engine = self.engine_for(&voice, lang, &doc.lang);
                         self.speak_text(&engine, text, scaled(*prosody, speed), &mut out)?;
                     }
                     Item::Phonemes { ipa, text, prosody, lang } => {
-                        let engine = self.engine_for(&voice, lang);
+                        let engine = self.engine_for(&voice, lang, &doc.lang);
                         let prosody = scaled(*prosody, speed);
                         if engine == Engine::Piper {
                             self.speak_ipa(&[vec![(ipa.clone(), ' ')]], prosody, &mut out)?;
                         } else if let Engine::Kokoro(id) = engine {
-                            self.speak_kokoro(id, &[g2p::finish(ipa)], prosody, &mut out)?;
+                            self.speak_kokoro(id, &[g2p::finish(&g2p::normalize_ipa(ipa))], prosody, &mut out)?;
                         } else if !text.trim().is_empty() {
                             // eSpeak reads its own phoneme notation, not IPA: speak the spelling.
                             self.speak_text(&engine, text, prosody, &mut out)?;
@@ -97,10 +97,12 @@ impl TtsEngine {
 
     /// The engine for a voice's text in `lang`: a `<lang>` switch away from a neural voice's
     /// language goes to the voice for that language (a neural one where there is one, else
-    /// eSpeak's).
-    fn engine_for(&self, voice: &Voice, lang: &str) -> Engine {
+    /// eSpeak's). Text that only inherits the document's `xml:lang` stays with the voice (SDKs
+    /// write `<speak xml:lang="en-US">` around any voice).
+    fn engine_for(&self, voice: &Voice, lang: &str, document_lang: &str) -> Engine {
         let primary = |l: &str| l.split('-').next().unwrap_or(l).to_ascii_lowercase();
         if voice.engine.is_neural()
+            && primary(lang) != primary(document_lang)
             && primary(lang) != primary(&voice.locale)
             && let Some(other) = voices::for_locale(&self.voices, lang)
         {
@@ -133,31 +135,7 @@ impl TtsEngine {
             }
             Engine::Kokoro(id) => {
                 let espeak_voice = kokoro::VOICES.iter().find(|v| v.id == *id).map_or("en-us", |v| v.espeak);
-                // Each sentence is phonemized with its punctuation (Kokoro reads it for pauses
-                // and intonation); all of their words go to eSpeak in one call.
-                let texts: Vec<String> = sentences(text)
-                    .iter()
-                    .map(|clauses| clauses.iter().map(|(c, p)| format!("{c}{p}")).collect::<Vec<_>>().join(" "))
-                    .collect();
-                let pieces: Vec<Vec<g2p::Piece>> = texts.iter().map(|t| g2p::pieces(t)).collect();
-                let words: Vec<String> = pieces
-                    .iter()
-                    .flatten()
-                    .filter_map(|p| match p {
-                        g2p::Piece::Words(w) => Some(w.clone()),
-                        g2p::Piece::Marks(_) => None,
-                    })
-                    .collect();
-                let ipa = self.espeak()?.phonemize_tied(espeak_voice, &words)?;
-                let mut ipa = ipa.into_iter();
-                let phonemes: Vec<String> = pieces
-                    .iter()
-                    .map(|sentence| {
-                        let n = sentence.iter().filter(|p| matches!(p, g2p::Piece::Words(_))).count();
-                        let lines: Vec<String> = ipa.by_ref().take(n).collect();
-                        g2p::assemble(sentence, &lines)
-                    })
-                    .collect();
+                let phonemes = self.kokoro_phonemes(espeak_voice, text)?;
                 self.speak_kokoro(id, &phonemes, prosody, out)
             }
             Engine::Espeak(code) => {
@@ -198,6 +176,61 @@ impl TtsEngine {
 }
 
 impl TtsEngine {
+    /// Kokoro's phonemes of `text`, one string per sentence. Each sentence keeps its punctuation
+    /// (Kokoro reads it for pauses and intonation); a run that ends without any gets none added.
+    /// All words go to eSpeak in one call; if its lines do not line up with the words, each
+    /// sentence is phonemized on its own, so a mismatch cannot move phonemes across sentences.
+    fn kokoro_phonemes(&self, espeak_voice: &str, text: &str) -> Result<Vec<String>, ServiceError> {
+        // Devanagari sentence ends are sentences too.
+        let text = text.replace(['।', '॥'], ".");
+        let open_end = !text.trim_end().ends_with(['.', '!', '?', '…', ',', ';', ':', '—']);
+        let split = sentences(&text);
+        let last = split.len().saturating_sub(1);
+        let pieces: Vec<Vec<g2p::Piece>> = split
+            .iter()
+            .enumerate()
+            .map(|(i, clauses)| {
+                let n = clauses.len();
+                let sentence: Vec<String> = clauses
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (c, p))| if open_end && i == last && j + 1 == n { c.clone() } else { format!("{c}{p}") })
+                    .collect();
+                g2p::pieces(&sentence.join(" "))
+            })
+            .collect();
+        let words_of = |sentence: &[g2p::Piece]| -> Vec<String> {
+            sentence
+                .iter()
+                .filter_map(|p| match p {
+                    g2p::Piece::Words(w) => Some(w.clone()),
+                    g2p::Piece::Marks(_) => None,
+                })
+                .collect()
+        };
+        let espeak = self.espeak()?;
+        let all: Vec<String> = pieces.iter().flat_map(|s| words_of(s.as_slice())).collect();
+        let lines = espeak.phonemize_tied_strict(espeak_voice, &all)?;
+        let mut out = Vec::with_capacity(pieces.len());
+        match lines {
+            Some(lines) => {
+                let mut lines = lines.into_iter();
+                for sentence in &pieces {
+                    let n = sentence.iter().filter(|p| matches!(p, g2p::Piece::Words(_))).count();
+                    let ipa: Vec<String> = lines.by_ref().take(n).collect();
+                    out.push(g2p::assemble(sentence, &ipa));
+                }
+            }
+            None => {
+                for sentence in &pieces {
+                    let ipa = espeak.phonemize_tied(espeak_voice, &words_of(sentence.as_slice()))?;
+                    out.push(g2p::assemble(sentence, &ipa));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Speaks Kokoro phoneme strings (one per sentence) with voice `id`, at most
     /// [`kokoro::MAX_TOKENS`] tokens a call. Pitch as in [`Self::speak_ipa`]; the 24 kHz audio is
     /// resampled to the engine's rate in the same step.
@@ -211,7 +244,12 @@ impl TtsEngine {
         let rate = self.rate;
         let model = self.kokoro.as_mut().ok_or_else(|| ServiceError::model_not_ready(kokoro::MODEL_NAME))?;
         let target = (rate as f32 / prosody.pitch).round().max(1.0) as u32;
-        for sentence in phonemes {
+        // Sentences with no sound in them (only punctuation) are not given to the model.
+        let spoken: Vec<&String> = phonemes.iter().filter(|p| p.chars().any(char::is_alphabetic)).collect();
+        for (i, sentence) in spoken.iter().enumerate() {
+            if i > 0 {
+                out.push_silence_ms(SENTENCE_PAUSE_MS);
+            }
             let tokens = model.tokens(sentence);
             for chunk in model.chunks(&tokens) {
                 let samples = model.synthesize(id, &chunk, prosody.rate / prosody.pitch)?;

@@ -88,8 +88,9 @@ pub fn piper_joe(sample_rate: u32) -> Voice {
     )
 }
 
-/// Entries for Kokoro's installed voices (`es-ES-DoraNeural`), 24 kHz.
-pub fn kokoro_voices<'a>(voices: impl Iterator<Item = &'a super::kokoro::VoiceInfo>) -> Vec<Voice> {
+/// Entries for Kokoro's installed voices (`es-ES-DoraNeural`), at `rate`: the engine's, to which
+/// Kokoro's 24 kHz audio is resampled.
+pub fn kokoro_voices<'a>(voices: impl Iterator<Item = &'a super::kokoro::VoiceInfo>, rate: u32) -> Vec<Voice> {
     voices
         .map(|v| {
             Voice::new(
@@ -98,7 +99,7 @@ pub fn kokoro_voices<'a>(voices: impl Iterator<Item = &'a super::kokoro::VoiceIn
                 v.gender,
                 v.locale,
                 v.locale_name,
-                super::kokoro::SAMPLE_RATE,
+                rate,
                 Engine::Kokoro(v.id),
             )
         })
@@ -209,12 +210,12 @@ mod tests {
     #[test]
     fn kokoro_voices_are_neural_and_preferred_for_their_locales() {
         let mut voices = vec![piper_joe(22_050)];
-        voices.extend(kokoro_voices(super::super::kokoro::VOICES.iter()));
+        voices.extend(kokoro_voices(super::super::kokoro::VOICES.iter(), 22_050));
         voices.extend(espeak_voices(&[espeak("es", "Spanish"), espeak("fr-fr", "French")]));
         let dora = find(&voices, "es-ES-DoraNeural").expect("Dora");
         assert_eq!(find(&voices, "ef_dora").map(|v| v.short_name.as_str()), Some("es-ES-DoraNeural"));
         assert_eq!((dora.engine.clone(), dora.voice_type.as_str()), (Engine::Kokoro("ef_dora"), "Neural"));
-        assert_eq!(dora.sample_rate_hertz, "24000");
+        assert_eq!(dora.sample_rate_hertz, "22050");
         assert_eq!(for_locale(&voices, "es-ES").map(|v| v.short_name.as_str()), Some("es-ES-DoraNeural"));
         assert_eq!(for_locale(&voices, "es-MX").map(|v| v.short_name.as_str()), Some("es-ES-DoraNeural"));
         assert_eq!(for_locale(&voices, "fr-FR").map(|v| v.short_name.as_str()), Some("fr-FR-SiwisNeural"));

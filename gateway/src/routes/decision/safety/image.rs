@@ -70,9 +70,15 @@ fn as_invalid_body(e: ApiError) -> ApiResult<HttpResponse> {
 /// The image bytes of the request: base64 `content` or a fetched `blobUrl`.
 async fn image_bytes(state: &AppState, data: ImageData) -> Result<Vec<u8>, HttpResponse> {
     match (data.content, data.blob_url) {
-        (Some(content), None) => base64::engine::general_purpose::STANDARD
-            .decode(content.trim())
-            .map_err(|e| invalid_body(&format!("image.content is not valid base64: {e}."))),
+        (Some(content), None) => {
+            let decoded = web::block(move || base64::engine::general_purpose::STANDARD.decode(content.trim()))
+                .await
+                .map_err(|e| {
+                    let status = actix_web::http::StatusCode::INTERNAL_SERVER_ERROR;
+                    super::error(status, "InternalError", &format!("decoding thread failed: {e}"))
+                })?;
+            decoded.map_err(|e| invalid_body(&format!("image.content is not valid base64: {e}.")))
+        }
         (None, Some(url)) => match crate::routes::vision::image_body::fetch(state, url.trim(), MAX_IMAGE_BYTES).await {
             Ok(bytes) => Ok(bytes.to_vec()),
             Err(e) => Err(invalid_body(&e.0.message)),
@@ -111,12 +117,24 @@ pub async fn analyze(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     crate::engines::enabled(&state, super::super::SERVICE)?;
-    let body = read_limited(&req, payload, MAX_BODY_BYTES).await?;
-    let options: AnalyzeImageOptions = match serde_json::from_slice(&body) {
+    let body = match read_limited(&req, payload, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        // Azure answers an oversized image with 400, as any other bad image.
+        Err(e) if e.0.code == cogway_core::Code::PayloadTooLarge => {
+            return Ok(invalid_body(&format!(
+                "The request body is over {MAX_BODY_BYTES} bytes: images are at most {MAX_IMAGE_BYTES} bytes."
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    // Up to 5.4 MiB of JSON: parsed on the blocking pool.
+    let parsed = web::block(move || serde_json::from_slice::<AnalyzeImageOptions>(&body))
+        .await
+        .map_err(|e| ApiError(ServiceError::internal(e.to_string())))?;
+    let options = match parsed {
         Ok(options) => options,
         Err(e) => return Ok(invalid_body(&format!("The request body is not valid: {e}."))),
     };
-    drop(body);
     let wanted = match categories(options.categories.as_deref()) {
         Ok(wanted) => wanted,
         Err(message) => return Ok(invalid_body(&message)),
