@@ -253,12 +253,18 @@ def test_a_revoked_key_is_refused_on_every_replica_within_2_seconds(cluster: Clu
     assert analyze(cluster.b.base, key, "I like it.").status_code == 401
 
 
+# A hang guard, not a speed check: 28 s of espeak speech took the survivor 137 s on 2 cores (Whisper runs
+# about 5x slower than real time on this audio since December 2026; under investigation).
+TAKEOVER_BOUND_SECS = 420
+
+
 def test_a_killed_replicas_transcription_is_finished_by_the_other(cluster: Cluster):
     """Last: it kills a replica."""
     key, _ = cluster.create_key(cluster.a, {"name": "takeover", "services": ["speech"]})
     sentence = ("The ships sailed past the rocky coast in winter. "
                 "Big waves crashed against the old stone tower near the harbor.")
-    audio, repeats = repeated_wav(sentence, min_secs=75)
+    # 20 s: long enough to be mid-decode at the kill, short enough to finish well inside the bound.
+    audio, repeats = repeated_wav(sentence, min_secs=20)
     seconds = wav_seconds(audio)
     submitted_at = time.monotonic()
     job_id = submit_transcription(cluster.a, key, audio, "takeover")
@@ -295,7 +301,7 @@ def test_a_killed_replicas_transcription_is_finished_by_the_other(cluster: Clust
     # The survivor claims it once the lease (LEASE_SECS) runs out, and finishes it.
     taken_over_after = None
     body: dict = {}
-    while time.monotonic() - killed_at < 240:
+    while time.monotonic() - killed_at < TAKEOVER_BOUND_SECS:
         if taken_over_after is None:
             row = job_row(cluster, job_id)
             if row["lease_owner"] == survivor.name:
@@ -311,7 +317,7 @@ def test_a_killed_replicas_transcription_is_finished_by_the_other(cluster: Clust
     finished_after = time.monotonic() - killed_at
     row = job_row(cluster, job_id)
     print(f"takeover: {body.get('status')} {finished_after:.1f} s after the kill; job row {row}")
-    assert body.get("status") == "Succeeded", f"not finished by {survivor.name} within 240 s of the kill: {body}"
+    assert body.get("status") == "Succeeded", f"not finished by {survivor.name} within {TAKEOVER_BOUND_SECS} s of the kill: {body}"
     assert taken_over_after is not None or row["attempts"] == 2, row
     assert row == {"status": "succeeded", "attempts": 2, "lease_owner": "", "kind": "transcription"}, row
     if cluster.s3_url:  # a finished job's input is deleted from the bucket
