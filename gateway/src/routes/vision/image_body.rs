@@ -84,7 +84,11 @@ pub async fn image_bytes(state: &AppState, req: &HttpRequest, payload: web::Payl
 
 /// Decodes image bytes on the blocking pool, `vision.decode_concurrency` images at a time.
 pub async fn decode(state: &AppState, bytes: web::Bytes) -> ApiResult<Arc<Picture>> {
-    let limits = limits(state);
+    decode_within(state, bytes, limits(state)).await
+}
+
+/// [`decode`] within other limits than Vision's (Content Safety's are smaller).
+pub async fn decode_within(state: &AppState, bytes: web::Bytes, limits: ImageLimits) -> ApiResult<Arc<Picture>> {
     let turn = state.vision_gate.decode_turn().await?;
     let picture = web::block(move || {
         let picture = image_input::decode(&bytes, &limits);

@@ -81,23 +81,22 @@ impl Espeak {
     /// The IPA of `clauses` from one call with tied phonemes, or `None` when eSpeak's lines do
     /// not line up with them (the caller then asks in smaller groups).
     pub fn phonemize_tied_strict(&self, voice: &str, clauses: &[String]) -> Result<Option<Vec<String>>, ServiceError> {
+        self.lines_of(&["-q", "--ipa", "--tie=^", "-v", voice], clauses)
+    }
+
+    /// One call for all clauses, one line each; `None` when the lines do not line up.
+    fn lines_of(&self, args: &[&str], clauses: &[String]) -> Result<Option<Vec<String>>, ServiceError> {
         if clauses.is_empty() {
             return Ok(Some(Vec::new()));
         }
         let joined = clauses.iter().map(|c| c.replace(['\n', '\r'], " ")).collect::<Vec<_>>().join("\n");
-        let out = String::from_utf8_lossy(&self.run(&["-q", "--ipa", "--tie=^", "-v", voice], &joined)?).into_owned();
+        let out = String::from_utf8_lossy(&self.run(args, &joined)?).into_owned();
         let lines: Vec<String> = out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
         Ok((lines.len() == clauses.len()).then_some(lines))
     }
 
     fn phonemize_with(&self, args: &[&str], clauses: &[String]) -> Result<Vec<String>, ServiceError> {
-        if clauses.is_empty() {
-            return Ok(Vec::new());
-        }
-        let joined = clauses.iter().map(|c| c.replace(['\n', '\r'], " ")).collect::<Vec<_>>().join("\n");
-        let out = String::from_utf8_lossy(&self.run(args, &joined)?).into_owned();
-        let lines: Vec<String> = out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
-        if lines.len() == clauses.len() {
+        if let Some(lines) = self.lines_of(args, clauses)? {
             return Ok(lines);
         }
         clauses

@@ -8,7 +8,7 @@ use base64::Engine;
 use cogway_core::ServiceError;
 use cogway_decision::safety::image::{self, ImageSignals};
 use cogway_decision::safety::{Category, OutputType};
-use cogway_vision::image_input::{self, ImageLimits, Picture};
+use cogway_vision::image_input::{ImageLimits, Picture};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::body::read_limited;
+use crate::routes::vision::image_body::decode_within;
 
 /// Azure's image limits: 4 MB, sides 50 to 7,200 pixels.
 const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -148,17 +149,9 @@ pub async fn analyze(
     };
     let limits =
         ImageLimits { max_bytes: MAX_IMAGE_BYTES, min_side: MIN_SIDE, max_side: MAX_SIDE, ..ImageLimits::default() };
-    let turn = state.vision_gate.decode_turn().await?;
-    let decoded = web::block(move || {
-        let picture = image_input::decode(&bytes, &limits);
-        drop(turn);
-        picture
-    })
-    .await
-    .map_err(|e| ApiError(ServiceError::internal(format!("decoding thread failed: {e}"))))?;
-    let picture = match decoded {
+    let picture = match decode_within(&state, bytes.into(), limits).await {
         Ok(picture) => picture,
-        Err(e) => return as_invalid_body(ApiError(e)),
+        Err(e) => return as_invalid_body(e),
     };
     state.usage.charge_images(&caller.key, super::super::SERVICE, 1).await?;
     let signals = signals(&state, &picture).await?;
