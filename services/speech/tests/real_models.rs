@@ -86,6 +86,40 @@ fn espeak_english_is_transcribed_by_both_models() {
 }
 
 #[test]
+fn long_audio_is_decoded_window_by_window_with_times_of_the_recording() {
+    // Twelve sentences with 2 s pauses (about 60 s): two 30 s windows after the silence is left
+    // out; the language is detected in the first and kept in the second.
+    let sentences = [
+        "The ships sailed past the rocky coast in winter.",
+        "Big waves crashed against the old stone tower near the harbor.",
+        "A young farmer carried fresh bread to the market every morning.",
+        "The children painted a bright yellow sun on the classroom wall.",
+        "Heavy rain flooded the narrow streets of the quiet village.",
+        "My grandmother keeps her letters in a wooden box under the bed.",
+        "The orchestra played a slow waltz while the guests arrived.",
+        "Scientists measured the temperature of the lake for three years.",
+        "He forgot his umbrella on the train to the airport.",
+        "Fresh snow covered the mountains after the long storm.",
+        "The library opens at nine and closes late on Thursdays.",
+        "Our neighbor repaired the broken fence with old nails.",
+    ];
+    let mut samples = Vec::new();
+    for sentence in sentences {
+        samples.extend(decode(&espeak_wav("en-us", sentence)));
+        samples.extend(std::iter::repeat_n(0.0, RECOGNITION_RATE as usize * 2));
+    }
+    let mut request = RecognitionRequest::new(samples);
+    request.split_on_silence = true;
+    let t = runtime().block_on(service().recognize("whisper-base", Lane::Batch, request)).expect("recognizes");
+    assert_eq!(t.language, "en");
+    assert_has_words(&t.text(), &["sailed", "harbor", "grandmother", "orchestra", "umbrella", "neighbor", "nails"]);
+    assert!(t.segments.windows(2).all(|w| w[0].start <= w[1].start), "segment times out of order: {:?}", t.segments);
+    // The last sentence starts about 52 s into the recording, not where it sits in the decoded window.
+    let last = t.segments.iter().rfind(|s| words(&s.text).contains("fence")).expect("the last sentence");
+    assert!(last.start > 45.0 && last.end <= t.duration + 0.01, "{last:?} of {} s", t.duration);
+}
+
+#[test]
 fn german_and_spanish_are_detected_and_transcribed() {
     let de = transcribe(
         "whisper-base",

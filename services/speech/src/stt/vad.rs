@@ -3,6 +3,11 @@
 //! every time it reports is mapped back to the original recording. Silence is never decoded
 //! (faster, and Whisper cannot invent words in it), and timestamps stay true to the original:
 //! decoding a window with a long silence inside makes Whisper squeeze its timestamps.
+//!
+//! Long recordings are decoded window by window ([`windows`]): consecutive regions joined up to
+//! Whisper's 30 s window, each judged by the temperature fallback on its own, as Whisper and
+//! faster-whisper judge each 30 s window. Judged as one, the text of a long recording compresses
+//! past the repetition threshold just by being long, and every try ran again on all of it.
 
 /// A stretch of audio, in samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +93,40 @@ impl Compacted {
     }
 }
 
+/// Groups sorted speech `regions` into windows: consecutive regions whose joined length (with
+/// `gap` samples between them) stays within `max` samples. A region longer than `max` is a window
+/// of its own.
+pub fn windows(regions: &[Chunk], max: usize, gap: usize) -> Vec<Vec<Chunk>> {
+    let mut out: Vec<Vec<Chunk>> = Vec::new();
+    let mut filled = 0usize;
+    for region in regions.iter().filter(|r| !r.is_empty()) {
+        match out.last_mut() {
+            Some(window) if filled + gap + region.len() <= max => {
+                window.push(*region);
+                filled += gap + region.len();
+            }
+            _ => {
+                out.push(vec![*region]);
+                filled = region.len();
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_are_grouped_into_windows_that_fit() {
+        let r = |start, end| Chunk { start, end };
+        let regions = [r(0, 40), r(50, 90), r(100, 120), r(130, 300), r(310, 320), r(330, 330)];
+        // 40 + 5 + 40 = 85 fits 100; adding 5 + 20 would be 110.
+        let got = windows(&regions, 100, 5);
+        assert_eq!(got, vec![vec![r(0, 40), r(50, 90)], vec![r(100, 120)], vec![r(130, 300)], vec![r(310, 320)]]);
+        assert!(windows(&[], 100, 5).is_empty());
+    }
 
     #[test]
     fn joins_speech_and_maps_times_back() {

@@ -12,13 +12,25 @@ use whisper_rs::{
 
 use super::fallback::{FALLBACK_TEMPERATURES, Quality, SAMPLED_CANDIDATES};
 use super::transcript::{Segment, Transcript, Word};
-use super::vad::{Chunk, Compacted};
+use super::vad::{Chunk, Compacted, windows};
 use crate::audio::RECOGNITION_RATE;
 use cogway_core::{BatchModel, ServiceError};
 
 /// The pause put between speech regions joined for decoding (1 s): long enough for Whisper to
 /// place a segment boundary in it, so times map back to the right region.
 const JOIN_PAUSE_SAMPLES: usize = RECOGNITION_RATE as usize;
+/// The most speech decoded as one window: Whisper's 30 s. Each window gets its own temperature
+/// fallback.
+const WINDOW_SAMPLES: usize = 30 * RECOGNITION_RATE as usize;
+/// How many windows of one request may run the temperature fallback: two, and one in eight
+/// beyond. Each fallback decodes its window up to five more times with five sampled candidates,
+/// so without a bound a recording that fails everywhere (speech that really repeats itself trips
+/// the repetition check) costs some 25 times a plain decode; past the budget a window keeps its
+/// greedy decode.
+fn fallback_budget(windows: usize) -> usize {
+    2 + windows / 8
+}
+
 /// A segment or word said to start this close to the end of a speech region starts the next one
 /// (the VAD pads regions by 0.2 s; Whisper starts a segment where the previous one ended).
 const START_SNAP_SECS: f64 = 0.3;
@@ -68,6 +80,11 @@ impl RecognitionRequest {
             cancel: None,
             greedy: false,
         }
+    }
+
+    /// Whether the request was cancelled while it waited or ran.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -192,12 +209,13 @@ impl WhisperEngine {
         ))
     }
 
-    /// Recognizes one request.
+    /// Recognizes one request. Long audio split on silence is decoded window by window
+    /// ([`super::vad::windows`]); the first window's language holds for the rest.
     pub fn recognize(&mut self, request: &RecognitionRequest) -> Result<Transcript, ServiceError> {
         let audio = request.audio.as_slice();
         let duration = audio.len() as f64 / f64::from(RECOGNITION_RATE);
         let regions = self.speech_regions(audio, self.options.max_chunk_secs)?;
-        let compacted = match regions {
+        let windows: Vec<Option<Compacted>> = match regions {
             // The VAD heard nothing: do not let Whisper hallucinate words into silence.
             Some(regions) if regions.is_empty() => {
                 return Ok(Transcript {
@@ -206,28 +224,41 @@ impl WhisperEngine {
                     segments: Vec::new(),
                 });
             }
-            Some(regions) if request.split_on_silence => {
-                Some(Compacted::new(audio, &regions, JOIN_PAUSE_SAMPLES, RECOGNITION_RATE))
-            }
-            _ => None,
+            Some(regions) if request.split_on_silence => windows(&regions, WINDOW_SAMPLES, JOIN_PAUSE_SAMPLES)
+                .iter()
+                .map(|group| Some(Compacted::new(audio, group, JOIN_PAUSE_SAMPLES, RECOGNITION_RATE)))
+                .collect(),
+            _ => vec![None],
         };
         let mut segments = Vec::new();
-        let input = compacted.as_ref().map_or(audio, |c| c.audio.as_slice());
-        let language = self.decode(input, request, request.language.as_deref(), &mut segments)?;
-        if let Some(compacted) = &compacted {
-            for segment in &mut segments {
-                segment.start = compacted.start_to_original(segment.start, START_SNAP_SECS);
-                segment.end = compacted.to_original(segment.end).max(segment.start);
-                for word in &mut segment.words {
-                    word.start = compacted.start_to_original(word.start, START_SNAP_SECS).max(segment.start);
-                    word.end = compacted.to_original(word.end).max(word.start);
+        let mut language = request.language.clone();
+        let mut fallbacks_left = fallback_budget(windows.len());
+        for compacted in &windows {
+            if request.is_cancelled() {
+                break;
+            }
+            let input = compacted.as_ref().map_or(audio, |c| c.audio.as_slice());
+            let mut decoded = Vec::new();
+            let (detected, fell_back) =
+                self.decode(input, request, language.as_deref(), fallbacks_left > 0, &mut decoded)?;
+            fallbacks_left -= usize::from(fell_back);
+            language.get_or_insert(detected);
+            if let Some(compacted) = compacted {
+                for segment in &mut decoded {
+                    segment.start = compacted.start_to_original(segment.start, START_SNAP_SECS);
+                    segment.end = compacted.to_original(segment.end).max(segment.start);
+                    for word in &mut segment.words {
+                        word.start = compacted.start_to_original(word.start, START_SNAP_SECS).max(segment.start);
+                        word.end = compacted.to_original(word.end).max(word.start);
+                    }
                 }
             }
+            segments.append(&mut decoded);
         }
-        if request.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if request.is_cancelled() {
             return Err(ServiceError::new(cogway_core::Code::Conflict, "The recognition was cancelled."));
         }
-        Ok(Transcript { language: request.language.clone().unwrap_or(language), duration, segments })
+        Ok(Transcript { language: language.unwrap_or_else(|| "en".into()), duration, segments })
     }
 
     /// Decodes a request's audio as one piece, without the VAD: the caller has found the speech
@@ -235,38 +266,37 @@ impl WhisperEngine {
     pub fn recognize_whole(&mut self, request: &RecognitionRequest) -> Result<Transcript, ServiceError> {
         let audio = request.audio.as_slice();
         let mut segments = Vec::new();
-        let language = self.decode(audio, request, request.language.as_deref(), &mut segments)?;
+        let (language, _) = self.decode(audio, request, request.language.as_deref(), true, &mut segments)?;
         let duration = audio.len() as f64 / f64::from(RECOGNITION_RATE);
         Ok(Transcript { language: request.language.clone().unwrap_or(language), duration, segments })
     }
 
     /// Runs whisper.cpp on one stretch of audio, with Whisper's temperature fallback
-    /// ([`fallback`]); returns the language it decoded in.
+    /// ([`fallback`]) when `may_fall_back`; returns the language it decoded in and whether it
+    /// fell back.
     fn decode(
         &mut self,
         audio: &[f32],
         request: &RecognitionRequest,
         language: Option<&str>,
+        may_fall_back: bool,
         out: &mut Vec<Segment>,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<(String, bool), ServiceError> {
         let mut first = Vec::new();
         let detected = self.decode_once(audio, request, language, request.temperature, &mut first)?;
         // A partial result of a stream is replaced soon: it gets one try. A temperature the
         // client chose is used as it is (OpenAI falls back only from 0).
-        if request.greedy || request.temperature > 0.0 {
-            out.append(&mut first);
-            return Ok(detected);
-        }
         let quality = Quality::of(&first);
-        if !quality.failed() {
+        if request.greedy || request.temperature > 0.0 || !may_fall_back || !quality.failed() {
             out.append(&mut first);
-            return Ok(detected);
+            return Ok((detected, false));
         }
+        tracing::debug!(?quality, seconds = audio.len() as f64 / f64::from(RECOGNITION_RATE), "Whisper falls back");
         // Later tries keep the language found, so they encode only what the clip fills.
         let language = language.unwrap_or(detected.as_str()).to_string();
         let mut best = (quality, first);
         for temperature in FALLBACK_TEMPERATURES {
-            if request.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            if request.is_cancelled() {
                 break;
             }
             let mut tried = Vec::new();
@@ -274,14 +304,14 @@ impl WhisperEngine {
             let quality = Quality::of(&tried);
             if !quality.failed() {
                 out.append(&mut tried);
-                return Ok(detected);
+                return Ok((detected, true));
             }
             if quality.better_than(&best.0) {
                 best = (quality, tried);
             }
         }
         out.append(&mut best.1);
-        Ok(detected)
+        Ok((detected, true))
     }
 
     /// One whisper.cpp decode at one temperature (its own fallback off).
@@ -427,6 +457,14 @@ impl BatchModel for WhisperEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fallback_budget_grows_slower_than_the_audio() {
+        assert_eq!(fallback_budget(1), 2);
+        assert_eq!(fallback_budget(3), 2);
+        // An hour is 120 windows: 17 may fall back, so the worst case costs about 4x a plain decode.
+        assert_eq!(fallback_budget(120), 17);
+    }
 
     #[test]
     fn word_pieces_join_into_words() {
