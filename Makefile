@@ -2,6 +2,12 @@
 SHELL := /bin/bash
 export COGWAY_CACHE ?= $(HOME)/.cache/cogway
 export CARGO_TARGET_DIR ?= $(COGWAY_CACHE)/target
+# MKL=1: the release gateway's CTranslate2 with Intel MKL (feature `mkl`), fetched from PyPI by
+# setup into $(MKLROOT); the default build uses ruy alone (docs/architecture.md, "Neural models").
+MKL ?= 0
+export COGWAY_MKL := $(MKL)
+export MKLROOT ?= $(COGWAY_CACHE)/mkl
+RELEASE_FEATURES := $(if $(filter 1,$(MKL)),--features mkl)
 VENV := $(COGWAY_CACHE)/venv
 BENCH_VENV := $(COGWAY_CACHE)/bench-venv
 PROFILE_DIR := $(CARGO_TARGET_DIR)/debug
@@ -17,7 +23,7 @@ build:
 	cargo build --workspace --all-targets
 
 release:
-	cargo build --release -p cogway-gateway
+	cargo build --release -p cogway-gateway $(RELEASE_FEATURES)
 
 run: setup release
 	$(CARGO_TARGET_DIR)/release/cogway serve

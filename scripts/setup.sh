@@ -66,4 +66,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# With COGWAY_MKL=1 (`make ... MKL=1`): Intel MKL (static) for CTranslate2, from the PyPI wheels,
+# into $MKLROOT (default $cache/mkl).
+if [ "${COGWAY_MKL:-0}" = 1 ]; then
+  COGWAY_PYTHON="$venv/bin/python" bash "$here/scripts/fetch_mkl.sh"
+fi
+
 COGWAY_PYTHON="$venv/bin/python" "$venv/bin/python" "$here/models/fetch.py"
