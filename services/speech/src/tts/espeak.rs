@@ -3,13 +3,15 @@
 //!
 //! Why the CLI and not libespeak-ng: the library is GPL-3 (linking it would put the gateway binary
 //! under the GPL), keeps global state (one voice and one synthesis at a time per process) and its
-//! callbacks need unsafe code. A process per call costs a few milliseconds, runs in parallel, and a
-//! crash in it cannot take the gateway down. Text goes in on standard input, never as an argument.
+//! callbacks need unsafe code. A crash in a process cannot take the gateway down. Phonemizing goes
+//! through processes that stay running (`resident.rs`); speaking with a formant voice starts one
+//! per call. Text goes in on standard input, never as an argument.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use super::resident::Residents;
 use crate::audio::Pcm;
 use cogway_core::ServiceError;
 
@@ -27,6 +29,7 @@ pub struct EspeakVoice {
 #[derive(Debug, Clone)]
 pub struct Espeak {
     program: PathBuf,
+    residents: Residents,
 }
 
 fn failed(what: &str, err: impl std::fmt::Display) -> ServiceError {
@@ -43,7 +46,7 @@ impl Espeak {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        ok.then_some(Self { program })
+        ok.then_some(Self { program, residents: Residents::default() })
     }
 
     fn run(&self, args: &[&str], input: &str) -> Result<Vec<u8>, ServiceError> {
@@ -89,23 +92,26 @@ impl Espeak {
         if clauses.is_empty() {
             return Ok(Some(Vec::new()));
         }
+        let lines = self.lines(args, clauses)?;
+        Ok((lines.len() == clauses.len()).then_some(lines))
+    }
+
+    /// eSpeak's non-empty output lines for `clauses` sent one per line: from the resident
+    /// process for `args`, or from a process of its own when that cannot answer.
+    fn lines(&self, args: &[&str], clauses: &[String]) -> Result<Vec<String>, ServiceError> {
+        if let Some(lines) = self.residents.lines(&self.program, args, clauses) {
+            return Ok(lines);
+        }
         let joined = clauses.iter().map(|c| c.replace(['\n', '\r'], " ")).collect::<Vec<_>>().join("\n");
         let out = String::from_utf8_lossy(&self.run(args, &joined)?).into_owned();
-        let lines: Vec<String> = out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
-        Ok((lines.len() == clauses.len()).then_some(lines))
+        Ok(out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
     }
 
     fn phonemize_with(&self, args: &[&str], clauses: &[String]) -> Result<Vec<String>, ServiceError> {
         if let Some(lines) = self.lines_of(args, clauses)? {
             return Ok(lines);
         }
-        clauses
-            .iter()
-            .map(|clause| {
-                let out = String::from_utf8_lossy(&self.run(args, clause)?).into_owned();
-                Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
-            })
-            .collect()
+        clauses.iter().map(|clause| Ok(self.lines(args, std::slice::from_ref(clause))?.join(" "))).collect()
     }
 
     /// Speaks `text` with a formant voice. `rate` and `pitch` are multipliers of the defaults

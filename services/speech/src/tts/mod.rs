@@ -7,6 +7,7 @@ pub mod espeak;
 pub mod kokoro;
 pub mod lexicon;
 pub mod piper;
+mod resident;
 pub mod say_as;
 pub mod ssml;
 pub mod synth;
