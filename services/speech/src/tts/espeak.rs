@@ -99,10 +99,10 @@ impl Espeak {
     /// eSpeak's non-empty output lines for `clauses` sent one per line: from the resident
     /// process for `args`, or from a process of its own when that cannot answer.
     fn lines(&self, args: &[&str], clauses: &[String]) -> Result<Vec<String>, ServiceError> {
-        if let Some(lines) = self.residents.lines(&self.program, args, clauses) {
+        let joined = clauses.iter().map(|c| c.replace(['\n', '\r'], " ")).collect::<Vec<_>>().join("\n");
+        if let Some(lines) = self.residents.lines(&self.program, args, &joined) {
             return Ok(lines);
         }
-        let joined = clauses.iter().map(|c| c.replace(['\n', '\r'], " ")).collect::<Vec<_>>().join("\n");
         let out = String::from_utf8_lossy(&self.run(args, &joined)?).into_owned();
         Ok(out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
     }

@@ -39,12 +39,11 @@ pub struct Residents {
 }
 
 impl Residents {
-    /// eSpeak's lines for `clauses` (each sent as one line), from the resident process for
-    /// `args`, started when missing. `None` when this path cannot answer (input too large, the
-    /// process failed): the caller then runs eSpeak on its own.
-    pub fn lines(&self, program: &Path, args: &[&str], clauses: &[String]) -> Option<Vec<String>> {
-        let bytes: usize = clauses.iter().map(|c| c.len() + 1).sum();
-        if bytes > MAX_INPUT_BYTES {
+    /// eSpeak's non-empty lines for `text` (clauses, one per line), from the resident process
+    /// for `args`, started when missing. `None` when this path cannot answer (input too large,
+    /// the process failed): the caller then runs eSpeak on its own.
+    pub fn lines(&self, program: &Path, args: &[&str], text: &str) -> Option<Vec<String>> {
+        if text.len() >= MAX_INPUT_BYTES {
             return None;
         }
         let mut processes = self.processes.lock().ok()?;
@@ -64,7 +63,7 @@ impl Residents {
             }
         }
         let resident = processes.get_mut(&key)?;
-        match resident.ask(clauses) {
+        match resident.ask(text) {
             Ok(lines) => Some(lines),
             Err(err) => {
                 tracing::warn!(%err, "resident espeak-ng failed; restarting it on the next call");
@@ -136,15 +135,9 @@ impl Resident {
         })
     }
 
-    /// The lines eSpeak prints for `clauses`, one input line each, up to the frame.
-    fn ask(&mut self, clauses: &[String]) -> Result<Vec<String>, String> {
-        let mut input = String::with_capacity(clauses.iter().map(|c| c.len() + 1).sum::<usize>() + 16);
-        for clause in clauses {
-            input.push_str(&clause.replace(['\n', '\r'], " "));
-            input.push('\n');
-        }
-        input.push_str(&self.sentinel);
-        input.push('\n');
+    /// The lines eSpeak prints for `text`, up to the frame.
+    fn ask(&mut self, text: &str) -> Result<Vec<String>, String> {
+        let input = format!("{text}\n{}\n", self.sentinel);
         self.stdin.write_all(input.as_bytes()).and_then(|()| self.stdin.flush()).map_err(|e| e.to_string())?;
         let deadline = Instant::now() + CALL_TIMEOUT;
         let mut out = Vec::new();
@@ -194,15 +187,15 @@ mod tests {
     fn a_resident_process_answers_call_after_call_as_one_process_per_call_does() {
         let residents = Residents::default();
         let args = ["-q", "--ipa", "-v", "en-us"];
-        let first = residents.lines(program(), &args, &["hello world".into(), "good morning".into()]);
+        let first = residents.lines(program(), &args, "hello world\ngood morning");
         let first = first.expect("resident answer");
         assert_eq!(first.len(), 2, "{first:?}");
         assert!(first[0].contains("wˈɜːld"), "{first:?}");
         // A line eSpeak prints nothing for, a line it splits in two, then a normal call again:
         // the frame keeps every call's lines to itself.
-        let odd = residents.lines(program(), &args, &["...".into(), "one, two".into()]);
+        let odd = residents.lines(program(), &args, "...\none, two");
         assert!(odd.is_some());
-        let again = residents.lines(program(), &args, &["good morning".into()]).expect("answer");
+        let again = residents.lines(program(), &args, "good morning").expect("answer");
         assert_eq!(again, vec![first[1].clone()]);
         assert_eq!(residents.processes.lock().map(|p| p.len()).unwrap_or_default(), 1);
     }
@@ -210,13 +203,13 @@ mod tests {
     #[test]
     fn too_much_input_is_left_to_a_process_of_its_own() {
         let residents = Residents::default();
-        let big = vec!["word ".repeat(2_000); 4];
+        let big = vec!["word ".repeat(2_000); 4].join("\n");
         assert!(residents.lines(program(), &["-q", "--ipa", "-v", "en-us"], &big).is_none());
     }
 
     #[test]
     fn a_program_that_cannot_start_gives_no_answer() {
         let residents = Residents::default();
-        assert!(residents.lines(Path::new("/nonexistent/espeak-ng"), &["-q"], &["hi".into()]).is_none());
+        assert!(residents.lines(Path::new("/nonexistent/espeak-ng"), &["-q"], "hi").is_none());
     }
 }
