@@ -334,18 +334,16 @@ class GgmlWriter:
         q8_0, the other 2-D tensors (the weights whisper.cpp makes in the model's type) are
         quantized; the 3-D conv kernels stay float16, as whisper.cpp's quantizer leaves them."""
         f32 = f32 or data.ndim < 2
-        key = name.encode("utf-8")
         if self.q8_0 and not f32 and data.ndim == 2:
-            self.i32(data.ndim, len(key), GGML_Q8_0)
-            self.i32(*reversed(data.shape))
-            self.f.write(key)
-            self.f.write(quantize_q8_0(data))
+            ttype, payload = GGML_Q8_0, quantize_q8_0(data)
         else:
-            data = np.ascontiguousarray(data, dtype="<f4" if f32 else "<f2")
-            self.i32(data.ndim, len(key), GGML_F32 if f32 else GGML_F16)
-            self.i32(*reversed(data.shape))
-            self.f.write(key)
-            self.f.write(memoryview(data).cast("B"))
+            ttype = GGML_F32 if f32 else GGML_F16
+            payload = memoryview(np.ascontiguousarray(data, dtype="<f4" if f32 else "<f2")).cast("B")
+        key = name.encode("utf-8")
+        self.i32(data.ndim, len(key), ttype)
+        self.i32(*reversed(data.shape))
+        self.f.write(key)
+        self.f.write(payload)
         self.count += 1
 
 
