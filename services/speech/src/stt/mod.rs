@@ -2,6 +2,8 @@
 
 pub mod fallback;
 pub mod languages;
+pub mod mel;
+pub mod onnx_whisper;
 pub mod stream;
 pub mod subtitles;
 pub mod text_forms;
@@ -9,5 +11,6 @@ pub mod transcript;
 pub mod vad;
 pub mod whisper;
 
+pub use onnx_whisper::OnnxWhisper;
 pub use transcript::{Segment, Transcript, Word};
 pub use whisper::{EngineOptions, RecognitionRequest, Task, WhisperEngine, WhisperModel};

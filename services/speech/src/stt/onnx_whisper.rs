@@ -1,0 +1,489 @@
+//! Whisper on ONNX Runtime: the windows of a recording encoded one by one and decoded together,
+//! greedily, with Whisper's timestamp tokens (faster-whisper's BatchedInferencePipeline idea).
+//!
+//! The graphs come from `models/convert/whisper_ct2_to_onnx.py` (the model store's
+//! `whisper-base-onnx`, the same weights as whisper.cpp's `whisper-base`): an encoder that also
+//! computes every decoder layer's cross-attention keys and values, and a decoder that takes and
+//! returns its self-attention cache. ONNX Runtime encodes a 30 s window about four times faster
+//! than whisper.cpp on the machine of docs/benchmarks.md, which is why the engine hands long audio
+//! here. The decoding loop is written here because no crate runs Whisper's decoding rules on
+//! ONNX Runtime; it follows OpenAI's reference decoder at temperature 0: the special tokens are
+//! suppressed, the first token is a timestamp of at most 1 s, timestamps come in pairs and never
+//! go back, a timestamp is forced when their total probability beats any text token, and a
+//! window that ends on a closed pair is decoded again from that time. The engine checks each
+//! window's result ([`super::fallback`]) and sends the failed ones to whisper.cpp's temperature
+//! fallback; word timestamps and prompts stay with whisper.cpp.
+
+use std::path::Path;
+
+use ort::session::{Session, SessionInputValue};
+use ort::value::{DynValue, Tensor};
+use serde::Deserialize;
+use tokenizers::Tokenizer;
+
+use super::mel::{self, MelSpectrogram};
+use super::transcript::Segment;
+use super::whisper::Task;
+use cogway_core::ServiceError;
+
+pub const MODEL_NAME: &str = "whisper-base-onnx";
+/// Windows decoded together: a batch shares each step's weight reads. Bounds the
+/// cross-attention tensors held at once (about 37 MB per window for whisper-base).
+pub const BATCH_WINDOWS: usize = 4;
+/// Seconds per timestamp token.
+const TIMESTAMP_STEP: f64 = 0.02;
+/// The first timestamp may be at most this late (OpenAI's `max_initial_timestamp`), in tokens.
+const MAX_INITIAL_TIMESTAMP: usize = 50;
+/// A window whose decode stopped this far before its end is decoded again from there.
+const MIN_REST_SECS: f64 = 1.0;
+/// At most this many rounds of decoding the rest of windows.
+const MAX_REST_ROUNDS: usize = 3;
+
+/// `whisper.json`, written by the converter.
+#[derive(Debug, Clone, Deserialize)]
+struct Dims {
+    n_mels: usize,
+    n_audio_ctx: usize,
+    n_text_ctx: usize,
+    n_vocab: usize,
+    n_text_layer: usize,
+    n_text_head: usize,
+    head_dim: usize,
+}
+
+/// Token ids the decoding rules need.
+#[derive(Debug, Clone)]
+struct Specials {
+    end_of_text: usize,
+    start: usize,
+    translate: usize,
+    transcribe: usize,
+    no_speech: usize,
+    first_timestamp: usize,
+    /// Whisper's language tokens: (id, code).
+    languages: Vec<(usize, String)>,
+}
+
+/// One window's decode: its sampled tokens and what the quality checks need.
+#[derive(Debug, Default, Clone)]
+struct Decoded {
+    tokens: Vec<usize>,
+    sum_logprob: f32,
+    no_speech_prob: f32,
+    done: bool,
+}
+
+/// The loaded encoder and decoder with the tokenizer.
+pub struct OnnxWhisper {
+    encoder: Session,
+    decoder: Session,
+    tokenizer: Tokenizer,
+    mel: MelSpectrogram,
+    dims: Dims,
+    specials: Specials,
+}
+
+impl std::fmt::Debug for OnnxWhisper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxWhisper").field("dims", &self.dims).finish()
+    }
+}
+
+fn fail(what: &str, e: &dyn std::fmt::Display) -> ServiceError {
+    ServiceError::internal(format!("Whisper on ONNX Runtime: {what}: {e}"))
+}
+
+impl OnnxWhisper {
+    /// Loads `dir` (encoder.onnx, decoder.onnx, whisper.json, tokenizer.json) with `threads`
+    /// intra-op threads per session.
+    pub fn load(onnxruntime: &Path, dir: &Path, threads: usize) -> Result<Self, ServiceError> {
+        let json = std::fs::read_to_string(dir.join("whisper.json")).map_err(|e| fail("whisper.json", &e))?;
+        let dims: Dims = serde_json::from_str(&json).map_err(|e| fail("whisper.json", &e))?;
+        let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| fail("tokenizer.json", &e))?;
+        let id = |token: &str| {
+            tokenizer
+                .token_to_id(token)
+                .map(|id| id as usize)
+                .ok_or_else(|| fail("tokenizer.json", &format!("no {token}")))
+        };
+        let start = id("<|startoftranscript|>")?;
+        let translate = id("<|translate|>")?;
+        // The language tokens sit between <|startoftranscript|> and <|translate|>.
+        let languages = (start + 1..translate)
+            .filter_map(|i| {
+                let token = tokenizer.id_to_token(i as u32)?;
+                let code = token.strip_prefix("<|")?.strip_suffix("|>")?.to_string();
+                Some((i, code))
+            })
+            .collect();
+        let specials = Specials {
+            end_of_text: id("<|endoftext|>")?,
+            start,
+            translate,
+            transcribe: id("<|transcribe|>")?,
+            no_speech: id("<|nospeech|>").or_else(|_| id("<|nocaptions|>"))?,
+            // Timestamp tokens follow <|notimestamps|> (not every tokenizer.json lists them).
+            first_timestamp: id("<|notimestamps|>")? + 1,
+            languages,
+        };
+        if specials.first_timestamp + 1500 >= dims.n_vocab + 1 || dims.n_text_ctx < 8 {
+            return Err(fail("whisper.json", &"the vocabulary has no room for 1,501 timestamp tokens"));
+        }
+        let encoder = cogway_core::onnx::session(onnxruntime, &dir.join("encoder.onnx"), threads)?;
+        let decoder = cogway_core::onnx::session(onnxruntime, &dir.join("decoder.onnx"), threads)?;
+        let mel = MelSpectrogram::new(dims.n_mels);
+        Ok(Self { encoder, decoder, tokenizer, mel, dims, specials })
+    }
+
+    /// Whether the model knows `language` (a Whisper code).
+    pub fn knows_language(&self, language: &str) -> bool {
+        self.specials.languages.iter().any(|(_, code)| code == language)
+    }
+
+    /// Decodes windows of at most 30 s each (longer ones are cut) in `language`, or in the
+    /// language detected on the first window when `None`. Returns that language and each
+    /// window's segments, times from the window's start, each segment carrying its window's
+    /// mean token log-probability and no-speech probability.
+    pub fn decode(
+        &mut self,
+        windows: &[&[f32]],
+        language: Option<&str>,
+        task: Task,
+    ) -> Result<(String, Vec<Vec<Segment>>), ServiceError> {
+        let mut language = language.map(str::to_string);
+        let mut out: Vec<Vec<Segment>> = vec![Vec::new(); windows.len()];
+        // (window index, offset in samples) still to decode.
+        let mut pending: Vec<(usize, usize)> = (0..windows.len()).map(|i| (i, 0)).collect();
+        for _round in 0..=MAX_REST_ROUNDS {
+            let mut next = Vec::new();
+            for group in pending.chunks(BATCH_WINDOWS) {
+                let audio: Vec<&[f32]> =
+                    group.iter().map(|&(i, from)| &windows[i][from.min(windows[i].len())..]).collect();
+                let (found, decoded) = self.decode_group(&audio, language.as_deref(), task)?;
+                language.get_or_insert(found);
+                for (&(i, from), result) in group.iter().zip(decoded) {
+                    let offset = from as f64 / mel::SAMPLE_RATE as f64;
+                    let secs = audio_secs(audio_len(windows[i], from));
+                    let (mut segments, rest) = self.segments(&result, secs)?;
+                    for segment in &mut segments {
+                        segment.start += offset;
+                        segment.end += offset;
+                    }
+                    out[i].append(&mut segments);
+                    if let Some(rest) = rest.filter(|r| secs - r >= MIN_REST_SECS) {
+                        next.push((i, from + (rest * mel::SAMPLE_RATE as f64) as usize));
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            pending = next;
+        }
+        Ok((language.unwrap_or_else(|| "en".into()), out))
+    }
+
+    /// Encodes and decodes at most [`BATCH_WINDOWS`] windows together.
+    fn decode_group(
+        &mut self,
+        windows: &[&[f32]],
+        language: Option<&str>,
+        task: Task,
+    ) -> Result<(String, Vec<Decoded>), ServiceError> {
+        let n = windows.len();
+        let cross = self.encode(windows)?;
+        let d = self.dims.clone();
+        let layers = d.n_text_layer;
+        let empty = |name: &str| {
+            Tensor::<f32>::from_array(([n, d.n_text_head, 0, d.head_dim], Vec::<f32>::new()))
+                .map(|t| t.into_dyn())
+                .map_err(|e| fail(name, &e))
+        };
+        let mut past: Vec<DynValue> = (0..2 * layers).map(|_| empty("cache")).collect::<Result<_, _>>()?;
+        // The first step, <|startoftranscript|> alone, gives the language and no-speech odds.
+        let logits = self.step(&vec![self.specials.start as i64; n], 1, 0, &cross, &mut past)?;
+        let language = match language {
+            Some(known) => known.to_string(),
+            None => self.detect(&logits[..d.n_vocab]),
+        };
+        let language_id = self
+            .specials
+            .languages
+            .iter()
+            .find(|(_, code)| *code == language)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| ServiceError::invalid(format!("Whisper does not know the language '{language}'.")))?;
+        let mut decoded: Vec<Decoded> = (0..n)
+            .map(|b| Decoded {
+                no_speech_prob: softmax_at(&logits[b * d.n_vocab..(b + 1) * d.n_vocab], self.specials.no_speech),
+                ..Decoded::default()
+            })
+            .collect();
+        let task_id = if task == Task::Translate { self.specials.translate } else { self.specials.transcribe };
+        let mut tokens: Vec<i64> = (0..n).flat_map(|_| [language_id as i64, task_id as i64]).collect();
+        let mut length = 2;
+        let mut position = 1;
+        // OpenAI's sample_len: half the text context.
+        let max_sampled = d.n_text_ctx / 2;
+        for _ in 0..max_sampled {
+            let mut logits = self.step(&tokens, length, position, &cross, &mut past)?;
+            position += length;
+            length = 1;
+            tokens.clear();
+            for (b, row) in logits.chunks_mut(self.dims.n_vocab).enumerate() {
+                let state = &mut decoded[b];
+                if state.done {
+                    tokens.push(self.specials.end_of_text as i64);
+                    continue;
+                }
+                let (token, logprob) = self.choose(row, &state.tokens);
+                state.tokens.push(token);
+                state.sum_logprob += logprob;
+                state.done = token == self.specials.end_of_text;
+                tokens.push(token as i64);
+            }
+            if decoded.iter().all(|s| s.done) || position + 1 >= self.dims.n_text_ctx {
+                break;
+            }
+        }
+        Ok((language, decoded))
+    }
+
+    /// The cross-attention keys and values of `windows`, batched: one tensor per decoder
+    /// layer and kind. Encoded one window at a time: the encoder's attention scores of a
+    /// window are 72 MB, and a batch would hold them all at once.
+    fn encode(&mut self, windows: &[&[f32]]) -> Result<Vec<Tensor<f32>>, ServiceError> {
+        let d = &self.dims;
+        let per_window = d.n_text_head * d.head_dim * d.n_audio_ctx;
+        let mut joined: Vec<Vec<f32>> = vec![Vec::with_capacity(per_window * windows.len()); 2 * d.n_text_layer];
+        let mut features = Vec::with_capacity(d.n_mels * mel::FRAMES);
+        for window in windows {
+            features.clear();
+            self.mel.window_into(window, &mut features);
+            let input = Tensor::from_array(([1, d.n_mels, mel::FRAMES], std::mem::take(&mut features)))
+                .map_err(|e| fail("features", &e))?;
+            let outputs = self.encoder.run(ort::inputs!["mel" => input]).map_err(|e| fail("encoder", &e))?;
+            for (i, joined) in joined.iter_mut().enumerate() {
+                let name = if i % 2 == 0 { format!("cross_k{}", i / 2) } else { format!("cross_v{}", i / 2) };
+                let value = outputs.get(&name).ok_or_else(|| fail("encoder", &format!("no output {name}")))?;
+                let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| fail("encoder", &e))?;
+                if data.len() != per_window {
+                    return Err(fail("encoder", &format!("{name} holds {} values", data.len())));
+                }
+                joined.extend_from_slice(data);
+            }
+        }
+        let n = windows.len();
+        joined
+            .into_iter()
+            .enumerate()
+            .map(|(i, data)| {
+                let shape = if i % 2 == 0 {
+                    [n, d.n_text_head, d.head_dim, d.n_audio_ctx]
+                } else {
+                    [n, d.n_text_head, d.n_audio_ctx, d.head_dim]
+                };
+                Tensor::from_array((shape, data)).map_err(|e| fail("encoder", &e))
+            })
+            .collect()
+    }
+
+    /// One decoder call on `length` new tokens per window at `position`; returns the logits of
+    /// each window's last token ([N, n_vocab], row-major) and moves the cache forward.
+    fn step(
+        &mut self,
+        tokens: &[i64],
+        length: usize,
+        position: usize,
+        cross: &[Tensor<f32>],
+        past: &mut Vec<DynValue>,
+    ) -> Result<Vec<f32>, ServiceError> {
+        let n = tokens.len() / length;
+        let total = position + length;
+        // Causal mask: token j of this call sees every cached position and itself.
+        let mask: Vec<f32> = (0..length)
+            .flat_map(|j| (0..total).map(move |k| if k <= position + j { 0.0 } else { f32::NEG_INFINITY }))
+            .collect();
+        let positions: Vec<i64> = (position..total).map(|p| p as i64).collect();
+        let mut inputs: Vec<(String, SessionInputValue<'_>)> = Vec::with_capacity(3 + 4 * self.dims.n_text_layer);
+        let tensor = |e: ort::Error| fail("decoder input", &e);
+        inputs.push(("tokens".into(), Tensor::from_array(([n, length], tokens.to_vec())).map_err(tensor)?.into()));
+        inputs.push(("positions".into(), Tensor::from_array(([length], positions)).map_err(tensor)?.into()));
+        inputs.push(("mask".into(), Tensor::from_array(([length, total], mask)).map_err(tensor)?.into()));
+        for (i, value) in std::mem::take(past).into_iter().enumerate() {
+            let name = if i % 2 == 0 { format!("past_k{}", i / 2) } else { format!("past_v{}", i / 2) };
+            inputs.push((name, value.into()));
+        }
+        for (i, value) in cross.iter().enumerate() {
+            let name = if i % 2 == 0 { format!("cross_k{}", i / 2) } else { format!("cross_v{}", i / 2) };
+            inputs.push((name, value.into()));
+        }
+        let mut outputs = self.decoder.run(inputs).map_err(|e| fail("decoder", &e))?;
+        for i in 0..2 * self.dims.n_text_layer {
+            let name = if i % 2 == 0 { format!("present_k{}", i / 2) } else { format!("present_v{}", i / 2) };
+            past.push(outputs.remove(&name).ok_or_else(|| fail("decoder", &format!("no output {name}")))?);
+        }
+        let logits = outputs.get("logits").ok_or_else(|| fail("decoder", &"no logits"))?;
+        let (_, data) = logits.try_extract_tensor::<f32>().map_err(|e| fail("decoder", &e))?;
+        if data.len() != n * self.dims.n_vocab {
+            return Err(fail("decoder", &format!("{} logits for {n} windows", data.len())));
+        }
+        Ok(data.to_vec())
+    }
+
+    /// The most likely language token after <|startoftranscript|>.
+    fn detect(&self, logits: &[f32]) -> String {
+        self.specials
+            .languages
+            .iter()
+            .filter(|(id, _)| *id < logits.len())
+            .max_by(|a, b| logits[a.0].total_cmp(&logits[b.0]))
+            .map_or_else(|| "en".to_string(), |(_, code)| code.clone())
+    }
+
+    /// Applies Whisper's rules to one window's `logits` after `sampled` and picks the best
+    /// token; returns it with its log-probability under the rules.
+    fn choose(&self, logits: &mut [f32], sampled: &[usize]) -> (usize, f32) {
+        let s = &self.specials;
+        let ts = s.first_timestamp.min(logits.len());
+        // Special tokens (after <|endoftext|>, before the timestamps) are never text.
+        logits[(s.end_of_text + 1).min(ts)..ts].fill(f32::NEG_INFINITY);
+        let is_timestamp = |t: usize| t >= s.first_timestamp;
+        if sampled.is_empty() {
+            // The first token is a timestamp of at most 1 s (so neither a blank nor the end).
+            logits[..ts].fill(f32::NEG_INFINITY);
+            let last_allowed = (ts + MAX_INITIAL_TIMESTAMP + 1).min(logits.len());
+            logits[last_allowed..].fill(f32::NEG_INFINITY);
+        } else {
+            let last = sampled.last().copied().is_some_and(is_timestamp);
+            let penultimate = sampled.len() < 2 || is_timestamp(sampled[sampled.len() - 2]);
+            if last {
+                if penultimate {
+                    logits[ts..].fill(f32::NEG_INFINITY); // a pair was closed: text follows
+                } else {
+                    logits[..s.end_of_text].fill(f32::NEG_INFINITY); // a timestamp or the end follows
+                }
+            }
+            if let Some(&latest) = sampled.iter().rev().find(|&&t| is_timestamp(t)) {
+                // Timestamps never go back; after a closing one, the next opens at the same time
+                // or later, otherwise strictly later.
+                let floor = if last && !penultimate { latest } else { latest + 1 };
+                let end = floor.clamp(ts, logits.len());
+                logits[ts..end].fill(f32::NEG_INFINITY);
+            }
+        }
+        let total = log_sum_exp(logits);
+        let timestamps = log_sum_exp(&logits[ts..]);
+        let best_text = logits[..ts].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if timestamps > best_text && timestamps.is_finite() {
+            logits[..ts].fill(f32::NEG_INFINITY);
+        }
+        let (token, &value) =
+            logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((s.end_of_text, &0.0));
+        let token = if value.is_finite() { token } else { s.end_of_text };
+        (token, if value.is_finite() { value - total } else { 0.0 })
+    }
+
+    /// Splits a window's tokens into segments at the timestamp tokens and says where decoding
+    /// must go on (seconds from the window's start) when the window ended on a closed pair of
+    /// timestamps before its end.
+    fn segments(&self, decoded: &Decoded, secs: f64) -> Result<(Vec<Segment>, Option<f64>), ServiceError> {
+        let s = &self.specials;
+        let n = decoded.tokens.len() as f32;
+        let avg_logprob = if n > 0.0 { decoded.sum_logprob / n } else { 0.0 };
+        let time = |t: usize| ((t - s.first_timestamp) as f64 * TIMESTAMP_STEP).min(secs);
+        let mut segments = Vec::new();
+        let mut text: Vec<u32> = Vec::new();
+        let mut start: Option<f64> = None;
+        let mut last_closed: Option<f64> = None;
+        let content: Vec<usize> = decoded.tokens.iter().copied().filter(|&t| t != s.end_of_text).collect();
+        for &token in &content {
+            if token >= s.first_timestamp {
+                let at = time(token);
+                match start {
+                    Some(from) if !text.is_empty() => {
+                        segments.push(self.segment(from, at, &mut text, avg_logprob, decoded.no_speech_prob)?);
+                        last_closed = Some(at);
+                        start = None;
+                    }
+                    _ => start = Some(at),
+                }
+            } else if token < s.end_of_text {
+                text.push(token as u32);
+            }
+        }
+        if !text.is_empty() {
+            let from = start.or(last_closed).unwrap_or(0.0);
+            segments.push(self.segment(from, secs, &mut text, avg_logprob, decoded.no_speech_prob)?);
+            return Ok((segments, None));
+        }
+        // Ending on a pair (<|a|><|b|> then the end): the model saw no more speech up to b but
+        // did not claim the rest of the window: decode again from there. Ending on a single
+        // closing timestamp means the window was used up.
+        let paired_end = content.len() >= 2 && content[content.len() - 2..].iter().all(|&t| t >= s.first_timestamp);
+        let rest = if paired_end && decoded.done { last_closed.filter(|&at| at > 0.0) } else { None };
+        Ok((segments, rest))
+    }
+
+    fn segment(
+        &self,
+        start: f64,
+        end: f64,
+        text: &mut Vec<u32>,
+        avg_logprob: f32,
+        no_speech_prob: f32,
+    ) -> Result<Segment, ServiceError> {
+        let decoded = self.tokenizer.decode(text, true).map_err(|e| fail("detokenizing", &e))?;
+        let tokens = text.drain(..).map(|id| id as i32).collect();
+        Ok(Segment {
+            start,
+            end: end.max(start),
+            text: decoded,
+            tokens,
+            avg_logprob,
+            no_speech_prob,
+            words: Vec::new(),
+        })
+    }
+}
+
+fn audio_len(window: &[f32], from: usize) -> usize {
+    window.len().saturating_sub(from).min(mel::WINDOW_SAMPLES)
+}
+
+fn audio_secs(samples: usize) -> f64 {
+    samples as f64 / mel::SAMPLE_RATE as f64
+}
+
+/// log(sum(exp(x))) over the finite values (negative infinity when there are none).
+fn log_sum_exp(values: &[f32]) -> f32 {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return f32::NEG_INFINITY;
+    }
+    let sum: f32 = values.iter().map(|v| (v - max).exp()).sum();
+    max + sum.ln()
+}
+
+/// softmax(logits)[index].
+fn softmax_at(logits: &[f32], index: usize) -> f32 {
+    match logits.get(index) {
+        Some(v) => (v - log_sum_exp(logits)).exp(),
+        None => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_sum_exp_matches_the_direct_sum() {
+        let values = [0.5f32, -1.0, 2.0, f32::NEG_INFINITY];
+        let direct: f32 = values.iter().map(|v| v.exp()).sum::<f32>().ln();
+        assert!((log_sum_exp(&values) - direct).abs() < 1e-5);
+        assert_eq!(log_sum_exp(&[f32::NEG_INFINITY; 3]), f32::NEG_INFINITY);
+        assert!((softmax_at(&[0.0, 0.0], 1) - 0.5).abs() < 1e-6);
+        assert_eq!(softmax_at(&[0.0], 4), 0.0);
+    }
+}
