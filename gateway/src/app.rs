@@ -279,6 +279,7 @@ fn load_speech(state: &web::Data<AppState>) {
         flash_attention: s.flash_attention,
         max_chunk_secs: s.max_chunk_secs,
         adaptive_audio_context: s.adaptive_audio_context,
+        onnx_whisper: s.onnx_whisper,
         espeak_program: s.espeak_program.clone(),
         max_streams: s.max_streams,
     };

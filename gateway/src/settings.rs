@@ -231,6 +231,10 @@ pub struct SpeechSettings {
     /// Encode only the part of Whisper's 30 s window a clip shorter than 30 s fills
     /// (whisper.cpp `audio_ctx`): several times faster on short clips, at a small accuracy cost.
     pub adaptive_audio_context: bool,
+    /// Decode audio of more than 10 s with Whisper on ONNX Runtime (the whisper-base-onnx
+    /// model, same weights) when it is installed: about twice as fast as whisper.cpp on long
+    /// audio. Word timestamps, prompts and temperatures above 0 stay with whisper.cpp.
+    pub onnx_whisper: bool,
     /// Longest stretch of speech the VAD reports as one region, in seconds.
     pub max_chunk_secs: f32,
     /// The eSpeak NG program (default: `espeak-ng` on PATH).
@@ -502,6 +506,7 @@ impl Default for SpeechSettings {
             beam_size: 1,
             flash_attention: false,
             adaptive_audio_context: true,
+            onnx_whisper: true,
             max_chunk_secs: 30.0,
             espeak_program: None,
             short_audio_max_secs: 60,

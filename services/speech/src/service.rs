@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cogway_core::{Code, ModelStatus, ServiceError, Worker};
 
 use crate::stt::stream::{StepRequest, StepResult, StreamEngine};
-use crate::stt::{EngineOptions, RecognitionRequest, Transcript, WhisperEngine, WhisperModel};
+use crate::stt::{EngineOptions, OnnxWhisper, RecognitionRequest, Transcript, WhisperEngine, WhisperModel};
 use crate::tts::espeak::Espeak;
 use crate::tts::kokoro::{self, Kokoro};
 use crate::tts::piper::PiperVoice;
@@ -23,6 +23,8 @@ use crate::tts::{SynthesisJob, Synthesized, TtsEngine};
 /// The Whisper models the store can install: (name, file).
 pub const WHISPER_MODELS: [&str; 2] = ["whisper-base", "whisper-tiny-en"];
 pub const WHISPER_FILE: &str = "ggml-model.bin";
+/// The ONNX Runtime copy of a whisper.cpp model, which decodes its audio of more than 10 s.
+pub const ONNX_MODELS: [(&str, &str); 1] = [("whisper-base", crate::stt::onnx_whisper::MODEL_NAME)];
 pub const VAD_MODEL: &str = "silero-vad";
 pub const VAD_FILE: &str = "ggml-silero-vad.bin";
 pub const PIPER_MODEL: &str = "piper-en-us-joe-medium";
@@ -43,6 +45,8 @@ pub struct SpeechConfig {
     pub max_chunk_secs: f32,
     /// Encode only the part of the 30 s window a short clip fills.
     pub adaptive_audio_context: bool,
+    /// Decode audio of more than 10 s with Whisper on ONNX Runtime when its model is installed.
+    pub onnx_whisper: bool,
     /// The eSpeak NG program; `None` looks for `espeak-ng` on PATH.
     pub espeak_program: Option<PathBuf>,
     /// Live recognition sessions at once (the streaming worker's queue holds one step of each).
@@ -72,6 +76,8 @@ pub enum Lane {
 pub struct SpeechService {
     config: SpeechConfig,
     stt: BTreeMap<&'static str, Result<SttWorkers, ServiceError>>,
+    /// Whether each ONNX Runtime Whisper model loaded (when the setting asks for them).
+    onnx: Vec<(&'static str, Result<(), ServiceError>)>,
     vad: Result<PathBuf, ServiceError>,
     tts: Result<Worker<SynthesisJob, Synthesized>, ServiceError>,
     espeak: Option<Espeak>,
@@ -83,8 +89,20 @@ impl SpeechService {
         let vad_path = config.models_dir.join(VAD_MODEL).join(VAD_FILE);
         let vad = if vad_path.exists() { Ok(vad_path) } else { Err(ServiceError::model_not_ready(VAD_MODEL)) };
         let mut stt = BTreeMap::new();
+        let mut onnx = Vec::new();
         for name in WHISPER_MODELS {
-            let workers = load_whisper(config, name, vad.as_ref().ok().cloned());
+            let decoder = match ONNX_MODELS.iter().find(|(ggml, _)| *ggml == name) {
+                Some(&(_, onnx_name)) if config.onnx_whisper => {
+                    let loaded = load_onnx_whisper(config, onnx_name);
+                    if let Err(e) = &loaded {
+                        tracing::warn!(model = onnx_name, error = %e, "whisper.cpp decodes all audio");
+                    }
+                    onnx.push((onnx_name, loaded.as_ref().map(|_| ()).map_err(Clone::clone)));
+                    loaded.ok()
+                }
+                _ => None,
+            };
+            let workers = load_whisper(config, name, vad.as_ref().ok().cloned(), decoder);
             if let Err(e) = &workers {
                 tracing::warn!(model = name, error = %e, "speech-to-text model not loaded");
             }
@@ -127,7 +145,7 @@ impl SpeechService {
                     .map_err(|e| ServiceError::internal(format!("cannot start the TTS worker: {e}")))
             }
         };
-        Arc::new(Self { config: config.clone(), stt, vad, tts, espeak, voices })
+        Arc::new(Self { config: config.clone(), stt, onnx, vad, tts, espeak, voices })
     }
 
     pub fn models(&self) -> Vec<ModelStatus> {
@@ -140,6 +158,11 @@ impl SpeechService {
                 detail: w.as_ref().err().map(|e| e.message.clone()),
             })
             .collect();
+        out.extend(self.onnx.iter().map(|(name, loaded)| ModelStatus {
+            name,
+            ready: loaded.is_ok(),
+            detail: loaded.as_ref().err().map(|e| e.message.clone()),
+        }));
         out.push(ModelStatus {
             name: VAD_MODEL,
             ready: self.vad.is_ok(),
@@ -257,7 +280,22 @@ impl SpeechService {
     }
 }
 
-fn load_whisper(config: &SpeechConfig, name: &'static str, vad: Option<PathBuf>) -> Result<SttWorkers, ServiceError> {
+/// Whisper on ONNX Runtime, shared by the model's workers (one decodes at a time: each call
+/// already uses every thread).
+fn load_onnx_whisper(config: &SpeechConfig, name: &str) -> Result<Arc<Mutex<OnnxWhisper>>, ServiceError> {
+    let dir = config.models_dir.join(name);
+    if !dir.join("decoder.onnx").exists() {
+        return Err(ServiceError::model_not_ready(name));
+    }
+    Ok(Arc::new(Mutex::new(OnnxWhisper::load(&config.onnxruntime, &dir, config.threads.max(1))?)))
+}
+
+fn load_whisper(
+    config: &SpeechConfig,
+    name: &'static str,
+    vad: Option<PathBuf>,
+    onnx: Option<Arc<Mutex<OnnxWhisper>>>,
+) -> Result<SttWorkers, ServiceError> {
     let path = config.models_dir.join(name).join(WHISPER_FILE);
     if !path.exists() {
         return Err(ServiceError::model_not_ready(name));
@@ -269,6 +307,7 @@ fn load_whisper(config: &SpeechConfig, name: &'static str, vad: Option<PathBuf>)
         vad_model: vad,
         max_chunk_secs: config.max_chunk_secs,
         adaptive_audio_context: config.adaptive_audio_context,
+        onnx,
     };
     let spawn = |lane: &str, capacity: usize| {
         let engine = WhisperEngine::new(&model, options.clone())?;

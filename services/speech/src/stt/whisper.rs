@@ -2,8 +2,8 @@
 //! thread with its own decoding state and voice-activity detector.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState, WhisperVadContext,
@@ -11,6 +11,7 @@ use whisper_rs::{
 };
 
 use super::fallback::{FALLBACK_TEMPERATURES, Quality, SAMPLED_CANDIDATES};
+use super::onnx_whisper::{self, OnnxWhisper};
 use super::transcript::{Segment, Transcript, Word};
 use super::vad::{Chunk, Compacted, windows};
 use crate::audio::RECOGNITION_RATE;
@@ -34,6 +35,11 @@ fn fallback_budget(windows: usize) -> usize {
 /// A segment or word said to start this close to the end of a speech region starts the next one
 /// (the VAD pads regions by 0.2 s; Whisper starts a segment where the previous one ended).
 const START_SNAP_SECS: f64 = 0.3;
+
+/// Audio longer than this (seconds, all windows together) is decoded on ONNX Runtime when the
+/// engine has it. whisper.cpp encodes only the part of the window a shorter clip fills, which
+/// makes it as fast as ONNX Runtime's full 30 s encode at about this length (docs/benchmarks.md).
+const ONNX_MIN_SECS: f64 = 10.0;
 
 /// Whisper's encoder frames in one 30 s window.
 const FULL_AUDIO_CONTEXT: i32 = 1500;
@@ -137,6 +143,9 @@ pub struct EngineOptions {
     /// Encode only the part of Whisper's 30 s window a short clip fills (whisper.cpp's
     /// `audio_ctx`): several times faster on short clips, at a small accuracy cost.
     pub adaptive_audio_context: bool,
+    /// The same model on ONNX Runtime ([`OnnxWhisper`]), for audio of more than
+    /// [`ONNX_MIN_SECS`]; shared by the model's workers.
+    pub onnx: Option<Arc<Mutex<OnnxWhisper>>>,
 }
 
 /// Decodes audio on one thread: one Whisper state (its KV caches) and one VAD context.
@@ -233,16 +242,23 @@ impl WhisperEngine {
         let mut segments = Vec::new();
         let mut language = request.language.clone();
         let mut fallbacks_left = fallback_budget(windows.len());
-        for compacted in &windows {
+        let mut from_onnx = self.decode_on_onnx(audio, &windows, request, &mut language, fallbacks_left);
+        for (i, compacted) in windows.iter().enumerate() {
             if request.is_cancelled() {
                 break;
             }
             let input = compacted.as_ref().map_or(audio, |c| c.audio.as_slice());
-            let mut decoded = Vec::new();
-            let (detected, fell_back) =
-                self.decode(input, request, language.as_deref(), fallbacks_left > 0, &mut decoded)?;
-            fallbacks_left -= usize::from(fell_back);
-            language.get_or_insert(detected);
+            let mut decoded = match from_onnx.get_mut(i).and_then(Option::take) {
+                Some(decoded) => decoded,
+                None => {
+                    let mut decoded = Vec::new();
+                    let (detected, fell_back) =
+                        self.decode(input, request, language.as_deref(), fallbacks_left > 0, &mut decoded)?;
+                    fallbacks_left -= usize::from(fell_back);
+                    language.get_or_insert(detected);
+                    decoded
+                }
+            };
             if let Some(compacted) = compacted {
                 for segment in &mut decoded {
                     segment.start = compacted.start_to_original(segment.start, START_SNAP_SECS);
@@ -259,6 +275,69 @@ impl WhisperEngine {
             return Err(ServiceError::new(cogway_core::Code::Conflict, "The recognition was cancelled."));
         }
         Ok(Transcript { language: language.unwrap_or_else(|| "en".into()), duration, segments })
+    }
+
+    /// Decodes `windows` on ONNX Runtime when the engine has it and the request allows: more
+    /// than [`ONNX_MIN_SECS`] of audio in windows of at most 30 s, temperature 0, no prompt, no
+    /// word times, a language the model knows (or none: the first window's is detected and
+    /// stored in `language`). Returns each window's segments; `None` for a window whose result
+    /// failed Whisper's checks while the `fallbacks_left` budget lasts (whisper.cpp's temperature
+    /// fallback decodes it), and for the windows left when ONNX Runtime fails (logged).
+    fn decode_on_onnx(
+        &self,
+        audio: &[f32],
+        windows: &[Option<Compacted>],
+        request: &RecognitionRequest,
+        language: &mut Option<String>,
+        fallbacks_left: usize,
+    ) -> Vec<Option<Vec<Segment>>> {
+        let mut out = vec![None; windows.len()];
+        let Some(onnx) = self.options.onnx.as_ref() else { return out };
+        let inputs: Vec<&[f32]> = windows.iter().map(|w| w.as_ref().map_or(audio, |c| c.audio.as_slice())).collect();
+        let samples: usize = inputs.iter().map(|i| i.len()).sum();
+        let eligible = samples as f64 > ONNX_MIN_SECS * f64::from(RECOGNITION_RATE)
+            && inputs.iter().all(|i| i.len() <= WINDOW_SAMPLES)
+            && request.temperature == 0.0
+            && !request.word_timestamps
+            && request.prompt.as_deref().is_none_or(|p| p.trim().is_empty())
+            && (request.task == Task::Transcribe || self.model.multilingual);
+        if !eligible {
+            return out;
+        }
+        let mut deferrable = fallbacks_left;
+        for (group, slots) in
+            inputs.chunks(onnx_whisper::BATCH_WINDOWS).zip(out.chunks_mut(onnx_whisper::BATCH_WINDOWS))
+        {
+            if request.is_cancelled() {
+                break;
+            }
+            // Locked per group, so a long job lets other requests' groups in between.
+            let result = match onnx.lock() {
+                Ok(mut whisper) => {
+                    if language.as_deref().is_some_and(|l| !whisper.knows_language(l)) {
+                        break;
+                    }
+                    whisper.decode(group, language.as_deref(), request.task)
+                }
+                Err(_) => Err(ServiceError::internal("the ONNX Runtime Whisper lock is poisoned")),
+            };
+            let (found, decoded) = match result {
+                Ok(ok) => ok,
+                Err(err) => {
+                    tracing::warn!(%err, "Whisper on ONNX Runtime failed; whisper.cpp decodes the rest");
+                    break;
+                }
+            };
+            language.get_or_insert(found);
+            for (slot, segments) in slots.iter_mut().zip(decoded) {
+                if !request.greedy && Quality::of(&segments).failed() && deferrable > 0 {
+                    deferrable -= 1;
+                } else {
+                    *slot = Some(segments);
+                }
+            }
+        }
+        out
     }
 
     /// Decodes a request's audio as one piece, without the VAD: the caller has found the speech
