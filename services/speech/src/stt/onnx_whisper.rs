@@ -126,7 +126,7 @@ impl OnnxWhisper {
             first_timestamp: id("<|notimestamps|>")? + 1,
             languages,
         };
-        if specials.first_timestamp + 1500 >= dims.n_vocab + 1 || dims.n_text_ctx < 8 {
+        if specials.first_timestamp + 1500 >= dims.n_vocab || dims.n_text_ctx < 8 {
             return Err(fail("whisper.json", &"the vocabulary has no room for 1,501 timestamp tokens"));
         }
         let encoder = cogway_core::onnx::session(onnxruntime, &dir.join("encoder.onnx"), threads)?;
