@@ -52,7 +52,9 @@ How
   gateway's do; whisper_direct's are whisper_full() alone. Every process and request has a time
   limit; the only network peer is 127.0.0.1 (plus the package index for the one-time setup).
   The gateway runs with the Language service off; it loads every speech model it finds (both
-  Whisper models, the VAD, the Piper voice), which its "loaded MB" column shows.
+  Whisper models, Whisper base on ONNX Runtime, the VAD, the Piper and Kokoro voices), which its
+  "loaded MB" column shows. It decodes audio of more than 10 s with Whisper base on ONNX
+  Runtime (speech.onnx_whisper, on by default), shorter audio with whisper.cpp.
 
   Run it on an otherwise idle machine. whisper.cpp's threads spin while they wait for each other,
   so when another process holds one of the 2 cores, 2 threads run slower than 1 and its numbers

@@ -246,6 +246,14 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
         assert!(segments.windows(2).all(|w| w[0].start <= w[1].start), "times out of order: {segments:?}");
         assert!(segments.iter().all(|s| s.end <= duration / 2.0 + 0.5 && s.avg_logprob > -1.5), "{segments:?}");
     }
+    // The whole recording as one window: decoded 30 s at a time, the second piece starting
+    // where the first one's last complete segment ended.
+    let (_, whole) = whisper.decode(&[&samples], Some("en"), Task::Transcribe).expect("decodes");
+    let text: String = whole[0].iter().map(|s| s.text.as_str()).collect();
+    assert_has_words(&text, &["best", "worst", "wisdom", "incredulity", "despair", "superlative", "comparison"]);
+    assert!(whole[0].windows(2).all(|w| w[0].start <= w[1].start), "times out of order: {:?}", whole[0]);
+    let last = whole[0].last().expect("segments");
+    assert!(last.start > 30.0 && last.end <= duration + 0.01, "{last:?} of {duration} s");
     // Spanish, detected. (Whisper base translating this eSpeak clip at temperature 0 loops on
     // "I'm going to miss you", on CTranslate2 as well: the engine's quality check sends such a
     // window to whisper.cpp's temperature fallback.)

@@ -36,8 +36,8 @@ const TIMESTAMP_STEP: f64 = 0.02;
 const MAX_INITIAL_TIMESTAMP: usize = 50;
 /// A window whose decode stopped this far before its end is decoded again from there.
 const MIN_REST_SECS: f64 = 1.0;
-/// At most this many rounds of decoding the rest of windows.
-const MAX_REST_ROUNDS: usize = 3;
+/// Rounds of decoding the rest of windows beyond two per 30 s of the longest window.
+const EXTRA_ROUNDS: usize = 4;
 
 /// `whisper.json`, written by the converter.
 #[derive(Debug, Clone, Deserialize)]
@@ -140,8 +140,9 @@ impl OnnxWhisper {
         self.specials.languages.iter().any(|(_, code)| code == language)
     }
 
-    /// Decodes windows of at most 30 s each (longer ones are cut) in `language`, or in the
-    /// language detected on the first window when `None`. Returns that language and each
+    /// Decodes windows in `language`, or in the language detected on the first window when
+    /// `None`. A window longer than 30 s is decoded 30 s at a time, each next piece starting
+    /// where the previous one's last complete segment ended (OpenAI's seek). Returns that language and each
     /// window's segments, times from the window's start, each segment carrying its window's
     /// mean token log-probability and no-speech probability.
     pub fn decode(
@@ -154,7 +155,9 @@ impl OnnxWhisper {
         let mut out: Vec<Vec<Segment>> = vec![Vec::new(); windows.len()];
         // (window index, offset in samples) still to decode.
         let mut pending: Vec<(usize, usize)> = (0..windows.len()).map(|i| (i, 0)).collect();
-        for _round in 0..=MAX_REST_ROUNDS {
+        let longest = windows.iter().map(|w| w.len()).max().unwrap_or(0);
+        let rounds = 2 * longest.div_ceil(mel::WINDOW_SAMPLES) + EXTRA_ROUNDS;
+        for _round in 0..rounds {
             let mut next = Vec::new();
             for group in pending.chunks(BATCH_WINDOWS) {
                 let audio: Vec<&[f32]> =
@@ -163,14 +166,15 @@ impl OnnxWhisper {
                 language.get_or_insert(found);
                 for (&(i, from), result) in group.iter().zip(decoded) {
                     let offset = from as f64 / mel::SAMPLE_RATE as f64;
-                    let secs = audio_secs(audio_len(windows[i], from));
-                    let (mut segments, rest) = self.segments(&result, secs)?;
+                    let left = windows[i].len().saturating_sub(from);
+                    let secs = audio_secs(left.min(mel::WINDOW_SAMPLES));
+                    let (mut segments, rest) = self.segments(&result, secs, left > mel::WINDOW_SAMPLES)?;
                     for segment in &mut segments {
                         segment.start += offset;
                         segment.end += offset;
                     }
                     out[i].append(&mut segments);
-                    if let Some(rest) = rest.filter(|r| secs - r >= MIN_REST_SECS) {
+                    if let Some(rest) = rest.filter(|r| audio_secs(left) - r >= MIN_REST_SECS) {
                         next.push((i, from + (rest * mel::SAMPLE_RATE as f64) as usize));
                     }
                 }
@@ -385,9 +389,9 @@ impl OnnxWhisper {
     }
 
     /// Splits a window's tokens into segments at the timestamp tokens and says where decoding
-    /// must go on (seconds from the window's start) when the window ended on a closed pair of
-    /// timestamps before its end.
-    fn segments(&self, decoded: &Decoded, secs: f64) -> Result<(Vec<Segment>, Option<f64>), ServiceError> {
+    /// must go on (seconds from the window's start, `None` when the window is done). `secs` is
+    /// the audio the decode saw (at most 30 s); `more` says the window goes on after it.
+    fn segments(&self, decoded: &Decoded, secs: f64, more: bool) -> Result<(Vec<Segment>, Option<f64>), ServiceError> {
         let s = &self.specials;
         let n = decoded.tokens.len() as f32;
         let avg_logprob = if n > 0.0 { decoded.sum_logprob / n } else { 0.0 };
@@ -414,15 +418,19 @@ impl OnnxWhisper {
         }
         if !text.is_empty() {
             let from = start.or(last_closed).unwrap_or(0.0);
+            if more && from > 0.0 {
+                // Text cut by the end of the 30 s: decoded again with what follows.
+                return Ok((segments, Some(from)));
+            }
             segments.push(self.segment(from, secs, &mut text, avg_logprob, decoded.no_speech_prob)?);
-            return Ok((segments, None));
+            return Ok((segments, more.then_some(secs)));
         }
         // Ending on a pair (<|a|><|b|> then the end): the model saw no more speech up to b but
         // did not claim the rest of the window: decode again from there. Ending on a single
-        // closing timestamp means the window was used up.
+        // closing timestamp means the 30 s were used up.
         let paired_end = content.len() >= 2 && content[content.len() - 2..].iter().all(|&t| t >= s.first_timestamp);
         let rest = if paired_end && decoded.done { last_closed.filter(|&at| at > 0.0) } else { None };
-        Ok((segments, rest))
+        Ok((segments, rest.or(more.then_some(secs))))
     }
 
     fn segment(
@@ -445,10 +453,6 @@ impl OnnxWhisper {
             words: Vec::new(),
         })
     }
-}
-
-fn audio_len(window: &[f32], from: usize) -> usize {
-    window.len().saturating_sub(from).min(mel::WINDOW_SAMPLES)
 }
 
 fn audio_secs(samples: usize) -> f64 {

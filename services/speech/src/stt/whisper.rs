@@ -278,7 +278,7 @@ impl WhisperEngine {
     }
 
     /// Decodes `windows` on ONNX Runtime when the engine has it and the request allows: more
-    /// than [`ONNX_MIN_SECS`] of audio in windows of at most 30 s, temperature 0, no prompt, no
+    /// than [`ONNX_MIN_SECS`] of audio (a window may be longer than 30 s), temperature 0, no prompt, no
     /// word times, a language the model knows (or none: the first window's is detected and
     /// stored in `language`). Returns each window's segments; `None` for a window whose result
     /// failed Whisper's checks while the `fallbacks_left` budget lasts (whisper.cpp's temperature
@@ -296,7 +296,6 @@ impl WhisperEngine {
         let inputs: Vec<&[f32]> = windows.iter().map(|w| w.as_ref().map_or(audio, |c| c.audio.as_slice())).collect();
         let samples: usize = inputs.iter().map(|i| i.len()).sum();
         let eligible = samples as f64 > ONNX_MIN_SECS * f64::from(RECOGNITION_RATE)
-            && inputs.iter().all(|i| i.len() <= WINDOW_SAMPLES)
             && request.temperature == 0.0
             && !request.word_timestamps
             && request.prompt.as_deref().is_none_or(|p| p.trim().is_empty())
