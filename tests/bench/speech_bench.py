@@ -784,7 +784,8 @@ def machine_header(ctx: Context, versions: dict) -> list[str]:
     if ctx.cogway_bin:
         kind = build_kind(ctx.cogway_bin)
         lines.append(f"gateway: {ctx.cogway_bin} ({kind}); speech service only, all its models loaded "
-                     f"(whisper-base, whisper-tiny-en, Silero VAD, Piper voice), so its RSS holds both Whisper models")
+                     f"(whisper-base, whisper-base-onnx, whisper-tiny-en, Silero VAD, Piper voice, Kokoro), so its RSS holds "
+                     f"every Whisper model; audio over 10 s is decoded on ONNX Runtime (whisper-base-onnx)")
     if versions:
         lines.append("baselines: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return lines + method_notes(ctx)
