@@ -4,7 +4,7 @@ CTranslate2 Whisper model (faster-whisper format), with numpy and onnx only.
 
     python3 convert/whisper_ct2_to_onnx.py --package-dir UNPACKED_WHEELS --out MODEL_DIR
 
-Reads model.bin (or its parts) and tokenizer.json from anywhere under UNPACKED_WHEELS (the
+Reads model.bin (or its parts), config.json (for alignment_heads) and tokenizer.json from anywhere under UNPACKED_WHEELS (the
 reader is whisper_ct2_to_ggml.py's) and writes to MODEL_DIR:
 
   encoder.onnx   mel float32 [N, n_mels, 3000] (Whisper's log-mel of a 30 s window)
@@ -16,7 +16,10 @@ reader is whisper_ct2_to_ggml.py's) and writes to MODEL_DIR:
                  past_v{i} [N, heads, P, head_dim], cross_k{i} / cross_v{i} from the encoder
                  -> logits float32 [N, n_vocab] of the last position, present_k{i} /
                  present_v{i} [N, heads, P+L, head_dim] (the cache for the next call).
-  whisper.json   the dimensions above.
+                 alignment float32 [N, A, L, 1500]: the cross-attention weights of the A
+                 alignment heads (config.json's alignment_heads, which OpenAI picked for
+                 word timing) for each new token, for word timestamps by DTW.
+  whisper.json   the dimensions above and the alignment heads.
   tokenizer.json copied from the package.
 
 Why graphs of our own: no Whisper in ONNX is in a package registry (shared models notes), and
@@ -115,12 +118,14 @@ class Graph:
         """[N, heads, T, head_dim] -> [N, T, d]."""
         return self.op("Reshape", [self.op("Transpose", [x], perm=[0, 2, 1, 3]), dims.joined])
 
-    def attend(self, q: str, k_t: str, v: str, mask: str | None = None) -> str:
-        """softmax(q k^T (+ mask)) v with k given transposed and q, k both pre-scaled."""
+    def attend(self, q: str, k_t: str, v: str, mask: str | None = None) -> tuple[str, str]:
+        """softmax(q k^T (+ mask)) v with k given transposed and q, k both pre-scaled; returns
+        the result and the attention weights."""
         scores = self.op("MatMul", [q, k_t])
         if mask:
             scores = self.op("Add", [scores, mask])
-        return self.op("MatMul", [self.op("Softmax", [scores], axis=-1), v])
+        weights = self.op("Softmax", [scores], axis=-1)
+        return self.op("MatMul", [weights, v]), weights
 
     def save(self, name: str, inputs, outputs, path: Path):
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
@@ -162,7 +167,7 @@ def build_encoder(model: CT2Model, n_text_layer: int, out: Path):
         q = g.op("Mul", [g.heads(g.linear(y, fused, slice(0, d_)), dims, [0, 2, 1, 3]), dims.scale])
         k = g.op("Mul", [g.heads(g.linear(y, fused, slice(d_, 2 * d_), bias=False), dims, [0, 2, 3, 1]), dims.scale])
         v = g.heads(g.linear(y, fused, slice(2 * d_, 3 * d_)), dims, [0, 2, 1, 3])
-        x = g.op("Add", [x, g.linear(g.merge(g.attend(q, k, v), dims), f"{p}/self_attention/linear_1")])
+        x = g.op("Add", [x, g.linear(g.merge(g.attend(q, k, v)[0], dims), f"{p}/self_attention/linear_1")])
         y = g.op("Gelu", [g.linear(g.layer_norm(x, f"{p}/ffn/layer_norm"), f"{p}/ffn/linear_0")])
         x = g.op("Add", [x, g.linear(y, f"{p}/ffn/linear_1")])
     x = g.layer_norm(x, "encoder/layer_norm")
@@ -178,8 +183,9 @@ def build_encoder(model: CT2Model, n_text_layer: int, out: Path):
     g.save("whisper_encoder", [tensor("mel", TensorProto.FLOAT, ["N", n_mels, FRAMES])], outputs, out)
 
 
-def build_decoder(model: CT2Model, out: Path):
+def build_decoder(model: CT2Model, alignment_heads: list[tuple[int, int]], out: Path):
     g = Graph(model, quantized=True)
+    aligned = []  # the cross-attention weights of the alignment heads, in their order
     embedding = g.weight("decoder/embeddings/weight")
     n_vocab, d = embedding.shape
     dims = Dims(g, d, model.scalar("decoder/num_heads"))
@@ -201,16 +207,24 @@ def build_decoder(model: CT2Model, out: Path):
         k = g.op("Concat", [f"past_k{i}", k], out=f"present_k{i}", axis=2)
         v = g.op("Concat", [f"past_v{i}", v], out=f"present_v{i}", axis=2)
         k_t = g.op("Mul", [g.op("Transpose", [k], perm=[0, 1, 3, 2]), dims.scale])
-        x = g.op("Add", [x, g.linear(g.merge(g.attend(q, k_t, v, "mask"), dims), f"{p}/self_attention/linear_1")])
+        attended, _ = g.attend(q, k_t, v, "mask")
+        x = g.op("Add", [x, g.linear(g.merge(attended, dims), f"{p}/self_attention/linear_1")])
         y = g.layer_norm(x, f"{p}/attention/layer_norm")
         q = g.op("Mul", [g.heads(g.linear(y, f"{p}/attention/linear_0"), dims, [0, 2, 1, 3]), dims.scale])
-        x = g.op("Add", [x, g.linear(g.merge(g.attend(q, f"cross_k{i}", f"cross_v{i}"), dims), f"{p}/attention/linear_2")])
+        attended, weights = g.attend(q, f"cross_k{i}", f"cross_v{i}")
+        for head in (h for layer, h in alignment_heads if layer == i):
+            aligned.append(g.op("Gather", [weights, g.const([head], np.int64)], axis=1))
+        x = g.op("Add", [x, g.linear(g.merge(attended, dims), f"{p}/attention/linear_2")])
         y = g.op("Gelu", [g.linear(g.layer_norm(x, f"{p}/ffn/layer_norm"), f"{p}/ffn/linear_0")])
         x = g.op("Add", [x, g.linear(y, f"{p}/ffn/linear_1")])
         inputs += [cache(f"past_k{i}", "P"), cache(f"past_v{i}", "P"),
                    tensor(f"cross_k{i}", TensorProto.FLOAT, ["N", dims.heads, dims.head_dim, "T"]),
                    tensor(f"cross_v{i}", TensorProto.FLOAT, ["N", dims.heads, "T", dims.head_dim])]
         outputs += [cache(f"present_k{i}", "PL"), cache(f"present_v{i}", "PL")]
+    if len(aligned) != len(alignment_heads):
+        sys.exit(f"alignment heads {alignment_heads} are not all in the decoder")
+    g.op("Concat", aligned, out="alignment", axis=1)
+    outputs.append(tensor("alignment", TensorProto.FLOAT, ["N", len(aligned), "L", "T"]))
     x = g.layer_norm(x, "decoder/layer_norm")
     last = g.op("Gather", [x, g.const(-1, np.int64)], axis=1)  # [N, d]: the last position only
     g.matmul(last, embedding, out="logits")  # the output projection is the token embedding (tied)
@@ -239,7 +253,14 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     n_text_layer = count_layers(model, "decoder")
     build_encoder(model, n_text_layer, args.out / "encoder.onnx")
-    build_decoder(model, args.out / "decoder.onnx")
+    configs = sorted(args.package_dir.rglob("config.json"))
+    if len(configs) != 1:
+        sys.exit(f"expected one config.json under {args.package_dir}, found {len(configs)}")
+    listed = json.loads(configs[0].read_text(encoding="utf-8")).get("alignment_heads") or []
+    alignment_heads = sorted((int(layer), int(head)) for layer, head in listed)
+    if not alignment_heads:
+        sys.exit("config.json lists no alignment_heads (needed for word timestamps)")
+    build_decoder(model, alignment_heads, args.out / "decoder.onnx")
     n_vocab, d = model.vars["decoder/embeddings/weight"].shape
     heads = model.scalar("decoder/num_heads")
     config = {
@@ -250,6 +271,7 @@ def main():
         "n_text_layer": n_text_layer,
         "n_text_head": heads,
         "head_dim": d // heads,
+        "alignment_heads": [list(h) for h in alignment_heads],
     }
     (args.out / "whisper.json").write_text(json.dumps(config, indent=1) + "\n")
     shutil.copyfile(tokenizers[0], args.out / "tokenizer.json")

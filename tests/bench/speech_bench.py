@@ -13,6 +13,9 @@ What is measured
                      the VAD is inside its time.
     * cogway openai  POST /v1/audio/transcriptions (multipart), the long file only: for audio
                      over 30 s the gateway leaves out what the VAD finds silent.
+    * cogway azure fast  POST /speechtotext/transcriptions:transcribe (Azure fast transcription,
+                     multipart), the long file only: it always returns word timestamps, so it
+                     is set against faster-whisper float32 with word_timestamps=True.
     * whisper-rs     the same whisper.cpp build called directly, no HTTP, no VAD
                      ($CARGO_TARGET_DIR/release/examples/whisper_direct); skipped if not built.
                      It gets the gateway's whisper.cpp settings through its environment: flash
@@ -26,7 +29,7 @@ What is measured
                      filter) on every file, and its BatchedInferencePipeline (batch_size 8, the audio
                      cut on its bundled Silero VAD) on the long file.
   All decode greedily (beam 1, best_of 1), language en, no conditioning on previous text, no word
-  timestamps, 2 threads (--threads; the gateway with COGWAY__MODELS__THREADS=2; faster-whisper
+  timestamps (except the two "words" / "fast" rows), 2 threads (--threads; the gateway with COGWAY__MODELS__THREADS=2; faster-whisper
   with cpu_threads=2, num_workers=1). Reported: real-time factor (processing seconds / audio seconds)
   as the median of N timed runs after one warm-up; peak resident memory of the process doing the
   work; word error rate against faster-whisper float32's transcript of the same file, so that
@@ -399,6 +402,23 @@ def stt_cogway_azure(ctx: Context, wav: Path) -> Measurement:
     return measure_gateway(ctx, send)
 
 
+def stt_cogway_fast(ctx: Context, wav: Path) -> Measurement:
+    """Azure fast transcription (multipart, 2024-11-15): it always times the words."""
+    secs = wav_secs(wav)
+    body, content_type = multipart({"definition": json.dumps({"locales": ["en-US"]})}, "audio", wav.name,
+                                   wav.read_bytes())
+
+    def send(g: Gateway):
+        status, answer, took = g.request("POST", "/speechtotext/transcriptions:transcribe?api-version=2024-11-15",
+                                         body, {"Ocp-Apim-Subscription-Key": g.key, "Content-Type": content_type},
+                                         timeout=run_timeout(secs))
+        check(status, answer, "fast transcription")
+        text = " ".join(p.get("text", "") for p in json.loads(answer).get("combinedPhrases", []))
+        return took, secs, text
+
+    return measure_gateway(ctx, send)
+
+
 def stt_cogway_openai(ctx: Context, wav: Path) -> Measurement:
     secs = wav_secs(wav)
     body, content_type = multipart({"model": "whisper-1", "language": "en", "response_format": "json"},
@@ -457,14 +477,16 @@ def timed_runs(ctx: Context, lines: list[dict], what: str) -> list[dict]:
     return lines[WARMUP:WARMUP + ctx.runs]
 
 
-def stt_faster_whisper(ctx: Context, wav: Path, compute_type: str, batch_size: int = 0) -> Measurement:
-    """faster-whisper's sequential transcribe, or (batch_size > 0) its BatchedInferencePipeline."""
+def stt_faster_whisper(ctx: Context, wav: Path, compute_type: str, batch_size: int = 0,
+                       words: bool = False) -> Measurement:
+    """faster-whisper's sequential transcribe, or (batch_size > 0) its BatchedInferencePipeline;
+    with word timestamps when `words`."""
     if ctx.ct2_dir is None:
         raise Skip(f"no CT2 model ({ctx.ct2_missing})")
     secs = wav_secs(wav)
     args = ["faster-whisper", "--model", str(ctx.ct2_dir), "--compute-type", compute_type,
             "--threads", str(ctx.threads), "--runs", str(WARMUP + ctx.runs), "--input", str(wav),
-            "--batch-size", str(batch_size)]
+            "--batch-size", str(batch_size)] + (["--words"] if words else [])
     lines, peak, loaded = run_worker(ctx, args, LOAD_ALLOWANCE + (WARMUP + ctx.runs) * run_timeout(secs))
     runs = timed_runs(ctx, lines, "faster-whisper")
     return Measurement([r["secs"] for r in runs], [r["audio_secs"] for r in runs], peak, runs[-1]["text"], loaded)
@@ -511,7 +533,7 @@ def worker_faster_whisper(args):
     model = WhisperModel(args.model, device="cpu", compute_type=args.compute_type, cpu_threads=args.threads,
                          num_workers=1, local_files_only=True)
     common_options = dict(language="en", beam_size=1, best_of=1, condition_on_previous_text=False,
-                          word_timestamps=False)
+                          word_timestamps=args.words)
     if args.batch_size > 0:
         # The batched pipeline cuts the audio on its own Silero VAD (bundled in the wheel) and
         # decodes up to batch_size of those pieces at once.
@@ -566,6 +588,7 @@ def worker_main(argv: list[str]):
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     ap.add_argument("--batch-size", type=int, default=0, help="faster-whisper: 0 sequential, else batched")
+    ap.add_argument("--words", action="store_true", help="faster-whisper: word timestamps")
     ap.add_argument("--input", help="the WAV file (faster-whisper) or the text (piper)")
     args = ap.parse_args(argv)
     if args.engine == "faster-whisper":
@@ -615,6 +638,10 @@ def stt_engines(ctx: Context):
         (DIRECT, lambda w: stt_whisper_direct(ctx, w), everything),
         ("cogway azure", lambda w: stt_cogway_azure(ctx, w), everything),
         ("cogway openai", lambda w: stt_cogway_openai(ctx, w), long_only),
+        # Word timestamps: faster-whisper's alignment against the gateway's (Azure fast
+        # transcription always returns words).
+        ("faster-whisper f32 words", lambda w: stt_faster_whisper(ctx, w, "float32", words=True), long_only),
+        ("cogway azure fast", lambda w: stt_cogway_fast(ctx, w), long_only),
     ]
 
 
@@ -755,7 +782,10 @@ def method_notes(ctx: Context) -> list[str]:
                 if ctx.adaptive_context else "encoding the full 30 s window")
     return [
         "speech to text, everywhere: greedy (beam 1, best_of 1), language en, no conditioning on previous text, "
-        "temperature fallback on (whisper.cpp's and faster-whisper's defaults), no word timestamps",
+        "temperature fallback on (whisper.cpp's and faster-whisper's defaults), no word timestamps except in "
+        "the \"words\" and \"fast\" rows",
+        "cogway azure fast: Azure fast transcription (transcriptions:transcribe, multipart, locale en-US), which "
+        "always times the words; set against faster-whisper f32 words (word_timestamps=True)",
         f"whisper.cpp (gateway and {DIRECT} alike): flash attention {'on' if ctx.flash_attention else 'off'}, "
         f"{ctx_note}; faster-whisper always encodes the full 30 s window",
         "cogway azure: the short-audio route; the gateway runs the Silero VAD over the clip (1 thread, inside the "

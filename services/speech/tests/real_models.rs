@@ -237,7 +237,7 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
     .expect("whisper-base-onnx loads (run `make models`)");
     let half = samples.len() / 2;
     let (language, windows) =
-        whisper.decode(&[&samples[..half], &samples[half..]], None, Task::Transcribe).expect("decodes");
+        whisper.decode(&[&samples[..half], &samples[half..]], None, Task::Transcribe, true).expect("decodes");
     assert_eq!(language, "en");
     let text: String = windows.iter().flatten().map(|s| s.text.as_str()).collect();
     assert_has_words(&text, &["best", "worst", "wisdom", "foolishness", "incredulity", "despair", "superlative"]);
@@ -245,10 +245,31 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
         assert!(!segments.is_empty(), "window {i} has no segments");
         assert!(segments.windows(2).all(|w| w[0].start <= w[1].start), "times out of order: {segments:?}");
         assert!(segments.iter().all(|s| s.end <= duration / 2.0 + 0.5 && s.avg_logprob > -1.5), "{segments:?}");
+        // Words timed by aligning the text with the audio: every word of the text, in order,
+        // inside its segment (give or take half a second), none longer than a few seconds.
+        for segment in segments {
+            let spoken: Vec<String> = words(&segment.text).split_whitespace().map(str::to_string).collect();
+            let timed: Vec<String> = segment.words.iter().map(|w| words(&w.word)).collect();
+            assert_eq!(timed.join(" ").split_whitespace().collect::<Vec<_>>(), spoken, "{segment:?}");
+            assert!(segment.words.windows(2).all(|w| w[0].start <= w[1].start), "{segment:?}");
+            assert!(
+                segment.words.iter().all(|w| w.start >= segment.start - 0.5
+                    && w.end <= segment.end + 0.5
+                    && w.end - w.start < 3.0
+                    && (0.0..=1.0).contains(&w.probability)),
+                "{segment:?}"
+            );
+        }
     }
+    // faster-whisper's word timestamps (the same alignment, on CTranslate2) put "worst" at
+    // 3.38 s and "despair" at 19.86 s on this half: the ONNX alignment must agree to 0.3 s.
+    let all: Vec<_> = windows[0].iter().flat_map(|s| s.words.iter()).collect();
+    let at = |w: &str| all.iter().find(|x| words(&x.word).trim() == w).map(|x| x.start);
+    let (worst, despair) = (at("worst").expect("worst"), at("despair").expect("despair"));
+    assert!((worst - 3.38).abs() < 0.3 && (despair - 19.86).abs() < 0.3, "worst at {worst}, despair at {despair}");
     // The whole recording as one window: decoded 30 s at a time, the second piece starting
     // where the first one's last complete segment ended.
-    let (_, whole) = whisper.decode(&[&samples], Some("en"), Task::Transcribe).expect("decodes");
+    let (_, whole) = whisper.decode(&[&samples], Some("en"), Task::Transcribe, false).expect("decodes");
     let text: String = whole[0].iter().map(|s| s.text.as_str()).collect();
     assert_has_words(&text, &["best", "worst", "wisdom", "incredulity", "despair", "superlative", "comparison"]);
     assert!(whole[0].windows(2).all(|w| w[0].start <= w[1].start), "times out of order: {:?}", whole[0]);
@@ -258,7 +279,7 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
     // "I'm going to miss you", on CTranslate2 as well: the engine's quality check sends such a
     // window to whisper.cpp's temperature fallback.)
     let spanish = decode(&espeak_wav("es", "Buenos días, me llamo Carlos y vivo en Madrid con mi familia."));
-    let (language, windows) = whisper.decode(&[&spanish], None, Task::Transcribe).expect("transcribes");
+    let (language, windows) = whisper.decode(&[&spanish], None, Task::Transcribe, false).expect("transcribes");
     assert_eq!(language, "es");
     let text: String = windows.iter().flatten().map(|s| s.text.as_str()).collect();
     assert_has_words(&text, &["buenos", "carlos", "familia"]);

@@ -12,7 +12,8 @@
 //! go back, a timestamp is forced when their total probability beats any text token, and a
 //! window that ends on a closed pair is decoded again from that time. The engine checks each
 //! window's result ([`super::fallback`]) and sends the failed ones to whisper.cpp's temperature
-//! fallback; word timestamps and prompts stay with whisper.cpp.
+//! fallback; prompts stay with whisper.cpp. Word times come from OpenAI's alignment of the text
+//! with the audio through the cross-attention of the alignment heads ([`OnnxWhisper::align`]).
 
 use std::path::Path;
 
@@ -22,8 +23,8 @@ use serde::Deserialize;
 use tokenizers::Tokenizer;
 
 use super::mel::{self, MelSpectrogram};
-use super::transcript::Segment;
-use super::whisper::Task;
+use super::transcript::{Segment, Word};
+use super::whisper::{Task, push_word_piece};
 use cogway_core::ServiceError;
 
 pub const MODEL_NAME: &str = "whisper-base-onnx";
@@ -49,6 +50,8 @@ struct Dims {
     n_text_layer: usize,
     n_text_head: usize,
     head_dim: usize,
+    /// (layer, head) of the cross-attention heads that follow the speech (for word times).
+    alignment_heads: Vec<[usize; 2]>,
 }
 
 /// Token ids the decoding rules need.
@@ -68,9 +71,14 @@ struct Specials {
 #[derive(Debug, Default, Clone)]
 struct Decoded {
     tokens: Vec<usize>,
+    /// The log-probability of each token in `tokens`.
+    logprobs: Vec<f32>,
     sum_logprob: f32,
     no_speech_prob: f32,
     done: bool,
+    /// When words were asked for: (start, end) in seconds of each text token (the tokens below
+    /// <|endoftext|>, in order).
+    times: Vec<(f64, f64)>,
 }
 
 /// The loaded encoder and decoder with the tokenizer.
@@ -144,12 +152,14 @@ impl OnnxWhisper {
     /// `None`. A window longer than 30 s is decoded 30 s at a time, each next piece starting
     /// where the previous one's last complete segment ended (OpenAI's seek). Returns that language and each
     /// window's segments, times from the window's start, each segment carrying its window's
-    /// mean token log-probability and no-speech probability.
+    /// mean token log-probability and no-speech probability. With `words`, segments carry
+    /// their words, timed by aligning the text with the audio ([`Self::align`]).
     pub fn decode(
         &mut self,
         windows: &[&[f32]],
         language: Option<&str>,
         task: Task,
+        words: bool,
     ) -> Result<(String, Vec<Vec<Segment>>), ServiceError> {
         let mut language = language.map(str::to_string);
         let mut out: Vec<Vec<Segment>> = vec![Vec::new(); windows.len()];
@@ -162,16 +172,21 @@ impl OnnxWhisper {
             for group in pending.chunks(BATCH_WINDOWS) {
                 let audio: Vec<&[f32]> =
                     group.iter().map(|&(i, from)| &windows[i][from.min(windows[i].len())..]).collect();
-                let (found, decoded) = self.decode_group(&audio, language.as_deref(), task)?;
+                let (found, decoded) = self.decode_group(&audio, language.as_deref(), task, words)?;
                 language.get_or_insert(found);
                 for (&(i, from), result) in group.iter().zip(decoded) {
                     let offset = from as f64 / mel::SAMPLE_RATE as f64;
                     let left = windows[i].len().saturating_sub(from);
                     let secs = audio_secs(left.min(mel::WINDOW_SAMPLES));
                     let (mut segments, rest) = self.segments(&result, secs, left > mel::WINDOW_SAMPLES)?;
+                    clamp_sentence_ends(&mut segments);
                     for segment in &mut segments {
                         segment.start += offset;
                         segment.end += offset;
+                        for word in &mut segment.words {
+                            word.start += offset;
+                            word.end += offset;
+                        }
                     }
                     out[i].append(&mut segments);
                     if let Some(rest) = rest.filter(|r| audio_secs(left) - r >= MIN_REST_SECS) {
@@ -193,17 +208,12 @@ impl OnnxWhisper {
         windows: &[&[f32]],
         language: Option<&str>,
         task: Task,
+        words: bool,
     ) -> Result<(String, Vec<Decoded>), ServiceError> {
         let n = windows.len();
         let cross = self.encode(windows)?;
         let d = self.dims.clone();
-        let layers = d.n_text_layer;
-        let empty = |name: &str| {
-            Tensor::<f32>::from_array(([n, d.n_text_head, 0, d.head_dim], Vec::<f32>::new()))
-                .map(|t| t.into_dyn())
-                .map_err(|e| fail(name, &e))
-        };
-        let mut past: Vec<DynValue> = (0..2 * layers).map(|_| empty("cache")).collect::<Result<_, _>>()?;
+        let mut past = self.empty_cache(n)?;
         // The first step, <|startoftranscript|> alone, gives the language and no-speech odds.
         let logits = self.step(&vec![self.specials.start as i64; n], 1, 0, &cross, &mut past)?;
         let language = match language {
@@ -242,6 +252,7 @@ impl OnnxWhisper {
                 }
                 let (token, logprob) = choose(&self.specials, row, &state.tokens);
                 state.tokens.push(token);
+                state.logprobs.push(logprob);
                 state.sum_logprob += logprob;
                 state.done = token == self.specials.end_of_text;
                 tokens.push(token as i64);
@@ -250,7 +261,77 @@ impl OnnxWhisper {
                 break;
             }
         }
+        if words {
+            let frames: Vec<usize> =
+                windows.iter().map(|w| w.len().min(mel::WINDOW_SAMPLES) / SAMPLES_PER_FRAME).collect();
+            self.align(&mut decoded, &cross, [language_id, task_id], &frames)?;
+        }
         Ok((language, decoded))
+    }
+
+    /// Times each text token of each window by OpenAI's alignment: the decoder is run once more
+    /// over the whole text (after <|notimestamps|>), the cross-attention weights of the
+    /// alignment heads over the window's `frames` (encoder frames of its audio) are normalised
+    /// per head and frame across the tokens, median-filtered along time, averaged over the heads,
+    /// and dynamic time warping finds the monotonic path through them; a token starts where the
+    /// path reaches its row.
+    fn align(
+        &mut self,
+        decoded: &mut [Decoded],
+        cross: &[Tensor<f32>],
+        [language_id, task_id]: [usize; 2],
+        frames: &[usize],
+    ) -> Result<(), ServiceError> {
+        let s = &self.specials;
+        let texts: Vec<Vec<usize>> =
+            decoded.iter().map(|d| d.tokens.iter().copied().filter(|&t| t < s.end_of_text).collect()).collect();
+        let longest = texts.iter().map(Vec::len).max().unwrap_or(0);
+        if longest == 0 {
+            return Ok(());
+        }
+        let prefix = [s.start, language_id, task_id, s.first_timestamp - 1];
+        let length = prefix.len() + longest + 1;
+        if length > self.dims.n_text_ctx {
+            return Err(fail("alignment", &format!("{length} tokens exceed the text context")));
+        }
+        let mut tokens = Vec::with_capacity(decoded.len() * length);
+        for text in &texts {
+            tokens.extend(prefix.iter().chain(text).map(|&t| t as i64));
+            tokens.resize(tokens.len() + length - prefix.len() - text.len(), s.end_of_text as i64);
+        }
+        let mut past = self.empty_cache(decoded.len())?;
+        let (_, weights) = self.run_decoder(&tokens, length, 0, cross, &mut past, true)?;
+        let weights = weights.ok_or_else(|| fail("alignment", &"no weights"))?;
+        let heads = self.dims.alignment_heads.len();
+        let ctx = self.dims.n_audio_ctx;
+        for (b, (state, text)) in decoded.iter_mut().zip(&texts).enumerate() {
+            let rows = text.len() + 1; // the text tokens and <|endoftext|>
+            let nf = frames[b].clamp(1, ctx);
+            // [heads][rows][nf], each row renormalised over the frames that hold audio.
+            let mut w = vec![0f32; heads * rows * nf];
+            for a in 0..heads {
+                for r in 0..rows {
+                    let at = ((b * heads + a) * length + prefix.len() - 1 + r) * ctx;
+                    let row = &weights[at..at + nf];
+                    let sum: f32 = row.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+                    let out = &mut w[(a * rows + r) * nf..(a * rows + r + 1) * nf];
+                    out.iter_mut().zip(row).for_each(|(o, v)| *o = v / sum);
+                }
+            }
+            let matrix = alignment_matrix(&mut w, heads, rows, nf);
+            let path = dtw(&matrix, rows, nf);
+            // The first frame of each row on the path, in seconds.
+            let mut starts = vec![0f64; rows];
+            let mut seen = vec![false; rows];
+            for &(r, t) in &path {
+                if !seen[r] {
+                    seen[r] = true;
+                    starts[r] = t as f64 / FRAMES_PER_SECOND;
+                }
+            }
+            state.times = (0..text.len()).map(|k| (starts[k], starts[k + 1].max(starts[k]))).collect();
+        }
+        Ok(())
     }
 
     /// The cross-attention keys and values of `windows`, batched: one tensor per decoder
@@ -302,6 +383,20 @@ impl OnnxWhisper {
         cross: &[Tensor<f32>],
         past: &mut Vec<DynValue>,
     ) -> Result<Vec<f32>, ServiceError> {
+        Ok(self.run_decoder(tokens, length, position, cross, past, false)?.0)
+    }
+
+    /// [`Self::step`], also returning the alignment heads' cross-attention weights
+    /// ([N, heads, length, n_audio_ctx], row-major) when `alignment`.
+    fn run_decoder(
+        &mut self,
+        tokens: &[i64],
+        length: usize,
+        position: usize,
+        cross: &[Tensor<f32>],
+        past: &mut Vec<DynValue>,
+        alignment: bool,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), ServiceError> {
         let n = tokens.len() / length;
         let total = position + length;
         // Causal mask: token j of this call sees every cached position and itself.
@@ -332,7 +427,30 @@ impl OnnxWhisper {
         if data.len() != n * self.dims.n_vocab {
             return Err(fail("decoder", &format!("{} logits for {n} windows", data.len())));
         }
-        Ok(data.to_vec())
+        let weights = if alignment {
+            let value = outputs.get("alignment").ok_or_else(|| fail("decoder", &"no alignment output"))?;
+            let (_, weights) = value.try_extract_tensor::<f32>().map_err(|e| fail("decoder", &e))?;
+            let expected = n * self.dims.alignment_heads.len() * length * self.dims.n_audio_ctx;
+            if weights.len() != expected {
+                return Err(fail("decoder", &format!("{} alignment weights, expected {expected}", weights.len())));
+            }
+            Some(weights.to_vec())
+        } else {
+            None
+        };
+        Ok((data.to_vec(), weights))
+    }
+
+    /// An empty self-attention cache for `n` windows: one tensor per layer and kind.
+    fn empty_cache(&self, n: usize) -> Result<Vec<DynValue>, ServiceError> {
+        let d = &self.dims;
+        (0..2 * d.n_text_layer)
+            .map(|_| {
+                Tensor::<f32>::from_array(([n, d.n_text_head, 0, d.head_dim], Vec::<f32>::new()))
+                    .map(|t| t.into_dyn())
+                    .map_err(|e| fail("cache", &e))
+            })
+            .collect()
     }
 
     /// The most likely language token after <|startoftranscript|>.
@@ -355,6 +473,8 @@ impl OnnxWhisper {
         let time = |t: usize| ((t - s.first_timestamp) as f64 * TIMESTAMP_STEP).min(secs);
         let mut segments = Vec::new();
         let mut text: Vec<u32> = Vec::new();
+        // Index of the segment's first text token among the window's text tokens.
+        let mut first = 0;
         let mut start: Option<f64> = None;
         let mut last_closed: Option<f64> = None;
         let content: Vec<usize> = decoded.tokens.iter().copied().filter(|&t| t != s.end_of_text).collect();
@@ -363,7 +483,9 @@ impl OnnxWhisper {
                 let at = time(token);
                 match start {
                     Some(from) if !text.is_empty() => {
-                        segments.push(self.segment(from, at, &mut text, avg_logprob, decoded.no_speech_prob)?);
+                        let words = self.words(decoded, first, &text);
+                        first += text.len();
+                        segments.push(self.segment(from, at, &mut text, avg_logprob, decoded.no_speech_prob, words)?);
                         last_closed = Some(at);
                         start = None;
                     }
@@ -379,7 +501,8 @@ impl OnnxWhisper {
                 // Text cut by the end of the 30 s: decoded again with what follows.
                 return Ok((segments, Some(from)));
             }
-            segments.push(self.segment(from, secs, &mut text, avg_logprob, decoded.no_speech_prob)?);
+            let words = self.words(decoded, first, &text);
+            segments.push(self.segment(from, secs, &mut text, avg_logprob, decoded.no_speech_prob, words)?);
             return Ok((segments, more.then_some(secs)));
         }
         // Ending on a pair (<|a|><|b|> then the end): the model saw no more speech up to b but
@@ -397,18 +520,43 @@ impl OnnxWhisper {
         text: &mut Vec<u32>,
         avg_logprob: f32,
         no_speech_prob: f32,
+        words: Vec<Word>,
     ) -> Result<Segment, ServiceError> {
         let decoded = self.tokenizer.decode(text, true).map_err(|e| fail("detokenizing", &e))?;
         let tokens = text.drain(..).map(|id| id as i32).collect();
-        Ok(Segment {
-            start,
-            end: end.max(start),
-            text: decoded,
-            tokens,
-            avg_logprob,
-            no_speech_prob,
-            words: Vec::new(),
-        })
+        Ok(Segment { start, end: end.max(start), text: decoded, tokens, avg_logprob, no_speech_prob, words })
+    }
+
+    /// The words of a segment whose text tokens are `text`, the window's text tokens from
+    /// `first` on, timed by [`Self::align`] (none when the window was not aligned). Tokens are
+    /// joined until they decode to whole characters (a character can span byte-level tokens);
+    /// a piece starting with a space starts a word, as on the whisper.cpp path.
+    fn words(&self, decoded: &Decoded, first: usize, text: &[u32]) -> Vec<Word> {
+        let Some(times) = decoded.times.get(first..first + text.len()) else { return Vec::new() };
+        let probabilities: Vec<f32> = {
+            let logprobs: Vec<f32> = decoded
+                .tokens
+                .iter()
+                .zip(&decoded.logprobs)
+                .filter(|(t, _)| **t < self.specials.end_of_text)
+                .map(|(_, p)| *p)
+                .collect();
+            logprobs
+                .get(first..first + text.len())
+                .map_or_else(|| vec![1.0; text.len()], |l| l.iter().map(|p| p.exp()).collect())
+        };
+        let mut words = Vec::new();
+        let mut from = 0;
+        for to in 1..=text.len() {
+            let piece = self.tokenizer.decode(&text[from..to], false).unwrap_or_default();
+            if piece.contains('\u{FFFD}') && to < text.len() && to - from < 4 {
+                continue; // a character continues in the next token
+            }
+            let probability = probabilities[from..to].iter().copied().fold(1.0, f32::min);
+            push_word_piece(&mut words, &piece, times[from].0, times[to - 1].1, probability);
+            from = to;
+        }
+        words
     }
 }
 
@@ -461,6 +609,134 @@ fn choose(s: &Specials, logits: &mut [f32], sampled: &[usize]) -> (usize, f32) {
     }
     let (token, value) = best;
     if value.is_finite() { (token, value - total) } else { (s.end_of_text, 0.0) }
+}
+
+/// The alignment gives a word that ends a sentence the pause after it too: such a word is cut
+/// to twice the median word length (at most 0.7 s), as OpenAI's word timing does.
+fn clamp_sentence_ends(segments: &mut [Segment]) {
+    let mut durations: Vec<f64> =
+        segments.iter().flat_map(|s| &s.words).map(|w| w.end - w.start).filter(|d| *d > 0.0).collect();
+    if durations.is_empty() {
+        return;
+    }
+    durations.sort_by(f64::total_cmp);
+    let longest = 2.0 * durations[durations.len() / 2].min(0.7);
+    for word in segments.iter_mut().flat_map(|s| s.words.iter_mut()) {
+        if word.end - word.start > longest && word.word.ends_with(['.', '!', '?', '。', '！', '？']) {
+            word.end = word.start + longest;
+        }
+    }
+}
+
+/// Encoder frames per second (each covers two 10 ms mel frames).
+const FRAMES_PER_SECOND: f64 = 50.0;
+/// Audio samples per encoder frame.
+const SAMPLES_PER_FRAME: usize = 320;
+/// OpenAI's median filter width for the alignment weights.
+const MEDIAN_WIDTH: usize = 7;
+
+/// The alignment weights `w` ([heads][rows][frames]) standardised per head and frame across
+/// the rows, median-filtered along the frames and averaged over the heads: [rows][frames].
+fn alignment_matrix(w: &mut [f32], heads: usize, rows: usize, frames: usize) -> Vec<f32> {
+    for a in 0..heads {
+        let head = &mut w[a * rows * frames..(a + 1) * rows * frames];
+        for t in 0..frames {
+            let mean = (0..rows).map(|r| head[r * frames + t]).sum::<f32>() / rows as f32;
+            let var = (0..rows).map(|r| (head[r * frames + t] - mean).powi(2)).sum::<f32>() / rows as f32;
+            let std = if var > 0.0 { var.sqrt() } else { 1.0 };
+            for r in 0..rows {
+                head[r * frames + t] = (head[r * frames + t] - mean) / std;
+            }
+        }
+        for r in 0..rows {
+            median_filter(&mut head[r * frames..(r + 1) * frames], MEDIAN_WIDTH);
+        }
+    }
+    let mut matrix = vec![0f32; rows * frames];
+    for a in 0..heads {
+        for (m, v) in matrix.iter_mut().zip(&w[a * rows * frames..(a + 1) * rows * frames]) {
+            *m += v / heads as f32;
+        }
+    }
+    matrix
+}
+
+/// Median of each `width` values centred on every position, the ends reflected (without
+/// repeating the edge value, as torch's reflect padding); rows shorter than the half width are
+/// left as they are.
+fn median_filter(row: &mut [f32], width: usize) {
+    let half = width / 2;
+    if half == 0 || row.len() <= half {
+        return;
+    }
+    let n = row.len() as isize;
+    let source = row.to_vec();
+    let at = |i: isize| -> f32 {
+        let j = if i < 0 {
+            -i
+        } else if i >= n {
+            2 * (n - 1) - i
+        } else {
+            i
+        };
+        source[j.clamp(0, n - 1) as usize]
+    };
+    let mut window = vec![0f32; width];
+    for (i, out) in row.iter_mut().enumerate() {
+        for (k, slot) in window.iter_mut().enumerate() {
+            *slot = at(i as isize + k as isize - half as isize);
+        }
+        window.sort_by(f32::total_cmp);
+        *out = window[half];
+    }
+}
+
+/// Dynamic time warping through `matrix` ([rows][frames]) maximising the summed weights along
+/// a monotonic path from (0, 0) to the last cell, moving down, right or diagonally; returns the
+/// path's (row, frame) cells in order. Ties prefer the diagonal, then down, as OpenAI's dtw_cpu.
+fn dtw(matrix: &[f32], rows: usize, frames: usize) -> Vec<(usize, usize)> {
+    let width = frames + 1;
+    let mut cost = vec![f32::INFINITY; (rows + 1) * width];
+    let mut trace = vec![2u8; (rows + 1) * width];
+    cost[0] = 0.0;
+    for j in 1..=frames {
+        for i in 1..=rows {
+            let diagonal = cost[(i - 1) * width + j - 1];
+            let down = cost[(i - 1) * width + j];
+            let right = cost[i * width + j - 1];
+            let (best, step) = if diagonal < down && diagonal < right {
+                (diagonal, 0)
+            } else if down < diagonal && down < right {
+                (down, 1)
+            } else {
+                (right, 2)
+            };
+            cost[i * width + j] = -matrix[(i - 1) * frames + j - 1] + best;
+            trace[i * width + j] = step;
+        }
+    }
+    let (mut i, mut j) = (rows, frames);
+    let mut path = Vec::with_capacity(rows + frames);
+    while i > 0 || j > 0 {
+        path.push((i.saturating_sub(1), j.saturating_sub(1)));
+        let step = if i == 0 {
+            2
+        } else if j == 0 {
+            1
+        } else {
+            trace[i * width + j]
+        };
+        match step {
+            0 => {
+                i -= 1;
+                j -= 1;
+            }
+            1 => i -= 1,
+            _ => j -= 1,
+        }
+    }
+    path.reverse();
+    path
 }
 
 /// log(sum(exp(x))) over the finite values (negative infinity when there are none).
@@ -547,6 +823,45 @@ mod tests {
         let (token, logprob) = choose(&s, &mut l, &[TS, 2]);
         assert!(token >= TS + 10, "{token}");
         assert!(logprob < 0.0 && logprob > -10.0);
+    }
+
+    #[test]
+    fn dtw_follows_the_strongest_monotonic_path() {
+        // Two rows over six frames: row 0 attends to frames 0-2, row 1 to frames 3-5.
+        let matrix = [1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0];
+        let path = dtw(&matrix, 2, 6);
+        assert_eq!(path.first(), Some(&(0, 0)));
+        assert_eq!(path.last(), Some(&(1, 5)));
+        let first_of_row_1 = path.iter().find(|(r, _)| *r == 1).map(|(_, t)| *t);
+        assert_eq!(first_of_row_1, Some(3));
+        assert!(path.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1));
+    }
+
+    #[test]
+    fn the_median_filter_reflects_at_the_edges() {
+        let mut row = [5.0, 0.0, 0.0, 9.0, 0.0, 0.0, 1.0];
+        median_filter(&mut row, 3);
+        assert_eq!(row, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let mut short = [3.0];
+        median_filter(&mut short, 7);
+        assert_eq!(short, [3.0]);
+    }
+
+    #[test]
+    fn a_word_that_ends_a_sentence_loses_the_pause_after_it() {
+        let word = |w: &str, start: f64, end: f64| Word { word: w.into(), start, end, probability: 0.9 };
+        let mut segments = vec![Segment {
+            start: 0.0,
+            end: 3.0,
+            text: " It was. Then".into(),
+            tokens: vec![],
+            avg_logprob: -0.1,
+            no_speech_prob: 0.0,
+            words: vec![word("It", 0.0, 0.3), word("was.", 0.3, 2.0), word("Then", 2.0, 2.3)],
+        }];
+        clamp_sentence_ends(&mut segments);
+        assert!((segments[0].words[1].end - 0.9).abs() < 1e-9, "{:?}", segments[0].words);
+        assert_eq!(segments[0].words[2].end, 2.3);
     }
 
     #[test]

@@ -278,8 +278,8 @@ impl WhisperEngine {
     }
 
     /// Decodes `windows` on ONNX Runtime when the engine has it and the request allows: more
-    /// than [`ONNX_MIN_SECS`] of audio (a window may be longer than 30 s), temperature 0, no prompt, no
-    /// word times, a language the model knows (or none: the first window's is detected and
+    /// than [`ONNX_MIN_SECS`] of audio (a window may be longer than 30 s), temperature 0, no prompt,
+    /// a language the model knows (or none: the first window's is detected and
     /// stored in `language`). Returns each window's segments; `None` for a window whose result
     /// failed Whisper's checks while the `fallbacks_left` budget lasts (whisper.cpp's temperature
     /// fallback decodes it), and for the windows left when ONNX Runtime fails (logged).
@@ -297,7 +297,6 @@ impl WhisperEngine {
         let samples: usize = inputs.iter().map(|i| i.len()).sum();
         let eligible = samples as f64 > ONNX_MIN_SECS * f64::from(RECOGNITION_RATE)
             && request.temperature == 0.0
-            && !request.word_timestamps
             && request.prompt.as_deref().is_none_or(|p| p.trim().is_empty())
             && (request.task == Task::Transcribe || self.model.multilingual);
         if !eligible {
@@ -316,7 +315,7 @@ impl WhisperEngine {
                     if language.as_deref().is_some_and(|l| !whisper.knows_language(l)) {
                         break;
                     }
-                    whisper.decode(group, language.as_deref(), request.task)
+                    whisper.decode(group, language.as_deref(), request.task, request.word_timestamps)
                 }
                 Err(_) => Err(ServiceError::internal("the ONNX Runtime Whisper lock is poisoned")),
             };
@@ -508,7 +507,7 @@ impl WhisperEngine {
 
 /// Adds a token's text to the word list: a piece that starts with a space (or follows nothing)
 /// starts a new word; others continue the last one.
-fn push_word_piece(words: &mut Vec<Word>, piece: &str, start: f64, end: f64, probability: f32) {
+pub(super) fn push_word_piece(words: &mut Vec<Word>, piece: &str, start: f64, end: f64, probability: f32) {
     if piece.is_empty() {
         return;
     }
