@@ -233,7 +233,7 @@ pub struct SpeechSettings {
     pub adaptive_audio_context: bool,
     /// Decode audio of more than 10 s with Whisper on ONNX Runtime (the whisper-base-onnx
     /// model, same weights) when it is installed: about twice as fast as whisper.cpp on long
-    /// audio. Prompts and temperatures above 0 stay with whisper.cpp.
+    /// audio. Requests with a temperature above 0 stay with whisper.cpp.
     pub onnx_whisper: bool,
     /// Longest stretch of speech the VAD reports as one region, in seconds.
     pub max_chunk_secs: f32,

@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let windows: Vec<&[f32]> = samples.chunks(samples.len().div_ceil(count).max(1)).collect();
     for _ in 0..runs {
         let started = Instant::now();
-        let (found, decoded) = whisper.decode(&windows, language, Task::Transcribe, words)?;
+        let (found, decoded) = whisper.decode(&windows, language, Task::Transcribe, words, None)?;
         let secs = started.elapsed().as_secs_f64();
         let text: String = decoded.iter().flatten().map(|s| s.text.as_str()).collect();
         let timed: Vec<_> = decoded

@@ -1,5 +1,7 @@
-//! Speech to text: Whisper (whisper.cpp) with Silero voice-activity detection.
+//! Speech to text: Whisper (whisper.cpp, and ONNX Runtime for audio over 10 s) with Silero
+//! voice-activity detection.
 
+mod decoding_rules;
 pub mod fallback;
 pub mod languages;
 pub mod mel;
@@ -10,6 +12,7 @@ pub mod text_forms;
 pub mod transcript;
 pub mod vad;
 pub mod whisper;
+mod word_alignment;
 
 pub use onnx_whisper::OnnxWhisper;
 pub use transcript::{Segment, Transcript, Word};

@@ -6,14 +6,13 @@
 //! computes every decoder layer's cross-attention keys and values, and a decoder that takes and
 //! returns its self-attention cache. ONNX Runtime encodes a 30 s window about four times faster
 //! than whisper.cpp on the machine of docs/benchmarks.md, which is why the engine hands long audio
-//! here. The decoding loop is written here because no crate runs Whisper's decoding rules on
-//! ONNX Runtime; it follows OpenAI's reference decoder at temperature 0: the special tokens are
-//! suppressed, the first token is a timestamp of at most 1 s, timestamps come in pairs and never
-//! go back, a timestamp is forced when their total probability beats any text token, and a
-//! window that ends on a closed pair is decoded again from that time. The engine checks each
-//! window's result ([`super::fallback`]) and sends the failed ones to whisper.cpp's temperature
-//! fallback; prompts stay with whisper.cpp. Word times come from OpenAI's alignment of the text
-//! with the audio through the cross-attention of the alignment heads ([`OnnxWhisper::align`]).
+//! here. The decoding loop is written here because no crate runs Whisper's decoding on ONNX
+//! Runtime; it follows OpenAI's reference decoder at temperature 0 ([`super::decoding_rules`]),
+//! reads the language from the first step when it is not given, and decodes a window again from
+//! the end of its last complete segment when the model stopped early or the window is longer
+//! than 30 s (OpenAI's seek). Word times come from the alignment heads' cross-attention
+//! ([`super::word_alignment`]). The engine checks each window's result ([`super::fallback`]) and
+//! sends the failed ones to whisper.cpp's temperature fallback.
 
 use std::path::Path;
 
@@ -22,9 +21,11 @@ use ort::value::{DynValue, Tensor};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
+use super::decoding_rules::{Specials, choose, softmax_at};
 use super::mel::{self, MelSpectrogram};
 use super::transcript::{Segment, Word};
 use super::whisper::{Task, push_word_piece};
+use super::word_alignment::{SAMPLES_PER_FRAME, clamp_sentence_ends, token_times};
 use cogway_core::ServiceError;
 
 pub const MODEL_NAME: &str = "whisper-base-onnx";
@@ -33,10 +34,10 @@ pub const MODEL_NAME: &str = "whisper-base-onnx";
 pub const BATCH_WINDOWS: usize = 4;
 /// Seconds per timestamp token.
 const TIMESTAMP_STEP: f64 = 0.02;
-/// The first timestamp may be at most this late (OpenAI's `max_initial_timestamp`), in tokens.
-const MAX_INITIAL_TIMESTAMP: usize = 50;
 /// A window whose decode stopped this far before its end is decoded again from there.
 const MIN_REST_SECS: f64 = 1.0;
+/// The most prompt tokens before a window (OpenAI keeps the last n_text_ctx / 2 - 1).
+pub const MAX_PROMPT_TOKENS: usize = 223;
 /// Rounds of decoding the rest of windows beyond two per 30 s of the longest window.
 const EXTRA_ROUNDS: usize = 4;
 
@@ -52,19 +53,6 @@ struct Dims {
     head_dim: usize,
     /// (layer, head) of the cross-attention heads that follow the speech (for word times).
     alignment_heads: Vec<[usize; 2]>,
-}
-
-/// Token ids the decoding rules need.
-#[derive(Debug, Clone)]
-struct Specials {
-    end_of_text: usize,
-    start: usize,
-    translate: usize,
-    transcribe: usize,
-    no_speech: usize,
-    first_timestamp: usize,
-    /// Whisper's language tokens: (id, code).
-    languages: Vec<(usize, String)>,
 }
 
 /// One window's decode: its sampled tokens and what the quality checks need.
@@ -127,6 +115,7 @@ impl OnnxWhisper {
         let specials = Specials {
             end_of_text: id("<|endoftext|>")?,
             start,
+            previous: id("<|startofprev|>")?,
             translate,
             transcribe: id("<|transcribe|>")?,
             no_speech: id("<|nospeech|>").or_else(|_| id("<|nocaptions|>"))?,
@@ -153,14 +142,18 @@ impl OnnxWhisper {
     /// where the previous one's last complete segment ended (OpenAI's seek). Returns that language and each
     /// window's segments, times from the window's start, each segment carrying its window's
     /// mean token log-probability and no-speech probability. With `words`, segments carry
-    /// their words, timed by aligning the text with the audio ([`Self::align`]).
+    /// their words, timed by aligning the text with the audio ([`Self::align`]). A `prompt`
+    /// (phrase lists, custom vocabulary) is the text before each window, as Whisper's
+    /// `initial_prompt`: its last [`MAX_PROMPT_TOKENS`] tokens after <|startofprev|>.
     pub fn decode(
         &mut self,
         windows: &[&[f32]],
         language: Option<&str>,
         task: Task,
         words: bool,
+        prompt: Option<&str>,
     ) -> Result<(String, Vec<Vec<Segment>>), ServiceError> {
+        let prompt = self.prompt_tokens(prompt)?;
         let mut language = language.map(str::to_string);
         let mut out: Vec<Vec<Segment>> = vec![Vec::new(); windows.len()];
         // (window index, offset in samples) still to decode.
@@ -172,7 +165,7 @@ impl OnnxWhisper {
             for group in pending.chunks(BATCH_WINDOWS) {
                 let audio: Vec<&[f32]> =
                     group.iter().map(|&(i, from)| &windows[i][from.min(windows[i].len())..]).collect();
-                let (found, decoded) = self.decode_group(&audio, language.as_deref(), task, words)?;
+                let (found, decoded) = self.decode_group(&audio, language.as_deref(), task, words, &prompt)?;
                 language.get_or_insert(found);
                 for (&(i, from), result) in group.iter().zip(decoded) {
                     let offset = from as f64 / mel::SAMPLE_RATE as f64;
@@ -209,13 +202,23 @@ impl OnnxWhisper {
         language: Option<&str>,
         task: Task,
         words: bool,
+        prompt: &[usize],
     ) -> Result<(String, Vec<Decoded>), ServiceError> {
         let n = windows.len();
         let cross = self.encode(windows)?;
         let d = self.dims.clone();
         let mut past = self.empty_cache(n)?;
-        // The first step, <|startoftranscript|> alone, gives the language and no-speech odds.
-        let logits = self.step(&vec![self.specials.start as i64; n], 1, 0, &cross, &mut past)?;
+        let mut position = 0;
+        if !prompt.is_empty() {
+            let one: Vec<i64> =
+                std::iter::once(self.specials.previous).chain(prompt.iter().copied()).map(|t| t as i64).collect();
+            let tokens: Vec<i64> = (0..n).flat_map(|_| one.iter().copied()).collect();
+            self.step(&tokens, one.len(), 0, &cross, &mut past)?;
+            position = one.len();
+        }
+        // <|startoftranscript|> alone gives the language and no-speech odds.
+        let logits = self.step(&vec![self.specials.start as i64; n], 1, position, &cross, &mut past)?;
+        position += 1;
         let language = match language {
             Some(known) => known.to_string(),
             None => self.detect(&logits[..d.n_vocab]),
@@ -236,7 +239,6 @@ impl OnnxWhisper {
         let task_id = if task == Task::Translate { self.specials.translate } else { self.specials.transcribe };
         let mut tokens: Vec<i64> = (0..n).flat_map(|_| [language_id as i64, task_id as i64]).collect();
         let mut length = 2;
-        let mut position = 1;
         // OpenAI's sample_len: half the text context.
         let max_sampled = d.n_text_ctx / 2;
         for _ in 0..max_sampled {
@@ -305,31 +307,13 @@ impl OnnxWhisper {
         let heads = self.dims.alignment_heads.len();
         let ctx = self.dims.n_audio_ctx;
         for (b, (state, text)) in decoded.iter_mut().zip(&texts).enumerate() {
-            let rows = text.len() + 1; // the text tokens and <|endoftext|>
-            let nf = frames[b].clamp(1, ctx);
-            // [heads][rows][nf], each row renormalised over the frames that hold audio.
-            let mut w = vec![0f32; heads * rows * nf];
-            for a in 0..heads {
-                for r in 0..rows {
-                    let at = ((b * heads + a) * length + prefix.len() - 1 + r) * ctx;
-                    let row = &weights[at..at + nf];
-                    let sum: f32 = row.iter().sum::<f32>().max(f32::MIN_POSITIVE);
-                    let out = &mut w[(a * rows + r) * nf..(a * rows + r + 1) * nf];
-                    out.iter_mut().zip(row).for_each(|(o, v)| *o = v / sum);
-                }
-            }
-            let matrix = alignment_matrix(&mut w, heads, rows, nf);
-            let path = dtw(&matrix, rows, nf);
-            // The first frame of each row on the path, in seconds.
-            let mut starts = vec![0f64; rows];
-            let mut seen = vec![false; rows];
-            for &(r, t) in &path {
-                if !seen[r] {
-                    seen[r] = true;
-                    starts[r] = t as f64 / FRAMES_PER_SECOND;
-                }
-            }
-            state.times = (0..text.len()).map(|k| (starts[k], starts[k + 1].max(starts[k]))).collect();
+            // Rows from <|notimestamps|>'s position: each predicts the next text token, the last
+            // <|endoftext|>.
+            let row = |a: usize, r: usize| {
+                let at = ((b * heads + a) * length + prefix.len() - 1 + r) * ctx;
+                &weights[at..at + ctx]
+            };
+            state.times = token_times(heads, text.len(), frames[b].clamp(1, ctx), row);
         }
         Ok(())
     }
@@ -439,6 +423,16 @@ impl OnnxWhisper {
             None
         };
         Ok((data.to_vec(), weights))
+    }
+
+    /// The tokens of `prompt` (with a leading space, as Whisper's `initial_prompt`), its last
+    /// [`MAX_PROMPT_TOKENS`].
+    fn prompt_tokens(&self, prompt: Option<&str>) -> Result<Vec<usize>, ServiceError> {
+        let Some(text) = prompt.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(Vec::new()) };
+        let encoding = self.tokenizer.encode(format!(" {text}"), false).map_err(|e| fail("prompt", &e))?;
+        let ids = encoding.get_ids();
+        let keep = ids.len().min(MAX_PROMPT_TOKENS).min(self.dims.n_text_ctx / 2 - 1);
+        Ok(ids[ids.len() - keep..].iter().map(|&id| id as usize).collect())
     }
 
     /// An empty self-attention cache for `n` windows: one tensor per layer and kind.
@@ -562,315 +556,4 @@ impl OnnxWhisper {
 
 fn audio_secs(samples: usize) -> f64 {
     samples as f64 / mel::SAMPLE_RATE as f64
-}
-
-/// Applies Whisper's rules to one window's `logits` after `sampled` and picks the best
-/// token; returns it with its log-probability under the rules.
-fn choose(s: &Specials, logits: &mut [f32], sampled: &[usize]) -> (usize, f32) {
-    let ts = s.first_timestamp.min(logits.len());
-    // Special tokens (after <|endoftext|>, before the timestamps) are never text.
-    logits[(s.end_of_text + 1).min(ts)..ts].fill(f32::NEG_INFINITY);
-    let is_timestamp = |t: usize| t >= s.first_timestamp;
-    if sampled.is_empty() {
-        // The first token is a timestamp of at most 1 s (so neither a blank nor the end).
-        logits[..ts].fill(f32::NEG_INFINITY);
-        let last_allowed = (ts + MAX_INITIAL_TIMESTAMP + 1).min(logits.len());
-        logits[last_allowed..].fill(f32::NEG_INFINITY);
-    } else {
-        let last = sampled.last().copied().is_some_and(is_timestamp);
-        let penultimate = sampled.len() < 2 || is_timestamp(sampled[sampled.len() - 2]);
-        if last {
-            if penultimate {
-                logits[ts..].fill(f32::NEG_INFINITY); // a pair was closed: text follows
-            } else {
-                logits[..s.end_of_text].fill(f32::NEG_INFINITY); // a timestamp or the end follows
-            }
-        }
-        if let Some(&latest) = sampled.iter().rev().find(|&&t| is_timestamp(t)) {
-            // Timestamps never go back; after a closing one, the next opens at the same time
-            // or later, otherwise strictly later.
-            let floor = if last && !penultimate { latest } else { latest + 1 };
-            let end = floor.clamp(ts, logits.len());
-            logits[ts..end].fill(f32::NEG_INFINITY);
-        }
-    }
-    let total = log_sum_exp(logits);
-    let timestamps = log_sum_exp(&logits[ts..]);
-    let best_text = logits[..ts].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if timestamps > best_text && timestamps.is_finite() {
-        logits[..ts].fill(f32::NEG_INFINITY);
-    }
-    // The first of equal maxima, as numpy's argmax.
-    let mut best = (s.end_of_text, f32::NEG_INFINITY);
-    for (token, &value) in logits.iter().enumerate() {
-        if value > best.1 {
-            best = (token, value);
-        }
-    }
-    let (token, value) = best;
-    if value.is_finite() { (token, value - total) } else { (s.end_of_text, 0.0) }
-}
-
-/// The alignment gives a word that ends a sentence the pause after it too: such a word is cut
-/// to twice the median word length (at most 0.7 s), as OpenAI's word timing does.
-fn clamp_sentence_ends(segments: &mut [Segment]) {
-    let mut durations: Vec<f64> =
-        segments.iter().flat_map(|s| &s.words).map(|w| w.end - w.start).filter(|d| *d > 0.0).collect();
-    if durations.is_empty() {
-        return;
-    }
-    durations.sort_by(f64::total_cmp);
-    let longest = 2.0 * durations[durations.len() / 2].min(0.7);
-    for word in segments.iter_mut().flat_map(|s| s.words.iter_mut()) {
-        if word.end - word.start > longest && word.word.ends_with(['.', '!', '?', '。', '！', '？']) {
-            word.end = word.start + longest;
-        }
-    }
-}
-
-/// Encoder frames per second (each covers two 10 ms mel frames).
-const FRAMES_PER_SECOND: f64 = 50.0;
-/// Audio samples per encoder frame.
-const SAMPLES_PER_FRAME: usize = 320;
-/// OpenAI's median filter width for the alignment weights.
-const MEDIAN_WIDTH: usize = 7;
-
-/// The alignment weights `w` ([heads][rows][frames]) standardised per head and frame across
-/// the rows, median-filtered along the frames and averaged over the heads: [rows][frames].
-fn alignment_matrix(w: &mut [f32], heads: usize, rows: usize, frames: usize) -> Vec<f32> {
-    for a in 0..heads {
-        let head = &mut w[a * rows * frames..(a + 1) * rows * frames];
-        for t in 0..frames {
-            let mean = (0..rows).map(|r| head[r * frames + t]).sum::<f32>() / rows as f32;
-            let var = (0..rows).map(|r| (head[r * frames + t] - mean).powi(2)).sum::<f32>() / rows as f32;
-            let std = if var > 0.0 { var.sqrt() } else { 1.0 };
-            for r in 0..rows {
-                head[r * frames + t] = (head[r * frames + t] - mean) / std;
-            }
-        }
-        for r in 0..rows {
-            median_filter(&mut head[r * frames..(r + 1) * frames], MEDIAN_WIDTH);
-        }
-    }
-    let mut matrix = vec![0f32; rows * frames];
-    for a in 0..heads {
-        for (m, v) in matrix.iter_mut().zip(&w[a * rows * frames..(a + 1) * rows * frames]) {
-            *m += v / heads as f32;
-        }
-    }
-    matrix
-}
-
-/// Median of each `width` values centred on every position, the ends reflected (without
-/// repeating the edge value, as torch's reflect padding); rows shorter than the half width are
-/// left as they are.
-fn median_filter(row: &mut [f32], width: usize) {
-    let half = width / 2;
-    if half == 0 || row.len() <= half {
-        return;
-    }
-    let n = row.len() as isize;
-    let source = row.to_vec();
-    let at = |i: isize| -> f32 {
-        let j = if i < 0 {
-            -i
-        } else if i >= n {
-            2 * (n - 1) - i
-        } else {
-            i
-        };
-        source[j.clamp(0, n - 1) as usize]
-    };
-    let mut window = vec![0f32; width];
-    for (i, out) in row.iter_mut().enumerate() {
-        for (k, slot) in window.iter_mut().enumerate() {
-            *slot = at(i as isize + k as isize - half as isize);
-        }
-        window.sort_by(f32::total_cmp);
-        *out = window[half];
-    }
-}
-
-/// Dynamic time warping through `matrix` ([rows][frames]) maximising the summed weights along
-/// a monotonic path from (0, 0) to the last cell, moving down, right or diagonally; returns the
-/// path's (row, frame) cells in order. Ties prefer the diagonal, then down, as OpenAI's dtw_cpu.
-fn dtw(matrix: &[f32], rows: usize, frames: usize) -> Vec<(usize, usize)> {
-    let width = frames + 1;
-    let mut cost = vec![f32::INFINITY; (rows + 1) * width];
-    let mut trace = vec![2u8; (rows + 1) * width];
-    cost[0] = 0.0;
-    for j in 1..=frames {
-        for i in 1..=rows {
-            let diagonal = cost[(i - 1) * width + j - 1];
-            let down = cost[(i - 1) * width + j];
-            let right = cost[i * width + j - 1];
-            let (best, step) = if diagonal < down && diagonal < right {
-                (diagonal, 0)
-            } else if down < diagonal && down < right {
-                (down, 1)
-            } else {
-                (right, 2)
-            };
-            cost[i * width + j] = -matrix[(i - 1) * frames + j - 1] + best;
-            trace[i * width + j] = step;
-        }
-    }
-    let (mut i, mut j) = (rows, frames);
-    let mut path = Vec::with_capacity(rows + frames);
-    while i > 0 || j > 0 {
-        path.push((i.saturating_sub(1), j.saturating_sub(1)));
-        let step = if i == 0 {
-            2
-        } else if j == 0 {
-            1
-        } else {
-            trace[i * width + j]
-        };
-        match step {
-            0 => {
-                i -= 1;
-                j -= 1;
-            }
-            1 => i -= 1,
-            _ => j -= 1,
-        }
-    }
-    path.reverse();
-    path
-}
-
-/// log(sum(exp(x))) over the finite values (negative infinity when there are none).
-fn log_sum_exp(values: &[f32]) -> f32 {
-    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if !max.is_finite() {
-        return f32::NEG_INFINITY;
-    }
-    let sum: f32 = values.iter().map(|v| (v - max).exp()).sum();
-    max + sum.ln()
-}
-
-/// softmax(logits)[index].
-fn softmax_at(logits: &[f32], index: usize) -> f32 {
-    match logits.get(index) {
-        Some(v) => (v - log_sum_exp(logits)).exp(),
-        None => 0.0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A small vocabulary: text 0..5, <|endoftext|> 5, specials 6..11, timestamps from 12 (0.00 s)
-    /// to 71 (1.18 s).
-    fn specials() -> Specials {
-        Specials {
-            end_of_text: 5,
-            start: 6,
-            translate: 8,
-            transcribe: 9,
-            no_speech: 10,
-            first_timestamp: 12,
-            languages: vec![(7, "en".into())],
-        }
-    }
-
-    const TS: usize = 12;
-
-    fn logits(favourite: usize) -> Vec<f32> {
-        let mut l = vec![0.0; 72];
-        l[favourite] = 10.0;
-        l
-    }
-
-    #[test]
-    fn the_first_token_is_a_timestamp_of_at_most_one_second() {
-        let s = specials();
-        assert_eq!(choose(&s, &mut logits(2), &[]).0 - TS, 0, "text is not allowed first");
-        let (token, _) = choose(&s, &mut logits(TS + 55), &[]);
-        assert!(token - TS <= MAX_INITIAL_TIMESTAMP, "1.10 s is too late for the first timestamp: {token}");
-        assert_eq!(choose(&s, &mut logits(TS + 40), &[]).0, TS + 40);
-        assert_ne!(choose(&s, &mut logits(6), &[]).0, 6, "special tokens are never chosen");
-    }
-
-    #[test]
-    fn timestamps_come_in_pairs_and_never_go_back() {
-        let s = specials();
-        // After <|0.20|> text: no timestamp up to 0.20 s (the favourite, 0.06 s, is out); the
-        // later ones together beat every text token, so the earliest allowed one is chosen.
-        assert_eq!(choose(&s, &mut logits(TS + 3), &[TS + 10, 1]).0, TS + 11);
-        // After a closing <|0.40|> (text before it): only a timestamp from 0.40 s on, or the end.
-        let mut after_close = logits(2);
-        after_close[TS + 20] = 5.0;
-        assert_eq!(choose(&s, &mut after_close, &[TS, 1, TS + 20]).0, TS + 20);
-        let mut end = logits(2);
-        end[5] = 5.0;
-        assert_eq!(choose(&s, &mut end, &[TS, 1, TS + 20]).0, 5);
-        // After a pair: text, not another timestamp.
-        let (token, logprob) = choose(&s, &mut logits(TS + 30), &[TS, 1, TS + 20, TS + 20]);
-        assert!(token < TS, "{token}");
-        assert!(logprob <= 0.0);
-    }
-
-    #[test]
-    fn a_timestamp_is_forced_when_together_they_beat_every_text_token() {
-        let s = specials();
-        let mut l = vec![-10.0; 72];
-        l[1] = 1.0; // the best text token
-        for t in &mut l[TS + 10..] {
-            *t = 0.5; // each below it, together far above
-        }
-        let (token, logprob) = choose(&s, &mut l, &[TS, 2]);
-        assert!(token >= TS + 10, "{token}");
-        assert!(logprob < 0.0 && logprob > -10.0);
-    }
-
-    #[test]
-    fn dtw_follows_the_strongest_monotonic_path() {
-        // Two rows over six frames: row 0 attends to frames 0-2, row 1 to frames 3-5.
-        let matrix = [1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0];
-        let path = dtw(&matrix, 2, 6);
-        assert_eq!(path.first(), Some(&(0, 0)));
-        assert_eq!(path.last(), Some(&(1, 5)));
-        let first_of_row_1 = path.iter().find(|(r, _)| *r == 1).map(|(_, t)| *t);
-        assert_eq!(first_of_row_1, Some(3));
-        assert!(path.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1));
-    }
-
-    #[test]
-    fn the_median_filter_reflects_at_the_edges() {
-        let mut row = [5.0, 0.0, 0.0, 9.0, 0.0, 0.0, 1.0];
-        median_filter(&mut row, 3);
-        assert_eq!(row, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
-        let mut short = [3.0];
-        median_filter(&mut short, 7);
-        assert_eq!(short, [3.0]);
-    }
-
-    #[test]
-    fn a_word_that_ends_a_sentence_loses_the_pause_after_it() {
-        let word = |w: &str, start: f64, end: f64| Word { word: w.into(), start, end, probability: 0.9 };
-        let mut segments = vec![Segment {
-            start: 0.0,
-            end: 3.0,
-            text: " It was. Then".into(),
-            tokens: vec![],
-            avg_logprob: -0.1,
-            no_speech_prob: 0.0,
-            words: vec![word("It", 0.0, 0.3), word("was.", 0.3, 2.0), word("Then", 2.0, 2.3)],
-        }];
-        clamp_sentence_ends(&mut segments);
-        assert!((segments[0].words[1].end - 0.9).abs() < 1e-9, "{:?}", segments[0].words);
-        assert_eq!(segments[0].words[2].end, 2.3);
-    }
-
-    #[test]
-    fn log_sum_exp_matches_the_direct_sum() {
-        let values = [0.5f32, -1.0, 2.0, f32::NEG_INFINITY];
-        let direct: f32 = values.iter().map(|v| v.exp()).sum::<f32>().ln();
-        assert!((log_sum_exp(&values) - direct).abs() < 1e-5);
-        assert_eq!(log_sum_exp(&[f32::NEG_INFINITY; 3]), f32::NEG_INFINITY);
-        assert!((softmax_at(&[0.0, 0.0], 1) - 0.5).abs() < 1e-6);
-        assert_eq!(softmax_at(&[0.0], 4), 0.0);
-    }
 }

@@ -278,9 +278,9 @@ impl WhisperEngine {
     }
 
     /// Decodes `windows` on ONNX Runtime when the engine has it and the request allows: more
-    /// than [`ONNX_MIN_SECS`] of audio (a window may be longer than 30 s), temperature 0, no prompt,
-    /// a language the model knows (or none: the first window's is detected and
-    /// stored in `language`). Returns each window's segments; `None` for a window whose result
+    /// than [`ONNX_MIN_SECS`] of audio (a window may be longer than 30 s), temperature 0, greedy
+    /// decoding (`speech.beam_size` 1), a language the model knows (or none: the first
+    /// window's is detected and stored in `language`). Returns each window's segments; `None` for a window whose result
     /// failed Whisper's checks while the `fallbacks_left` budget lasts (whisper.cpp's temperature
     /// fallback decodes it), and for the windows left when ONNX Runtime fails (logged).
     fn decode_on_onnx(
@@ -297,7 +297,7 @@ impl WhisperEngine {
         let samples: usize = inputs.iter().map(|i| i.len()).sum();
         let eligible = samples as f64 > ONNX_MIN_SECS * f64::from(RECOGNITION_RATE)
             && request.temperature == 0.0
-            && request.prompt.as_deref().is_none_or(|p| p.trim().is_empty())
+            && self.options.beam_size <= 1
             && (request.task == Task::Transcribe || self.model.multilingual);
         if !eligible {
             return out;
@@ -315,7 +315,13 @@ impl WhisperEngine {
                     if language.as_deref().is_some_and(|l| !whisper.knows_language(l)) {
                         break;
                     }
-                    whisper.decode(group, language.as_deref(), request.task, request.word_timestamps)
+                    whisper.decode(
+                        group,
+                        language.as_deref(),
+                        request.task,
+                        request.word_timestamps,
+                        request.prompt.as_deref(),
+                    )
                 }
                 Err(_) => Err(ServiceError::internal("the ONNX Runtime Whisper lock is poisoned")),
             };
