@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use cogway_speech::stt::onnx_whisper::DecodeOptions;
 use cogway_speech::stt::{OnnxWhisper, Task};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,7 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let windows: Vec<&[f32]> = samples.chunks(samples.len().div_ceil(count).max(1)).collect();
     for _ in 0..runs {
         let started = Instant::now();
-        let (found, decoded) = whisper.decode(&windows, language, Task::Transcribe, words, None)?;
+        let (found, decoded) =
+            whisper.decode(&windows, &DecodeOptions { words, ..DecodeOptions::new(language, Task::Transcribe) })?;
         let secs = started.elapsed().as_secs_f64();
         let text: String = decoded.iter().flatten().map(|s| s.text.as_str()).collect();
         let timed: Vec<_> = decoded

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use cogway_speech::audio::{self, DecodeLimits, OutputFormat, Pcm, RECOGNITION_RATE};
+use cogway_speech::stt::onnx_whisper::DecodeOptions;
 use cogway_speech::stt::{RecognitionRequest, Task};
 use cogway_speech::tts::{SynthesisJob, ssml};
 use cogway_speech::{Lane, SpeechConfig, SpeechService};
@@ -236,8 +237,12 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
     )
     .expect("whisper-base-onnx loads (run `make models`)");
     let half = samples.len() / 2;
-    let (language, windows) =
-        whisper.decode(&[&samples[..half], &samples[half..]], None, Task::Transcribe, true, None).expect("decodes");
+    let (language, windows) = whisper
+        .decode(
+            &[&samples[..half], &samples[half..]],
+            &DecodeOptions { words: true, ..DecodeOptions::new(None, Task::Transcribe) },
+        )
+        .expect("decodes");
     assert_eq!(language, "en");
     let text: String = windows.iter().flatten().map(|s| s.text.as_str()).collect();
     assert_has_words(&text, &["best", "worst", "wisdom", "foolishness", "incredulity", "despair", "superlative"]);
@@ -269,7 +274,7 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
     assert!((worst - 3.38).abs() < 0.3 && (despair - 19.86).abs() < 0.3, "worst at {worst}, despair at {despair}");
     // The whole recording as one window: decoded 30 s at a time, the second piece starting
     // where the first one's last complete segment ended.
-    let (_, whole) = whisper.decode(&[&samples], Some("en"), Task::Transcribe, false, None).expect("decodes");
+    let (_, whole) = whisper.decode(&[&samples], &DecodeOptions::new(Some("en"), Task::Transcribe)).expect("decodes");
     let text: String = whole[0].iter().map(|s| s.text.as_str()).collect();
     assert_has_words(&text, &["best", "worst", "wisdom", "incredulity", "despair", "superlative", "comparison"]);
     assert!(whole[0].windows(2).all(|w| w[0].start <= w[1].start), "times out of order: {:?}", whole[0]);
@@ -281,15 +286,22 @@ fn whisper_on_onnx_runtime_transcribes_a_real_recording_with_times() {
     // initial_prompt gives the same text.)
     let beckett = decode(&std::fs::read(dir.join("test-speech").join("beckett.wav")).expect("test recording"));
     let prompt = Some("Samuel Beckett: Ever tried. Ever failed.");
-    let (_, prompted) = whisper.decode(&[&beckett], Some("en"), Task::Transcribe, false, prompt).expect("decodes");
+    let (_, prompted) = whisper
+        .decode(&[&beckett], &DecodeOptions { prompt, ..DecodeOptions::new(Some("en"), Task::Transcribe) })
+        .expect("decodes");
     let text: String = prompted[0].iter().map(|s| s.text.as_str()).collect();
     assert!(text.trim().starts_with("Ever tried. Ever failed. No matter."), "{text:?}");
     assert_has_words(&text, &["try", "again", "fail", "better"]);
+    // A cancelled request stops before its next round of decoding.
+    let cancelled = std::sync::atomic::AtomicBool::new(true);
+    let options = DecodeOptions { cancel: Some(&cancelled), ..DecodeOptions::new(Some("en"), Task::Transcribe) };
+    assert!(whisper.decode(&[&samples], &options).is_err(), "a cancelled decode must stop");
     // Spanish, detected. (Whisper base translating this eSpeak clip at temperature 0 loops on
     // "I'm going to miss you", on CTranslate2 as well: the engine's quality check sends such a
     // window to whisper.cpp's temperature fallback.)
     let spanish = decode(&espeak_wav("es", "Buenos días, me llamo Carlos y vivo en Madrid con mi familia."));
-    let (language, windows) = whisper.decode(&[&spanish], None, Task::Transcribe, false, None).expect("transcribes");
+    let (language, windows) =
+        whisper.decode(&[&spanish], &DecodeOptions::new(None, Task::Transcribe)).expect("transcribes");
     assert_eq!(language, "es");
     let text: String = windows.iter().flatten().map(|s| s.text.as_str()).collect();
     assert_has_words(&text, &["buenos", "carlos", "familia"]);

@@ -69,6 +69,27 @@ struct Decoded {
     times: Vec<(f64, f64)>,
 }
 
+/// What [`OnnxWhisper::decode`] does with the windows.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions<'a> {
+    /// Whisper's language code; `None` detects it on the first window.
+    pub language: Option<&'a str>,
+    pub task: Task,
+    /// Time the words.
+    pub words: bool,
+    /// Text before each window (phrase lists, custom vocabulary), as Whisper's `initial_prompt`.
+    pub prompt: Option<&'a str>,
+    /// Checked between rounds of decoding: set, the decode stops with an error.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl<'a> DecodeOptions<'a> {
+    /// Transcription (or translation) in `language`, without words, prompt or cancel flag.
+    pub fn new(language: Option<&'a str>, task: Task) -> Self {
+        Self { language, task, words: false, prompt: None, cancel: None }
+    }
+}
+
 /// The loaded encoder and decoder with the tokenizer.
 pub struct OnnxWhisper {
     encoder: Session,
@@ -148,11 +169,9 @@ impl OnnxWhisper {
     pub fn decode(
         &mut self,
         windows: &[&[f32]],
-        language: Option<&str>,
-        task: Task,
-        words: bool,
-        prompt: Option<&str>,
+        options: &DecodeOptions<'_>,
     ) -> Result<(String, Vec<Vec<Segment>>), ServiceError> {
+        let DecodeOptions { language, task, words, prompt, cancel } = *options;
         let prompt = self.prompt_tokens(prompt)?;
         let mut language = language.map(str::to_string);
         let mut out: Vec<Vec<Segment>> = vec![Vec::new(); windows.len()];
@@ -161,6 +180,9 @@ impl OnnxWhisper {
         let longest = windows.iter().map(|w| w.len()).max().unwrap_or(0);
         let rounds = 2 * longest.div_ceil(mel::WINDOW_SAMPLES) + EXTRA_ROUNDS;
         for _round in 0..rounds {
+            if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                return Err(ServiceError::new(cogway_core::Code::Conflict, "The recognition was cancelled."));
+            }
             let mut next = Vec::new();
             for group in pending.chunks(BATCH_WINDOWS) {
                 let audio: Vec<&[f32]> =

@@ -11,7 +11,7 @@ use whisper_rs::{
 };
 
 use super::fallback::{FALLBACK_TEMPERATURES, Quality, SAMPLED_CANDIDATES};
-use super::onnx_whisper::{self, OnnxWhisper};
+use super::onnx_whisper::{self, DecodeOptions, OnnxWhisper};
 use super::transcript::{Segment, Transcript, Word};
 use super::vad::{Chunk, Compacted, windows};
 use crate::audio::RECOGNITION_RATE;
@@ -315,13 +315,14 @@ impl WhisperEngine {
                     if language.as_deref().is_some_and(|l| !whisper.knows_language(l)) {
                         break;
                     }
-                    whisper.decode(
-                        group,
-                        language.as_deref(),
-                        request.task,
-                        request.word_timestamps,
-                        request.prompt.as_deref(),
-                    )
+                    let options = DecodeOptions {
+                        language: language.as_deref(),
+                        task: request.task,
+                        words: request.word_timestamps,
+                        prompt: request.prompt.as_deref(),
+                        cancel: request.cancel.as_deref(),
+                    };
+                    whisper.decode(group, &options)
                 }
                 Err(_) => Err(ServiceError::internal("the ONNX Runtime Whisper lock is poisoned")),
             };
