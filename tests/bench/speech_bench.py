@@ -40,6 +40,8 @@ What is measured
     * cogway         POST /v1/audio/speech {"voice": "alloy", "response_format": "wav"}
                      (24 kHz WAV: the gateway resamples Piper's 22,050 Hz and pauses 120 ms
                      between sentences; it phonemizes by running the espeak-ng program).
+    * cogway pcm first audio  the same request with response_format pcm, which the gateway
+                     streams sentence by sentence: the time until the first audio arrives.
     * piper-tts      PyPI piper-tts, its Python API (PiperVoice.synthesize), with our own ONNX
                      Runtime session so it gets 2 intra-op threads (PiperVoice.load does not
                      expose threads); it phonemizes with its bundled espeak-ng library.
@@ -324,14 +326,19 @@ class Gateway(common.Gateway):
         return status, body
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 60) -> tuple[int, bytes, float]:
-        """(status, body, seconds) of one request to this gateway on 127.0.0.1; never via a proxy."""
+                timeout: float = 60, first_byte: bool = False) -> tuple[int, bytes, float]:
+        """(status, body, seconds) of one request to this gateway on 127.0.0.1; never via a proxy.
+        With `first_byte`, the seconds are those until the body's first byte arrived."""
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body, method=method,
                                      headers=headers or {})
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         started = time.perf_counter()
         try:
             with opener.open(req, timeout=timeout) as resp:
+                if first_byte:  # the time until the first byte of the body, then the rest
+                    head = resp.read(1)
+                    took = time.perf_counter() - started
+                    return resp.status, head + resp.read(), took
                 data = resp.read()
                 return resp.status, data, time.perf_counter() - started
         except urllib.error.HTTPError as e:
@@ -444,6 +451,21 @@ def tts_cogway(ctx: Context, text: str) -> Measurement:
         check(status, audio, "/v1/audio/speech")
         with wave.open(io.BytesIO(audio)) as w:
             return took, w.getnframes() / w.getframerate(), None
+
+    return measure_gateway(ctx, send)
+
+
+def tts_cogway_first_audio(ctx: Context, text: str) -> Measurement:
+    """response_format pcm, which the gateway streams sentence by sentence: the seconds until
+    the first audio arrives (the "median s" column), against the audio of the whole answer."""
+    payload = json.dumps({"model": "tts-1", "input": text, "voice": "alloy", "response_format": "pcm"}).encode()
+
+    def send(g: Gateway):
+        status, audio, took = g.request("POST", "/v1/audio/speech", payload,
+                                        {"Authorization": f"Bearer {g.key}", "Content-Type": "application/json"},
+                                        timeout=run_timeout(len(text) / 10), first_byte=True)
+        check(status, audio, "/v1/audio/speech (pcm)")
+        return took, len(audio) / 2 / 24000, None
 
     return measure_gateway(ctx, send)
 
@@ -649,6 +671,7 @@ def tts_engines(ctx: Context):
     return [
         (TTS_REFERENCE, lambda t: tts_piper(ctx, t)),
         ("cogway", lambda t: tts_cogway(ctx, t)),
+        ("cogway pcm first audio", lambda t: tts_cogway_first_audio(ctx, t)),
     ]
 
 
@@ -801,6 +824,8 @@ def method_notes(ctx: Context) -> list[str]:
         "PiperVoice.load takes no thread setting), phonemes from its bundled espeak-ng library; a WAV encoded per run",
         "cogway text to speech: phonemes from the espeak-ng program, 24 kHz WAV (Piper's 22,050 Hz resampled), "
         "120 ms pauses between sentences",
+        "cogway pcm first audio: response_format pcm, streamed sentence by sentence; its median s is the time "
+        "until the first audio bytes arrive, its RTF that time over the whole answer's audio",
         "loaded MB: RSS with the models loaded, before the first request; peak RSS MB: the high-water mark of the "
         "process doing the work (gateway: VmHWM; others: ru_maxrss from wait4, a Python worker counting its "
         "interpreter); the espeak-ng processes the gateway starts are not counted",

@@ -251,6 +251,39 @@ def test_speech_opus(audio_client, sentence_seconds):
     assert seconds == pytest.approx(sentence_seconds, abs=0.3)
 
 
+# Three sentences: raw PCM is streamed as each sentence is made (chunked, no Content-Length).
+PARAGRAPH = ("The library opens at nine in the morning. Fresh snow covered the mountains after the storm. "
+             "Our neighbor repaired the broken fence yesterday.")
+
+
+def pcm_to_wav(pcm: bytes, rate: int = 24000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()
+
+
+def test_speech_pcm_is_streamed_sentence_by_sentence(audio_client):
+    with audio_client.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="alloy", input=PARAGRAPH, response_format="pcm"
+    ) as response:
+        assert response.headers.get("transfer-encoding", "").lower() == "chunked", dict(response.headers)
+        assert "content-length" not in response.headers
+        pcm = b"".join(response.iter_bytes())
+    assert len(pcm) % 2 == 0 and len(pcm) / 2 / 24000 > 5.0, len(pcm)
+    result = audio_client.audio.transcriptions.create(
+        model="whisper-1", file=("paragraph.wav", pcm_to_wav(pcm), "audio/wav"), language="en"
+    )
+    assert_has_words(result.text, ["library", "morning", "snow", "mountains", "neighbor", "fence", "yesterday"])
+    # The same text as WAV (answered whole) lasts as long, within Piper's own variation (its
+    # duration noise makes every synthesis a little different): no sentence was lost.
+    whole = audio_client.audio.speech.create(model="tts-1", voice="alloy", input=PARAGRAPH, response_format="wav")
+    assert len(pcm) / 2 / 24000 == pytest.approx(wav_seconds(whole.content), rel=0.1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Transcription and translation
 

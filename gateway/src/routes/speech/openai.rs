@@ -245,9 +245,10 @@ const OPENAI_VOICES: &[&str] =
     &["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"];
 
 /// Synthesize speech (OpenAI-compatible): {model, input, voice, response_format mp3|opus|wav|pcm, speed}.
+/// `pcm` is streamed (chunked) sentence by sentence as it is made.
 #[utoipa::path(post, path = "/v1/audio/speech", tag = "Speech (OpenAI)",
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, description = "the audio"), (status = 400)),
+    responses((status = 200, description = "the audio; pcm is streamed (chunked) sentence by sentence"), (status = 400)),
     security(("bearer" = []), ("key" = [])))]
 pub async fn speech(
     caller: Caller,
@@ -300,6 +301,5 @@ pub async fn speech(
         }],
         lexicons: Vec::new(),
     };
-    let audio = synthesis::run(&state, &caller.key, &service, document, format, speed, MAX_SPEECH_INPUT).await?;
-    Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
+    synthesis::respond(&state, &caller.key, service, document, format, speed, MAX_SPEECH_INPUT).await
 }

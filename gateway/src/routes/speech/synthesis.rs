@@ -1,10 +1,14 @@
 //! Azure text-to-speech: `POST /cognitiveservices/v1` with SSML and `X-Microsoft-OutputFormat`,
 //! and `GET /cognitiveservices/voices/list`.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use cogway_core::Code;
 use cogway_speech::audio::OutputFormat;
+use cogway_speech::audio::format::Container;
 use cogway_speech::tts::{SynthesisJob, Synthesized, lexicon, ssml};
+use futures_util::StreamExt;
 
 use super::{SERVICE, custom, speech_service};
 use crate::app::AppState;
@@ -32,7 +36,7 @@ pub async fn voices(_caller: Caller, state: web::Data<AppState>) -> ApiResult<Ht
             description = "riff-{8khz,16khz,22050hz,24khz,44100hz,48khz}-16bit-mono-pcm, raw-...-16bit-mono-pcm, audio-24khz-48kbitrate-mono-mp3 (and Azure's other MP3 formats), ogg-{16,24,48}khz-16bit-mono-opus; default riff-24khz-16bit-mono-pcm")),
     request_body(content = String, content_type = "application/ssml+xml",
         description = "speak, voice, prosody (rate, pitch, volume), break, say-as, phoneme (IPA), sub, lang, lexicon, p, s"),
-    responses((status = 200, description = "the audio"), (status = 400, description = "invalid SSML, unknown voice or format"),
+    responses((status = 200, description = "the audio; raw-* formats are streamed (chunked) sentence by sentence"), (status = 400, description = "invalid SSML, unknown voice or format"),
               (status = 415, description = "not SSML"), (status = 503, description = "busy; see Retry-After")),
     security(("key" = []), ("bearer" = [])))]
 pub async fn synthesize(
@@ -64,8 +68,7 @@ pub async fn synthesize(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(Code::InvalidRequestBodyFormat, "The SSML is not UTF-8 text."))?;
     let document = document_from_ssml(&state, &caller.key, text).await?;
-    let audio = run(&state, &caller.key, &service, document, format, 1.0, max_chars).await?;
-    Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio))
+    respond(&state, &caller.key, service, document, format, 1.0, max_chars).await
 }
 
 /// The most SSML bytes read for `max_chars` characters of text (markup counts too).
@@ -108,6 +111,70 @@ pub async fn run(
     speed: f32,
     max_chars: usize,
 ) -> ApiResult<Synthesized> {
+    admit(state, key, &document, max_chars).await?;
+    let audio = service.synthesize(SynthesisJob::new(document, format, speed)).await?;
+    state.metrics.audio_seconds.with_label_values(&["synthesized"]).inc_by(audio.duration_secs);
+    Ok(audio)
+}
+
+/// Answers with the audio of a raw PCM `format` as it is made, sentence by sentence (chunked
+/// transfer), once the first sentence is ready: a failure before any audio (a full queue, an
+/// unknown voice) is still an ordinary error response. Other formats are answered whole.
+pub async fn respond(
+    state: &AppState,
+    key: &KeyInfo,
+    service: Arc<cogway_speech::SpeechService>,
+    document: ssml::Document,
+    format: OutputFormat,
+    speed: f32,
+    max_chars: usize,
+) -> ApiResult<HttpResponse> {
+    if format.container != Container::Raw {
+        let audio = run(state, key, &service, document, format, speed, max_chars).await?;
+        return Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio.audio));
+    }
+    admit(state, key, &document, max_chars).await?;
+    let (sink, mut pieces) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let job = SynthesisJob { stream: Some(sink), ..SynthesisJob::new(document, format, speed) };
+    let produced = state.metrics.audio_seconds.with_label_values(&["synthesized"]);
+    let mut task = actix_web::rt::spawn(async move { service.synthesize(job).await });
+    let first = tokio::select! {
+        piece = pieces.recv() => piece,
+        done = &mut task => {
+            let synthesized = done.map_err(|e| ApiError::new(Code::Internal, format!("synthesis task failed: {e}")))??;
+            produced.inc_by(synthesized.duration_secs);
+            // Finished before the first piece was read: everything is in the channel.
+            let mut audio = Vec::new();
+            while let Ok(piece) = pieces.try_recv() {
+                audio.extend(piece);
+            }
+            return Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio));
+        }
+    };
+    let Some(first) = first else {
+        // The job ended without audio: it failed (its sink was dropped), or had nothing to say.
+        let synthesized =
+            task.await.map_err(|e| ApiError::new(Code::Internal, format!("synthesis task failed: {e}")))??;
+        produced.inc_by(synthesized.duration_secs);
+        return Ok(HttpResponse::Ok().content_type(format.mime_type()).body(Vec::new()));
+    };
+    // The rest of the job runs on; its duration is counted when it ends. A failure after the
+    // first piece can only end the stream early.
+    actix_web::rt::spawn(async move {
+        if let Ok(Ok(synthesized)) = task.await {
+            produced.inc_by(synthesized.duration_secs);
+        }
+    });
+    let rest = futures_util::stream::unfold(pieces, |mut pieces| async move {
+        pieces.recv().await.map(|piece| (Ok::<_, actix_web::Error>(web::Bytes::from(piece)), pieces))
+    });
+    let body =
+        futures_util::stream::once(async move { Ok::<_, actix_web::Error>(web::Bytes::from(first)) }).chain(rest);
+    Ok(HttpResponse::Ok().content_type(format.mime_type()).streaming(body))
+}
+
+/// Checks the text length and charges its characters.
+async fn admit(state: &AppState, key: &KeyInfo, document: &ssml::Document, max_chars: usize) -> ApiResult<()> {
     let chars = document.text_len();
     if chars == 0 {
         return Err(ApiError::new(Code::InvalidRequestBodyFormat, "There is no text to speak."));
@@ -119,7 +186,5 @@ pub async fn run(
         ));
     }
     state.usage.charge(key, SERVICE, chars as u64).await?;
-    let audio = service.synthesize(SynthesisJob { document, format, speed }).await?;
-    state.metrics.audio_seconds.with_label_values(&["synthesized"]).inc_by(audio.duration_secs);
-    Ok(audio)
+    Ok(())
 }

@@ -33,10 +33,15 @@ pub fn encode(pcm: &Pcm, format: OutputFormat) -> Result<Vec<u8>, EncodeError> {
     let samples = resample(&pcm.samples, pcm.sample_rate, format.sample_rate);
     match format.container {
         Container::Wav => wav(&samples, format.sample_rate),
-        Container::Raw => Ok(samples.iter().flat_map(|s| to_i16(*s).to_le_bytes()).collect()),
+        Container::Raw => Ok(pcm16(&samples)),
         Container::Mp3 { kbps } => mp3(&samples, format.sample_rate, kbps),
         Container::OggOpus => ogg_opus(&samples, format.sample_rate),
     }
+}
+
+/// Samples as 16-bit little-endian PCM (the raw formats).
+pub fn pcm16(samples: &[f32]) -> Vec<u8> {
+    samples.iter().flat_map(|s| to_i16(*s).to_le_bytes()).collect()
 }
 
 fn to_i16(sample: f32) -> i16 {

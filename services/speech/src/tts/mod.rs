@@ -14,5 +14,5 @@ pub mod synth;
 pub mod voices;
 pub mod word_times;
 
-pub use synth::{SynthesisJob, Synthesized, TtsEngine};
+pub use synth::{AudioSink, SynthesisJob, Synthesized, TtsEngine};
 pub use voices::{Engine, Voice};

@@ -9,12 +9,18 @@ use super::kokoro::{self, Kokoro, g2p};
 use super::piper::PiperVoice;
 use super::ssml::{Document, Item, Prosody};
 use super::voices::{self, Engine, Voice};
-use crate::audio::resample::resample;
+use crate::audio::encode::pcm16;
+use crate::audio::format::Container;
+use crate::audio::resample::{StreamResampler, resample};
 use crate::audio::{OutputFormat, Pcm, encode};
 use cogway_core::{BatchModel, Code, ServiceError};
 
 /// Pause between sentences of the neural voice, in milliseconds.
 const SENTENCE_PAUSE_MS: u32 = 120;
+
+/// Where a streamed synthesis sends its audio as it is made: one message per piece, in order.
+/// Unbounded so the worker never waits for a slow client; a job's audio is bounded by its text.
+pub type AudioSink = tokio::sync::mpsc::UnboundedSender<Vec<u8>>;
 
 /// One synthesis: a document (lexicons already applied) and the wanted output.
 #[derive(Debug, Clone)]
@@ -23,6 +29,51 @@ pub struct SynthesisJob {
     pub format: OutputFormat,
     /// An extra speed factor over the document's prosody (OpenAI's `speed`).
     pub speed: f32,
+    /// Raw PCM formats only: the audio goes here sentence by sentence as it is made (each
+    /// piece ends in the pause after a sentence), and [`Synthesized::audio`] comes back empty.
+    pub stream: Option<AudioSink>,
+}
+
+impl SynthesisJob {
+    /// A job answered with the whole audio.
+    pub fn new(document: Document, format: OutputFormat, speed: f32) -> Self {
+        Self { document, format, speed, stream: None }
+    }
+}
+
+/// A streamed job's sink, its resampler and how much of the rendered audio went into it.
+struct Streaming {
+    sink: AudioSink,
+    resampler: StreamResampler,
+    sent: usize,
+}
+
+impl Streaming {
+    fn new(sink: AudioSink, from: u32, format: OutputFormat) -> Self {
+        Self { sink, resampler: StreamResampler::new(from, format.sample_rate), sent: 0 }
+    }
+
+    /// Sends what `pcm` holds beyond what was sent, resampled (one resampler over the whole
+    /// stream, so the samples are those of the whole answer) and encoded. A client that went
+    /// away is not an error: the rest is made and dropped.
+    fn flush(&mut self, pcm: &Pcm) {
+        let new = pcm.samples.get(self.sent..).unwrap_or_default();
+        self.sent = pcm.samples.len();
+        self.resampler.push(new);
+        let samples = self.resampler.take();
+        if !samples.is_empty() {
+            let _ = self.sink.send(pcm16(&samples));
+        }
+    }
+
+    /// Sends the rest of `pcm` and what the resampler still holds.
+    fn finish(mut self, pcm: &Pcm) {
+        self.flush(pcm);
+        let rest = self.resampler.finish();
+        if !rest.is_empty() {
+            let _ = self.sink.send(pcm16(&rest));
+        }
+    }
 }
 
 /// Encoded audio and what it holds.
@@ -39,6 +90,8 @@ pub struct TtsEngine {
     espeak: Option<Espeak>,
     voices: Arc<Vec<Voice>>,
     rate: u32,
+    /// The job being streamed, if it is.
+    streaming: Option<Streaming>,
 }
 
 impl TtsEngine {
@@ -49,11 +102,21 @@ impl TtsEngine {
         voices: Arc<Vec<Voice>>,
     ) -> Self {
         let rate = piper.as_ref().map_or(22_050, PiperVoice::sample_rate);
-        Self { piper, kokoro, espeak, voices, rate }
+        Self { piper, kokoro, espeak, voices, rate, streaming: None }
     }
 
-    /// Renders and encodes one job.
+    /// Renders and encodes one job, or streams it (see [`SynthesisJob::stream`]).
     pub fn synthesize(&mut self, job: &SynthesisJob) -> Result<Synthesized, ServiceError> {
+        if let Some(sink) = job.stream.clone().filter(|_| job.format.container == Container::Raw) {
+            self.streaming = Some(Streaming::new(sink, self.rate, job.format));
+            let rendered = self.render(&job.document, job.speed);
+            let streaming = self.streaming.take();
+            let pcm = rendered?;
+            if let Some(streaming) = streaming {
+                streaming.finish(&pcm);
+            }
+            return Ok(Synthesized { audio: Vec::new(), duration_secs: pcm.duration_secs() });
+        }
         let pcm = self.render(&job.document, job.speed)?;
         let duration_secs = pcm.duration_secs();
         let audio = encode(&pcm, job.format)?;
@@ -169,6 +232,9 @@ impl TtsEngine {
             out.samples.extend(samples);
             if i + 1 < sentences.len() {
                 out.push_silence_ms(SENTENCE_PAUSE_MS);
+                if let Some(streaming) = self.streaming.as_mut() {
+                    streaming.flush(out);
+                }
             }
         }
         Ok(())
@@ -249,6 +315,9 @@ impl TtsEngine {
         for (i, sentence) in spoken.iter().enumerate() {
             if i > 0 {
                 out.push_silence_ms(SENTENCE_PAUSE_MS);
+                if let Some(streaming) = self.streaming.as_mut() {
+                    streaming.flush(out);
+                }
             }
             let tokens = model.tokens(sentence);
             for chunk in model.chunks(&tokens) {
