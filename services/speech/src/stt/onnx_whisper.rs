@@ -160,12 +160,13 @@ impl OnnxWhisper {
 
     /// Decodes windows in `language`, or in the language detected on the first window when
     /// `None`. A window longer than 30 s is decoded 30 s at a time, each next piece starting
-    /// where the previous one's last complete segment ended (OpenAI's seek). Returns that language and each
-    /// window's segments, times from the window's start, each segment carrying its window's
-    /// mean token log-probability and no-speech probability. With `words`, segments carry
-    /// their words, timed by aligning the text with the audio ([`Self::align`]). A `prompt`
-    /// (phrase lists, custom vocabulary) is the text before each window, as Whisper's
-    /// `initial_prompt`: its last [`MAX_PROMPT_TOKENS`] tokens after <|startofprev|>.
+    /// where the previous one's last complete segment ended (OpenAI's seek). Returns that
+    /// language and each window's segments, times from the window's start, each segment
+    /// carrying its window's mean token log-probability and no-speech probability. With
+    /// `words`, segments carry their words, timed by aligning the text with the audio
+    /// ([`Self::align`]). A `prompt` (phrase lists, custom vocabulary) is the text before each
+    /// window, as Whisper's `initial_prompt`: its last [`MAX_PROMPT_TOKENS`] tokens after
+    /// <|startofprev|>.
     pub fn decode(
         &mut self,
         windows: &[&[f32]],
