@@ -140,24 +140,9 @@ pub async fn respond(
     let mut task = actix_web::rt::spawn(async move { service.synthesize(job).await });
     let first = tokio::select! {
         piece = pieces.recv() => piece,
-        done = &mut task => {
-            let synthesized = done.map_err(|e| ApiError::new(Code::Internal, format!("synthesis task failed: {e}")))??;
-            produced.inc_by(synthesized.duration_secs);
-            // Finished before the first piece was read: everything is in the channel.
-            let mut audio = Vec::new();
-            while let Ok(piece) = pieces.try_recv() {
-                audio.extend(piece);
-            }
-            return Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio));
-        }
+        done = &mut task => return ended(done, &mut pieces, &produced, format),
     };
-    let Some(first) = first else {
-        // The job ended without audio: it failed (its sink was dropped), or had nothing to say.
-        let synthesized =
-            task.await.map_err(|e| ApiError::new(Code::Internal, format!("synthesis task failed: {e}")))??;
-        produced.inc_by(synthesized.duration_secs);
-        return Ok(HttpResponse::Ok().content_type(format.mime_type()).body(Vec::new()));
-    };
+    let Some(first) = first else { return ended(task.await, &mut pieces, &produced, format) };
     // The rest of the job runs on; its duration is counted when it ends. A failure after the
     // first piece can only end the stream early.
     actix_web::rt::spawn(async move {
@@ -171,6 +156,23 @@ pub async fn respond(
     let body =
         futures_util::stream::once(async move { Ok::<_, actix_web::Error>(web::Bytes::from(first)) }).chain(rest);
     Ok(HttpResponse::Ok().content_type(format.mime_type()).streaming(body))
+}
+
+/// The answer of a streamed job that ended before its first piece was taken: its error, or in
+/// one body whatever it made (still in the channel; nothing when it had nothing to say).
+fn ended(
+    done: Result<Result<Synthesized, cogway_core::ServiceError>, tokio::task::JoinError>,
+    pieces: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    produced: &prometheus::Counter,
+    format: OutputFormat,
+) -> ApiResult<HttpResponse> {
+    let synthesized = done.map_err(|e| ApiError::new(Code::Internal, format!("synthesis task failed: {e}")))??;
+    produced.inc_by(synthesized.duration_secs);
+    let mut audio = Vec::new();
+    while let Ok(piece) = pieces.try_recv() {
+        audio.extend(piece);
+    }
+    Ok(HttpResponse::Ok().content_type(format.mime_type()).body(audio))
 }
 
 /// Checks the text length and charges its characters.
