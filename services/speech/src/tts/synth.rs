@@ -231,10 +231,7 @@ impl TtsEngine {
             apply_volume(&mut samples, prosody.volume);
             out.samples.extend(samples);
             if i + 1 < sentences.len() {
-                out.push_silence_ms(SENTENCE_PAUSE_MS);
-                if let Some(streaming) = self.streaming.as_mut() {
-                    streaming.flush(out);
-                }
+                pause_between_sentences(out, &mut self.streaming);
             }
         }
         Ok(())
@@ -314,10 +311,7 @@ impl TtsEngine {
         let spoken: Vec<&String> = phonemes.iter().filter(|p| p.chars().any(char::is_alphabetic)).collect();
         for (i, sentence) in spoken.iter().enumerate() {
             if i > 0 {
-                out.push_silence_ms(SENTENCE_PAUSE_MS);
-                if let Some(streaming) = self.streaming.as_mut() {
-                    streaming.flush(out);
-                }
+                pause_between_sentences(out, &mut self.streaming);
             }
             let tokens = model.tokens(sentence);
             for chunk in model.chunks(&tokens) {
@@ -328,6 +322,15 @@ impl TtsEngine {
             }
         }
         Ok(())
+    }
+}
+
+/// The pause between two sentences of a neural voice; a streamed job sends what it has made so
+/// far here, so each piece ends in silence.
+fn pause_between_sentences(out: &mut Pcm, streaming: &mut Option<Streaming>) {
+    out.push_silence_ms(SENTENCE_PAUSE_MS);
+    if let Some(streaming) = streaming {
+        streaming.flush(out);
     }
 }
 
