@@ -59,8 +59,8 @@ struct Dims {
 #[derive(Debug, Default, Clone)]
 struct Decoded {
     tokens: Vec<usize>,
-    /// The log-probability of each token in `tokens`.
-    logprobs: Vec<f32>,
+    /// The log-probability of each text token (those below <|endoftext|>) in `tokens`.
+    text_logprobs: Vec<f32>,
     sum_logprob: f32,
     no_speech_prob: f32,
     done: bool,
@@ -277,7 +277,9 @@ impl OnnxWhisper {
                 }
                 let (token, logprob) = choose(&self.specials, row, &state.tokens);
                 state.tokens.push(token);
-                state.logprobs.push(logprob);
+                if token < self.specials.end_of_text {
+                    state.text_logprobs.push(logprob);
+                }
                 state.sum_logprob += logprob;
                 state.done = token == self.specials.end_of_text;
                 tokens.push(token as i64);
@@ -356,7 +358,7 @@ impl OnnxWhisper {
                 .map_err(|e| fail("features", &e))?;
             let outputs = self.encoder.run(ort::inputs!["mel" => input]).map_err(|e| fail("encoder", &e))?;
             for (i, joined) in joined.iter_mut().enumerate() {
-                let name = if i % 2 == 0 { format!("cross_k{}", i / 2) } else { format!("cross_v{}", i / 2) };
+                let name = kv_name("cross", i);
                 let value = outputs.get(&name).ok_or_else(|| fail("encoder", &format!("no output {name}")))?;
                 let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| fail("encoder", &e))?;
                 if data.len() != per_window {
@@ -417,16 +419,14 @@ impl OnnxWhisper {
         inputs.push(("positions".into(), Tensor::from_array(([length], positions)).map_err(tensor)?.into()));
         inputs.push(("mask".into(), Tensor::from_array(([length, total], mask)).map_err(tensor)?.into()));
         for (i, value) in std::mem::take(past).into_iter().enumerate() {
-            let name = if i % 2 == 0 { format!("past_k{}", i / 2) } else { format!("past_v{}", i / 2) };
-            inputs.push((name, value.into()));
+            inputs.push((kv_name("past", i), value.into()));
         }
         for (i, value) in cross.iter().enumerate() {
-            let name = if i % 2 == 0 { format!("cross_k{}", i / 2) } else { format!("cross_v{}", i / 2) };
-            inputs.push((name, value.into()));
+            inputs.push((kv_name("cross", i), value.into()));
         }
         let mut outputs = self.decoder.run(inputs).map_err(|e| fail("decoder", &e))?;
         for i in 0..2 * self.dims.n_text_layer {
-            let name = if i % 2 == 0 { format!("present_k{}", i / 2) } else { format!("present_v{}", i / 2) };
+            let name = kv_name("present", i);
             past.push(outputs.remove(&name).ok_or_else(|| fail("decoder", &format!("no output {name}")))?);
         }
         let logits = outputs.get("logits").ok_or_else(|| fail("decoder", &"no logits"))?;
@@ -550,18 +550,10 @@ impl OnnxWhisper {
     /// a piece starting with a space starts a word, as on the whisper.cpp path.
     fn words(&self, decoded: &Decoded, first: usize, text: &[u32]) -> Vec<Word> {
         let Some(times) = decoded.times.get(first..first + text.len()) else { return Vec::new() };
-        let probabilities: Vec<f32> = {
-            let logprobs: Vec<f32> = decoded
-                .tokens
-                .iter()
-                .zip(&decoded.logprobs)
-                .filter(|(t, _)| **t < self.specials.end_of_text)
-                .map(|(_, p)| *p)
-                .collect();
-            logprobs
-                .get(first..first + text.len())
-                .map_or_else(|| vec![1.0; text.len()], |l| l.iter().map(|p| p.exp()).collect())
-        };
+        let probabilities: Vec<f32> = decoded
+            .text_logprobs
+            .get(first..first + text.len())
+            .map_or_else(|| vec![1.0; text.len()], |l| l.iter().map(|p| p.exp()).collect());
         let mut words = Vec::new();
         let mut from = 0;
         for to in 1..=text.len() {
@@ -575,6 +567,12 @@ impl OnnxWhisper {
         }
         words
     }
+}
+
+/// The graphs' name of the `i`-th key/value tensor of a kind (`cross`, `past`, `present`): keys
+/// and values alternate, layer by layer (`cross_k0`, `cross_v0`, `cross_k1`, ...).
+fn kv_name(kind: &str, i: usize) -> String {
+    format!("{kind}_{}{}", if i.is_multiple_of(2) { 'k' } else { 'v' }, i / 2)
 }
 
 fn audio_secs(samples: usize) -> f64 {
