@@ -354,17 +354,23 @@ def count_layers(model: CT2Model, prefix: str) -> int:
     return n
 
 
-def convert(model: CT2Model, vocab: list[str], out_path: Path, q8_0: bool = False):
+def check_whisper_graph(model: CT2Model, target: str):
+    """Exits unless `model` is OpenAI's Whisper graph, which `target` (the converter's output)
+    rebuilds: the options CTranslate2 stores for Whisper, and the output projection tied to the
+    token embedding."""
     if model.spec != "WhisperSpec":
         sys.exit(f"not a Whisper model: spec {model.spec!r}")
-    # Options CTranslate2 stores for Whisper: anything else would not be whisper.cpp's graph.
     for name, want in (("decoder/activation", GELU), ("decoder/pre_norm", 1), ("decoder/scale_embeddings", 0),
                        ("decoder/alibi", 0), ("decoder/start_from_zero_embedding", 0)):
         if (got := model.scalar(name, want)) != want:
-            sys.exit(f"{name} = {got}, whisper.cpp needs {want}")
+            sys.exit(f"{name} = {got}, {target} needs {want}")
     if model.aliases.get("decoder/projection/weight", "decoder/embeddings/weight") != "decoder/embeddings/weight" or \
             "decoder/projection/weight" in model.vars:
-        sys.exit("the output projection is not tied to the token embedding; whisper.cpp requires that")
+        sys.exit(f"the output projection is not tied to the token embedding; {target} requires that")
+
+
+def convert(model: CT2Model, vocab: list[str], out_path: Path, q8_0: bool = False):
+    check_whisper_graph(model, "whisper.cpp")
 
     shape = lambda name: model.vars[name].shape
     n_vocab, n_text_state = shape("decoder/embeddings/weight")

@@ -48,7 +48,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from whisper_ct2_to_ggml import GELU, ConcatFile, CT2Model, count_layers, find_model_bin
+from whisper_ct2_to_ggml import ConcatFile, CT2Model, check_whisper_graph, count_layers, find_model_bin
 
 OPSET = 20  # Gelu is a standard operator from opset 20
 IR_VERSION = 9  # onnxruntime 1.31 rejects the IR that recent onnx writes by default
@@ -238,15 +238,7 @@ def main():
     args = ap.parse_args()
     src = ConcatFile(find_model_bin(args.package_dir))
     model = CT2Model(src)
-    if model.spec != "WhisperSpec":
-        sys.exit(f"not a Whisper model: spec {model.spec!r}")
-    for name, want in (("decoder/activation", GELU), ("decoder/pre_norm", 1), ("decoder/scale_embeddings", 0),
-                       ("decoder/alibi", 0), ("decoder/start_from_zero_embedding", 0)):
-        if (got := model.scalar(name, want)) != want:
-            sys.exit(f"{name} = {got}: not the Whisper graph this converter builds")
-    if model.aliases.get("decoder/projection/weight", "decoder/embeddings/weight") != "decoder/embeddings/weight" or \
-            "decoder/projection/weight" in model.vars:
-        sys.exit("the output projection is not tied to the token embedding")
+    check_whisper_graph(model, "this ONNX graph")
     tokenizers = sorted(args.package_dir.rglob("tokenizer.json"))
     if len(tokenizers) != 1:
         sys.exit(f"expected one tokenizer.json under {args.package_dir}, found {len(tokenizers)}")
